@@ -1,0 +1,238 @@
+// The validated shapes ("plans") that definitions turn into and the engine runs.
+// Users write looser input (durations as '30s', optional fields); the schemas in
+// this folder turn that input into these types or fail with a named field.
+// Everything here is plain data (JSON-serialisable) except custom actions.
+
+/** Milliseconds. User input may say '30s', '2m', '72h'; plans always hold numbers. */
+export type Millis = number;
+
+// ─── environments ────────────────────────────────────────────────────────────
+
+export interface LocalEnvironment {
+  kind: 'local';
+  /** Stage options: replica count, supervisor restart delay, scrape interval. */
+  stage?: { replicas?: number; restartDelay?: Millis; scrapeInterval?: Millis };
+}
+
+export interface HostTarget {
+  url?: string;
+  /** A process to kill or pause, named by pid file or by a command-line match. */
+  pidFile?: string;
+  commandLine?: string;
+  /** host:port of a dependency that a proxy can be put in front of. */
+  address?: string;
+}
+
+export interface HostsEnvironment {
+  kind: 'hosts';
+  prometheus?: string;
+  alertmanager?: string;
+  targets: Record<string, HostTarget>;
+}
+
+export interface KubernetesTarget {
+  selector: Record<string, string>;
+  namespace?: string;
+  url?: string;
+}
+
+export interface KubernetesEnvironment {
+  kind: 'kubernetes';
+  context: string;
+  /** The allow-list: a drill touches these namespaces and no other. */
+  namespaces: string[];
+  prometheus?: string;
+  traces?: { tempo?: string; jaeger?: string };
+  targets: Record<string, KubernetesTarget>;
+  load?: { k6Operator?: { namespace: string } };
+}
+
+export type EnvironmentConfig = LocalEnvironment | HostsEnvironment | KubernetesEnvironment;
+
+export interface DrillbookConfig {
+  evidenceDir: string;
+  environments: Record<string, EnvironmentConfig>;
+}
+
+// ─── faults ──────────────────────────────────────────────────────────────────
+
+/** Which of the matched targets a fault hits, as in Chaos Mesh's `mode`. */
+export type FaultMode =
+  | { mode: 'one' }
+  | { mode: 'all' }
+  | { mode: 'fixed'; value: number }
+  | { mode: 'fixed-percent'; value: number };
+
+interface FaultBase {
+  /** A target name from the environment (`api`, `db`, …). */
+  target: string;
+  selection: FaultMode;
+}
+
+export interface PodKillFault extends FaultBase {
+  kind: 'pod-kill';
+}
+
+export interface PodFailureFault extends FaultBase {
+  kind: 'pod-failure';
+  duration: Millis;
+}
+
+export interface NetworkFault extends FaultBase {
+  kind: 'network';
+  duration: Millis;
+  delay?: Millis;
+  jitter?: Millis;
+  /** Fraction of packets/chunks dropped, 0..1. */
+  loss?: number;
+  /** Reset connections (TCP RST) instead of carrying them. */
+  reset?: boolean;
+  /** Partition: accept, carry nothing. */
+  blackhole?: boolean;
+  /** Bandwidth limit in bytes per second. */
+  bandwidth?: number;
+  direction: 'to' | 'from' | 'both';
+  /** The dependency whose traffic is affected (e.g. `db`); defaults to the target's inbound traffic. */
+  dependency?: string;
+}
+
+export interface DependencyOutageFault extends FaultBase {
+  kind: 'dependency-outage';
+  duration: Millis;
+}
+
+export interface StressFault extends FaultBase {
+  kind: 'stress';
+  duration: Millis;
+  cpu: { workers: number; load: number };
+}
+
+/** A schema change applied to a database and rolled back (seed game-day 2). */
+export interface MigrationFault extends FaultBase {
+  kind: 'migration';
+  /** SQL that goes in. */
+  apply: string;
+  /** SQL that takes it out again; journaled before `apply` runs. */
+  rollback: string;
+  duration?: Millis;
+}
+
+/** A team's own action: a zx script (journaled by path, so it survives a crash) or a function. */
+export interface CustomFault {
+  kind: 'custom';
+  name: string;
+  target?: string;
+  selection?: FaultMode;
+  inject: string | ((ctx: CustomActionContext) => Promise<void>);
+  revert?: string | ((ctx: CustomActionContext) => Promise<void>);
+  duration?: Millis;
+}
+
+export interface CustomActionContext {
+  environment: string;
+  signal: AbortSignal;
+  log: (message: string) => void;
+}
+
+export type FaultSpec =
+  | PodKillFault
+  | PodFailureFault
+  | NetworkFault
+  | DependencyOutageFault
+  | StressFault
+  | MigrationFault
+  | CustomFault;
+
+export type FaultKind = FaultSpec['kind'];
+
+// ─── probes ──────────────────────────────────────────────────────────────────
+
+export type Comparator = '<' | '<=' | '>' | '>=' | '==' | '!=';
+
+/** The tolerance a numeric probe must meet: a comparison or an inclusive range. */
+export type Tolerance = { op: Comparator; value: number } | { range: [number, number] };
+
+interface ProbeBase {
+  name: string;
+  every: Millis;
+  timeout: Millis;
+}
+
+export interface HttpProbe extends ProbeBase {
+  kind: 'http';
+  target: string;
+  path: string;
+  method: string;
+  expect: { status: number[]; maxMs?: Millis; bodyMatches?: string };
+}
+
+export interface PromqlProbe extends ProbeBase {
+  kind: 'promql';
+  query: string;
+  tolerance: Tolerance;
+}
+
+export interface SqlProbe extends ProbeBase {
+  kind: 'sql';
+  target: string;
+  query: string;
+  tolerance: Tolerance;
+}
+
+export interface JourneyProbe extends ProbeBase {
+  kind: 'journey';
+  /** The journey's name; the plan of the journey itself is resolved at run time. */
+  journey: string;
+}
+
+export type ProbeSpec = HttpProbe | PromqlProbe | SqlProbe | JourneyProbe;
+
+// ─── stop conditions ─────────────────────────────────────────────────────────
+
+export type StopCondition =
+  | { kind: 'budget-consumed'; slo: string; above: number }
+  | { kind: 'error-ratio'; above: number; for: number }
+  | { kind: 'alert-firing'; alert: string; longerThan: Millis }
+  | { kind: 'probe-failing'; probe: string; for: number };
+
+// ─── drills ──────────────────────────────────────────────────────────────────
+
+export interface EpisodeExpectation {
+  /** Alerts that must fire during this episode (TTD is taken from the first). */
+  alerts: string[];
+  /** TTR must be at most this. */
+  recoverWithin: Millis;
+}
+
+export interface PhasePlan {
+  name: string;
+  /** How long the phase lasts. A fault phase without one lasts until recovery (bounded by recoverWithin). */
+  duration?: Millis;
+  fault?: FaultSpec;
+  expect?: EpisodeExpectation;
+}
+
+export interface RestorePlan {
+  kind: 'postgres-pitr';
+  database: string;
+  heartbeat: { every: Millis };
+}
+
+export interface DrillPlan {
+  name: string;
+  title: string;
+  /** Environment names this drill may run in (deny by default). */
+  environments: string[];
+  /** Consecutive passing steady-state probes that count as recovered (DESIGN: N = 3). */
+  recoveryPasses: number;
+  steadyState: ProbeSpec[];
+  stopWhen: StopCondition[];
+  phases: PhasePlan[];
+  /** A load profile's name, resolved at run time. */
+  load?: string;
+  restore?: RestorePlan;
+  targets?: { rpo?: Millis; rto?: Millis };
+  checks?: { traceCoverage?: { min: number }; slo?: string[] };
+  /** The file the definition came from, for error messages and the evidence pack. */
+  source?: string;
+}

@@ -1,0 +1,3 @@
+// The public API of @drillbook/harness: what drills, journeys, load profiles and SLOs import.
+export type * from './define/types.ts';
+export type * from './engine/types.ts';

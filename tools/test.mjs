@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The test command: type-check the whole monorepo, then run every vitest suite, and end
+// with one plain "N passed, N failed" line that CI and people can read at a glance.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status ?? 1;
+
+process.stderr.write('[test] type-checking (tsc --noEmit)…\n');
+if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
+  process.stderr.write('[test] type errors above; fix them first.\n');
+  console.log('tests: 0 passed, 1 failed');
+  process.exit(1);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'drillbook-test-'));
+const report = join(tmp, 'vitest.json');
+const extra = process.argv.slice(2);
+const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+let summary = 'tests: could not read the vitest report';
+try {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`;
+  if (r.numTotalTests === 0) summary += ' (no test ran)';
+} catch {}
+rmSync(tmp, { recursive: true, force: true });
+console.log(summary);
+process.exit(status);
