@@ -236,3 +236,34 @@ export interface DrillPlan {
   /** The file the definition came from, for error messages and the evidence pack. */
   source?: string;
 }
+
+// ─── cross-references ────────────────────────────────────────────────────────
+
+/**
+ * What every defineX() returns carries its kind and name, so definitions reference
+ * each other by import (a drill imports a load profile, a journey, an SLO) and the
+ * plan keeps only the name. The full objects travel beside the plan in `DrillUses`.
+ */
+export interface Defined<K extends DefinedKind> {
+  readonly kind: K;
+  readonly name: string;
+}
+export type DefinedKind = 'drill' | 'game-day' | 'bake' | 'load-profile' | 'journey' | 'slo' | 'dashboard' | 'config';
+
+/** An SLO is referenced by `id` = `<service>:<name>`. */
+export interface SloRef extends Defined<'slo'> {
+  readonly id: string;
+}
+
+/** The definitions a drill imported, by name, for the engine to resolve at run time. */
+export interface DrillUses {
+  load?: Defined<'load-profile'>;
+  journeys: Record<string, Defined<'journey'>>;
+  slos: Record<string, SloRef>;
+}
+
+/** What defineDrill / defineGameDay return: the validated plan plus what it uses. */
+export interface DefinedDrill extends Defined<'drill'> {
+  readonly plan: DrillPlan;
+  readonly uses: DrillUses;
+}
