@@ -1,0 +1,18 @@
+// What a target name means in a local or hosts environment. The session builds the
+// resolver from the running stage (or the hosts config); providers only read it.
+import type { HostTarget } from '../../define/types.ts';
+
+export type LocalTarget =
+  | { kind: 'stage-service'; name: string; controlUrl: string; url: string }
+  | { kind: 'stage-database'; name: string; controlUrl: string; url: string }
+  | { kind: 'host'; name: string; target: HostTarget };
+
+export function isLocalTarget(value: unknown): value is LocalTarget {
+  return typeof value === 'object' && value !== null && ['stage-service', 'stage-database', 'host'].includes((value as { kind?: string }).kind ?? '');
+}
+
+export function requireLocalTarget(resolve: (name: string) => unknown, name: string): LocalTarget {
+  const t = resolve(name);
+  if (!isLocalTarget(t)) throw new Error(`target '${name}' is not a local stage or host target`);
+  return t;
+}

@@ -1,0 +1,32 @@
+// Every fault provider the harness has, and the choice of one per fault and environment.
+import type { EnvironmentConfig, FaultSpec } from '../define/types.ts';
+import type { FaultProvider } from '../engine/types.ts';
+import { customProvider } from './custom.ts';
+import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
+import { processProvider } from './local/process.ts';
+import { proxyProvider } from './local/proxy.ts';
+import { stressProvider } from './local/stress.ts';
+
+export const localProviders: readonly FaultProvider[] = [processProvider, proxyProvider, databaseOutageProvider, migrationProvider, stressProvider, customProvider];
+
+export class ProviderRegistry {
+  private readonly byName = new Map<string, FaultProvider>();
+
+  constructor(providers: readonly FaultProvider[]) {
+    for (const p of providers) this.byName.set(p.name, p);
+  }
+
+  get(name: string): FaultProvider | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The provider for a fault in an environment; an error names the fault kind and environment kind when none fits. */
+  choose(fault: FaultSpec, environment: EnvironmentConfig): FaultProvider {
+    for (const p of this.byName.values()) if (p.supports(fault, environment)) return p;
+    throw new Error(`no provider can inject a '${fault.kind}' fault in a '${environment.kind}' environment`);
+  }
+
+  all(): FaultProvider[] {
+    return [...this.byName.values()];
+  }
+}
