@@ -49,7 +49,7 @@ export function diffAlertStates(
 
 export interface AlertWatcherOptions {
   now: () => number;
-  prometheus?: PrometheusClient;
+  prometheus?: PrometheusClient | undefined;
   pollEveryMs?: number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -66,6 +66,11 @@ export class AlertWatcher {
   readonly transitions: AlertEvent[] = [];
 
   constructor(private readonly options: AlertWatcherOptions) {}
+
+  /** Points the poller at a Prometheus known only after the webhook URL was handed out (the local stage). */
+  usePrometheus(prometheus: PrometheusClient): void {
+    this.options.prometheus = prometheus;
+  }
 
   /** Starts the webhook receiver on 127.0.0.1 and returns the URL Alertmanager should post to. */
   async listen(): Promise<string> {
