@@ -1,0 +1,210 @@
+// Grafana dashboards from the SLO definitions, built with the Grafana Foundation SDK.
+// Pure: definitions in, dashboard JSON text out (fixed panel ids and positions).
+//
+// Drill events are drawn from a Prometheus annotation on `drillbook_fault_active`
+// (a gauge the harness exposes, 1 while a fault is in, labels drill/phase/fault):
+// it needs no Grafana annotation API and the same series lands in Prometheus,
+// which the evidence pack already reads, so the picture and the figures agree.
+import { DashboardBuilder, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, ThresholdsConfigBuilder, AnnotationQueryBuilder, ThresholdsMode, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
+import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
+import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
+import type { SloDefinition } from '../define/slo.ts';
+import { BURN_CONDITIONS, burnFactor, num, slothId } from './rules.ts';
+
+const DS = { type: 'prometheus', uid: '${datasource}' };
+
+export interface DashboardFile {
+  /** File name under out/dashboards. */
+  file: string;
+  uid: string;
+  json: string;
+}
+
+/** Every PromQL expression a dashboard holds (panels, annotations, variables), for checking against Prometheus. */
+export interface DashboardQueries {
+  uid: string;
+  queries: Array<{ where: string; expr: string }>;
+}
+
+function q(expr: string, legend: string, refId: string): DataqueryBuilder {
+  return new DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DS);
+}
+
+function timeseries(title: string, unit: string, y: number, x: number, w: number, targets: DataqueryBuilder[]): TimeseriesPanelBuilder {
+  const p = new TimeseriesPanelBuilder().title(title).unit(unit).datasource(DS).gridPos({ x, y, w, h: 8 });
+  for (const t of targets) p.withTarget(t);
+  return p;
+}
+
+const drillAnnotation = () =>
+  new AnnotationQueryBuilder()
+    .name('Drill faults')
+    .datasource(DS)
+    .enable(true)
+    .iconColor('red')
+    .expr('max by (drill, phase, fault) (drillbook_fault_active) > 0')
+    .titleFormat('{{drill}}: {{fault}}')
+    .textFormat('phase {{phase}}')
+    .tagKeys('drill,phase,fault')
+    .step('1s');
+
+const datasourceVariable = () => new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus');
+
+/** Burn-rate panel: one series per alert window, the alert factors as dashed threshold lines. */
+function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
+  const sel = `{sloth_id="${slothId(slo)}"}`;
+  const windows = ['5m', '30m', '1h', '6h', '1d', '3d'];
+  const factors = [...new Set(BURN_CONDITIONS.filter((c) => c.alert === 'burn-rate').map((c) => burnFactor(c, slo.period)))].sort((a, b) => a - b);
+  const colors = ['yellow', 'orange', 'red', 'dark-red'];
+  return timeseries(
+    `${slo.name}: burn rate (alert factors ${factors.map(num).join(', ')}x)`,
+    'x',
+    y,
+    0,
+    12,
+    windows.map((w, i) =>
+      q(`slo:sli_error:ratio_rate${w}${sel} / on(sloth_id, sloth_slo, sloth_service) group_left slo:error_budget:ratio${sel}`, `${w}`, String.fromCharCode(65 + i)),
+    ),
+  )
+    .thresholds(
+      new ThresholdsConfigBuilder()
+        .mode(ThresholdsMode.Absolute)
+        .steps([{ value: null, color: 'green' }, ...factors.map((f, i) => ({ value: f, color: colors[i % colors.length]! }))]),
+    )
+    .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
+}
+
+function budgetPanel(slo: SloDefinition, y: number): StatPanelBuilder {
+  return new StatPanelBuilder()
+    .title(`${slo.name}: error budget remaining (${slo.periodDays}d)`)
+    .unit('percentunit')
+    .datasource(DS)
+    .gridPos({ x: 12, y, w: 6, h: 8 })
+    .withTarget(q(`slo:period_error_budget_remaining:ratio{sloth_id="${slothId(slo)}"}`, 'remaining', 'A'))
+    .thresholds(
+      new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+        { value: null, color: 'red' },
+        { value: 0.25, color: 'orange' },
+        { value: 0.5, color: 'green' },
+      ]),
+    );
+}
+
+function sliPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
+  const sel = `{sloth_id="${slothId(slo)}"}`;
+  return timeseries(`${slo.name}: SLI error ratio (objective ${num(slo.objective * 100)}%)`, 'percentunit', y, 18, 6, [
+    q(`slo:sli_error:ratio_rate5m${sel}`, 'error ratio 5m', 'A'),
+    q(`slo:error_budget:ratio${sel}`, 'error budget', 'B'),
+  ]);
+}
+
+/** One SLO dashboard per service: its SLOs' burn and budget, then traffic by route. */
+export function sloDashboard(service: string, slos: SloDefinition[]): DashboardFile {
+  const uid = `drillbook-slo-${service}`;
+  const sorted = [...slos].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const routeSel = `service="${service}",route=~"$route"`;
+  const d = new DashboardBuilder(`${service}: SLOs`)
+    .uid(uid)
+    .tags(['drillbook', 'slo', service])
+    .refresh('10s')
+    .time({ from: 'now-1h', to: 'now' })
+    .timezone('utc')
+    .withVariable(datasourceVariable())
+    .withVariable(
+      new QueryVariableBuilder('route')
+        .label('Route')
+        .datasource(DS)
+        .query(`label_values(http_requests_total{service="${service}"}, route)`)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .includeAll(true)
+        .multi(true)
+        .allValue('.*'),
+    )
+    .annotation(drillAnnotation());
+  let y = 0;
+  for (const slo of sorted) {
+    d.withRow(new RowBuilder(`SLO ${slo.id}`).gridPos({ x: 0, y, w: 24, h: 1 }));
+    y += 1;
+    d.withPanel(burnPanel(slo, y)).withPanel(budgetPanel(slo, y)).withPanel(sliPanel(slo, y));
+    y += 8;
+  }
+  d.withRow(new RowBuilder('Traffic ($route)').gridPos({ x: 0, y, w: 24, h: 1 }));
+  y += 1;
+  d.withPanel(timeseries('Request rate', 'reqps', y, 0, 8, [q(`sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval]))`, '{{route}}', 'A')]));
+  d.withPanel(
+    timeseries('Error ratio (5xx)', 'percentunit', y, 8, 8, [
+      q(`sum by (route) (rate(http_requests_total{${routeSel},code=~"5.."}[$__rate_interval])) / sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval]))`, '{{route}}', 'A'),
+    ]),
+  );
+  d.withPanel(
+    timeseries('Latency p50 / p95', 's', y, 16, 8, [
+      q(`histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket{${routeSel}}[$__rate_interval])))`, 'p50', 'A'),
+      q(`histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${routeSel}}[$__rate_interval])))`, 'p95', 'B'),
+    ]),
+  );
+  return finish(uid, `slo-${service}.json`, d);
+}
+
+/** The drill dashboard: faults, alerts, replicas, probes and load during a drill. */
+export function drillDashboard(): DashboardFile {
+  const uid = 'drillbook-drills';
+  const d = new DashboardBuilder('Drillbook: drills')
+    .uid(uid)
+    .tags(['drillbook', 'drill'])
+    .refresh('5s')
+    .time({ from: 'now-30m', to: 'now' })
+    .timezone('utc')
+    .withVariable(datasourceVariable())
+    .annotation(drillAnnotation())
+    .withPanel(timeseries('Faults active', 'none', 0, 0, 12, [q('max by (drill, phase, fault) (drillbook_fault_active)', '{{drill}} {{phase}} {{fault}}', 'A')]))
+    .withPanel(timeseries('Alerts firing', 'none', 0, 12, 12, [q('count by (alertname, severity) (ALERTS{alertstate="firing"})', '{{alertname}} ({{severity}})', 'A')]))
+    .withPanel(
+      timeseries('Replicas ready / desired', 'none', 8, 0, 12, [
+        q('sum(stage_replicas_ready)', 'ready', 'A'),
+        q('sum(stage_replicas_desired)', 'desired', 'B'),
+        q('sum(increase(stage_replica_restarts_total[1m]))', 'restarts / 1m', 'C'),
+      ]),
+    )
+    .withPanel(timeseries('Probes passing', 'percentunit', 8, 12, 12, [q('avg by (drill, probe) (drillbook_probe_success)', '{{drill}} {{probe}}', 'A')]))
+    .withPanel(timeseries('Load: request rate by code', 'reqps', 16, 0, 12, [q('sum by (code) (rate(http_requests_total[$__rate_interval]))', '{{code}}', 'A')]))
+    .withPanel(
+      timeseries('Load: latency p95', 's', 16, 12, 12, [q('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))', 'p95', 'A')]),
+    );
+  return finish(uid, 'drills.json', d);
+}
+
+function finish(uid: string, file: string, d: DashboardBuilder): DashboardFile {
+  // Panel ids in build order, so the JSON is the same bytes for the same input.
+  const built = d.build();
+  let id = 1;
+  for (const p of built.panels ?? []) (p as { id?: number }).id = id++;
+  return { file, uid, json: `${JSON.stringify(built, null, 2)}\n` };
+}
+
+/** Pulls every PromQL expression out of dashboard JSON (panels, annotations, query variables). */
+export function dashboardQueries(json: string): DashboardQueries {
+  const d = JSON.parse(json) as {
+    uid: string;
+    panels?: Array<{ title?: string; targets?: Array<{ expr?: string; refId?: string }> }>;
+    annotations?: { list?: Array<{ name?: string; expr?: string }> };
+    templating?: { list?: Array<{ name?: string; type?: string; query?: unknown }> };
+  };
+  const queries: DashboardQueries['queries'] = [];
+  for (const p of d.panels ?? []) for (const t of p.targets ?? []) if (t.expr) queries.push({ where: `panel "${p.title}" ${t.refId ?? ''}`.trim(), expr: t.expr });
+  for (const a of d.annotations?.list ?? []) if (a.expr) queries.push({ where: `annotation "${a.name}"`, expr: a.expr });
+  for (const v of d.templating?.list ?? []) {
+    if (v.type === 'query' && typeof v.query === 'string') {
+      const m = /^label_values\((.*),\s*([a-zA-Z_]\w*)\)$/.exec(v.query);
+      queries.push({ where: `variable $${v.name}`, expr: m ? m[1]! : v.query });
+    }
+  }
+  return { uid: d.uid, queries };
+}
+
+/** Replaces Grafana's variables with concrete values so Prometheus can parse the query. */
+export function concretise(expr: string, vars: Record<string, string> = {}): string {
+  const all: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __range: '1h', route: '.*', ...vars };
+  return expr.replace(/\$\{?(\w+)\}?/g, (m, name: string) => all[name] ?? m);
+}

@@ -1,0 +1,193 @@
+// `drill build`: load alerts/*.ts, check runbooks, write out/alerts/*.yaml (+ promtool
+// suites under out/alerts/tests/), out/dashboards/*.json. The I/O edge of build/.
+import { mkdir, readdir, rm, writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { DefinitionError } from '../define/errors.ts';
+import { isAlertDefinition, isSloDefinition, type AlertDefinition, type SloDefinition } from '../define/slo.ts';
+import { drillDashboard, sloDashboard } from './dashboards.ts';
+import { alertPromtoolTests, sloPromtoolTests, type GeneratedFile } from './promtool-tests.ts';
+import { ruleFileYaml, serviceRuleFile, cmp, type RuleOptions } from './rules.ts';
+import { checkRunbookLinks, checkRunbookText, readRunbooks, type AlertRunbookLink, type RunbookProblem } from './runbooks.ts';
+
+export interface BuildOptions {
+  projectRoot: string;
+  /** Relative to projectRoot unless absolute. */
+  outDir?: string;
+  /** Prefix for `runbook_url` (e.g. a repository URL); default: the repository-relative path. */
+  runbookBaseUrl?: string;
+}
+
+export interface BuildReport {
+  ok: boolean;
+  outDir: string;
+  /** Files written, relative to outDir, sorted. */
+  files: string[];
+  slos: string[];
+  alerts: string[];
+  problems: RunbookProblem[];
+}
+
+interface Loaded {
+  slos: Array<{ def: SloDefinition; source: string }>;
+  alerts: Array<{ def: AlertDefinition; source: string }>;
+  problems: RunbookProblem[];
+}
+
+/** Imports every alerts/*.ts and keeps the SLOs and alerts it exports. */
+export async function loadAlertDefinitions(projectRoot: string): Promise<Loaded> {
+  const dir = path.join(projectRoot, 'alerts');
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')).sort();
+  const out: Loaded = { slos: [], alerts: [], problems: [] };
+  for (const n of names) {
+    const source = `alerts/${n}`;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await tsImport(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof DefinitionError || (e as Error)?.name === 'DefinitionError') {
+        for (const i of (e as DefinitionError).issues) out.problems.push({ ...i, file: source });
+        continue;
+      }
+      throw e;
+    }
+    for (const key of Object.keys(mod).sort()) {
+      const v = mod[key];
+      if (isSloDefinition(v)) out.slos.push({ def: v, source });
+      else if (isAlertDefinition(v)) out.alerts.push({ def: v, source });
+    }
+  }
+  return out;
+}
+
+function duplicates(loaded: Loaded): RunbookProblem[] {
+  const seen = new Map<string, string>();
+  const problems: RunbookProblem[] = [];
+  const claim = (key: string, source: string, what: string) => {
+    const prev = seen.get(key);
+    if (prev !== undefined && prev !== source + what) problems.push({ file: source, path: what, problem: `${key} is defined twice (also in ${prev.replace(what, '')})`, fix: 'give each SLO id and alert name one definition' });
+    else seen.set(key, source + what);
+  };
+  // The same object exported twice (e.g. default + named) is fine; two definitions are not.
+  const uniq = <T extends { def: object }>(xs: T[]) => xs.filter((x, i) => xs.findIndex((y) => y.def === x.def) === i);
+  for (const s of uniq(loaded.slos)) claim(`SLO ${s.def.id}`, s.source, 'id');
+  for (const s of uniq(loaded.slos)) claim(`alert ${s.def.alerting.name}`, s.source, 'alerting.name');
+  for (const a of uniq(loaded.alerts)) claim(`alert ${a.def.name}`, a.source, 'name');
+  return problems;
+}
+
+export async function runBuild(options: BuildOptions): Promise<BuildReport> {
+  const root = path.resolve(options.projectRoot);
+  const outDir = path.resolve(root, options.outDir ?? 'out');
+  const loaded = await loadAlertDefinitions(root);
+  const slos = dedupe(loaded.slos).sort((a, b) => cmp(a.def.id, b.def.id));
+  const alerts = dedupe(loaded.alerts).sort((a, b) => cmp(a.def.name, b.def.name));
+
+  const runbooks = await readRunbooks(root);
+  const links: AlertRunbookLink[] = [
+    ...slos.map((s) => ({ alert: s.def.alerting.name, runbook: s.def.alerting.runbook, source: s.source })),
+    ...alerts.map((a) => ({ alert: a.def.name, runbook: a.def.runbook, source: a.source })),
+  ];
+  const problems = [
+    ...loaded.problems,
+    ...duplicates(loaded),
+    ...runbooks.flatMap((r) => checkRunbookText(r.path, r.text)),
+    ...checkRunbookLinks(links, runbooks.map((r) => r.path)),
+  ];
+  const report: BuildReport = {
+    ok: problems.length === 0,
+    outDir,
+    files: [],
+    slos: slos.map((s) => s.def.id),
+    alerts: [...new Set(links.map((l) => l.alert))].sort(cmp),
+    problems,
+  };
+  if (!report.ok) return report;
+
+  const base = options.runbookBaseUrl?.replace(/\/$/, '');
+  const opts: RuleOptions = { runbookUrl: (p) => (base ? `${base}/${p}` : p) };
+  const services = [...new Set([...slos.map((s) => s.def.service), ...alerts.map((a) => a.def.service)])].sort(cmp);
+  const alertFiles: GeneratedFile[] = [];
+  const dashboards: GeneratedFile[] = [];
+  for (const service of services) {
+    const ss = slos.filter((s) => s.def.service === service).map((s) => s.def);
+    const as = alerts.filter((a) => a.def.service === service).map((a) => a.def);
+    alertFiles.push({ path: `${service}.yaml`, text: ruleFileYaml(serviceRuleFile(ss, as, opts)) });
+    for (const s of ss) alertFiles.push(...sloPromtoolTests(s, opts));
+    alertFiles.push(...alertPromtoolTests(service, as, `../${service}.yaml`, opts));
+    if (ss.length > 0) {
+      const d = sloDashboard(service, ss);
+      dashboards.push({ path: d.file, text: d.json });
+    }
+  }
+  const drill = drillDashboard();
+  dashboards.push({ path: drill.file, text: drill.json });
+
+  // Replace only what build owns (out/alerts, out/dashboards) so stale files do not linger.
+  await writeTree(path.join(outDir, 'alerts'), alertFiles);
+  await writeTree(path.join(outDir, 'dashboards'), dashboards);
+  report.files = [...alertFiles.map((f) => `alerts/${f.path}`), ...dashboards.map((f) => `dashboards/${f.path}`)].sort(cmp);
+  return report;
+}
+
+function dedupe<T extends { def: object }>(xs: T[]): T[] {
+  return xs.filter((x, i) => xs.findIndex((y) => y.def === x.def) === i);
+}
+
+async function writeTree(dir: string, files: GeneratedFile[]): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  for (const f of files) {
+    const target = path.join(dir, f.path);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    await writeFile(tmp, f.text);
+    await rename(tmp, target);
+  }
+}
+
+// ─── CLI ─────────────────────────────────────────────────────────────────────
+
+export interface BuildIo {
+  cwd: string;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const USAGE = 'usage: drill build [--root <dir>] [--out <dir>] [--runbook-base-url <url>]';
+
+/** `drill build`: 0 when everything was written, 2 on definition or runbook errors (file, field, fix). */
+export async function runBuildCommand(argv: string[], io: BuildIo): Promise<number> {
+  const opts: BuildOptions = { projectRoot: io.cwd };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = argv[i + 1];
+    if ((a === '--out' || a === '--root' || a === '--runbook-base-url') && val !== undefined) {
+      if (a === '--out') opts.outDir = val;
+      else if (a === '--root') opts.projectRoot = path.resolve(io.cwd, val);
+      else opts.runbookBaseUrl = val;
+      i++;
+    } else {
+      io.err(`drill build: unknown argument ${a}\n${USAGE}`);
+      return 2;
+    }
+  }
+  let report: BuildReport;
+  try {
+    report = await runBuild(opts);
+  } catch (e) {
+    if (e instanceof DefinitionError) {
+      io.err(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (!report.ok) {
+    for (const p of report.problems) io.err(`${p.file}: ${p.path}: ${p.problem}\n  fix: ${p.fix}`);
+    io.err(`drill build: ${report.problems.length} problem(s); nothing written`);
+    return 2;
+  }
+  io.out(`drill build: ${report.slos.length} SLO(s), ${report.alerts.length} alert(s) → ${path.relative(io.cwd, report.outDir) || '.'}`);
+  for (const f of report.files) io.out(`  ${f}`);
+  return 0;
+}
