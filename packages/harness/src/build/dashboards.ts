@@ -135,7 +135,12 @@ export function sloDashboard(service: string, slos: SloDefinition[]): DashboardF
   d.withPanel(timeseries('Request rate', 'reqps', y, 0, 8, [q(`sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval]))`, '{{route}}', 'A')]));
   d.withPanel(
     timeseries('Error ratio (5xx)', 'percentunit', y, 8, 8, [
-      q(`sum by (route) (rate(http_requests_total{${routeSel},code=~"5.."}[$__rate_interval])) / sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval]))`, '{{route}}', 'A'),
+      // `or … * 0`: a route with no 5xx yet reads 0, not a gap.
+      q(
+        `(sum by (route) (rate(http_requests_total{${routeSel},code=~"5.."}[$__rate_interval])) or sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval])) * 0) / sum by (route) (rate(http_requests_total{${routeSel}}[$__rate_interval]))`,
+        '{{route}}',
+        'A',
+      ),
     ]),
   );
   d.withPanel(
