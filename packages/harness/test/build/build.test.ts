@@ -118,6 +118,28 @@ describe('drill build on this repository', () => {
     for (const r of results) expect(r.ok, `${path.basename(r.suite)}\n${r.out}`).toBe(true);
   }, 600_000);
 
+  it('the suites discriminate: a page rule with a too-high threshold fails its "above" case', async () => {
+    // Copy one case and its rule file, raise the 14.4x threshold to 16x (above the 15.84x burn): promtool must fail.
+    const dir = await tempDir('drillbook-mutant-');
+    const suite = parse(await readFile(path.join(outA, 'alerts/tests/graph-api-availability-fast.test.yaml'), 'utf8'));
+    suite.tests = suite.tests.filter((t: { name: string }) => t.name === 'GraphApiAvailability 5m/1h at 15.84x (above 14.4x)');
+    expect(suite.tests.length).toBe(1);
+    const rules = await readFile(path.join(outA, 'alerts/tests', suite.rule_files[0]), 'utf8');
+    const mutated = rules.replaceAll('> (14.4 * 0.001)', '> (16 * 0.001)');
+    expect(mutated).not.toBe(rules);
+    await writeFile(path.join(dir, 'rules.yaml'), mutated);
+    await writeFile(path.join(dir, 'rules-original.yaml'), rules);
+    await writeFile(path.join(dir, 'mutant.test.yaml'), JSON.stringify({ ...suite, rule_files: ['rules.yaml'] }));
+    await writeFile(path.join(dir, 'original.test.yaml'), JSON.stringify({ ...suite, rule_files: ['rules-original.yaml'] }));
+    await expect(run(PROMTOOL, ['test', 'rules', 'original.test.yaml'], { cwd: dir })).resolves.toBeDefined();
+    const failed = await run(PROMTOOL, ['test', 'rules', 'mutant.test.yaml'], { cwd: dir }).then(
+      () => '',
+      (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
+    );
+    expect(failed).toContain('FAILED');
+    expect(failed).toContain('burn_factor="14.4"');
+  }, 120_000);
+
   it('dashboards carry burn-rate thresholds at the alert factors and a drill annotation', async () => {
     const json = await readFile(path.join(outA, 'dashboards/slo-graph-api.json'), 'utf8');
     const d = JSON.parse(json);
