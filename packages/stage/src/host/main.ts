@@ -1,0 +1,308 @@
+// The stage host: one Node process that owns the balancer, supervisor, fault proxies and
+// control API, and starts PostgreSQL, the replicas, Prometheus and Alertmanager as children.
+// Started by startStage(); options arrive as JSON in DRILLBOOK_STAGE_OPTIONS, progress goes
+// back as JSON lines on fd 3. With a lifeline, EOF on stdin (the parent died) stops it all.
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { EnvironmentError, stageBinaries } from '../binaries.ts';
+import { FaultProxy } from '../fault-proxy.ts';
+import { freePort } from '../ports.ts';
+import { startTimeOf, waitUntil } from '../proc.ts';
+import { removeState, writeState, type StageState, type StageUrls } from '../state.ts';
+import { Balancer } from './balancer.ts';
+import type { Child } from './children.ts';
+import { createControlServer, type ComponentStatus } from './control.ts';
+import { alertmanagerConfig, httpOk, prometheusConfig, startAlertmanager, startPrometheus } from './monitoring.ts';
+import { canQuery, initCluster, migrate, startPostgres, stopPostgres, type PostgresPaths } from './postgres.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface HostOptions {
+  replicas: number;
+  restartDelay: number;
+  scrapeInterval: number;
+  evaluationInterval: number;
+  rulesDir?: string;
+  alertWebhookUrl?: string;
+  otlpTracesUrl?: string;
+  faroCollectorUrl?: string;
+  archiveTimeout: number;
+  stateDir: string;
+  lifeline: boolean;
+  env: Record<string, string>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageDir = resolve(here, '..', '..');
+const repoRoot = resolve(packageDir, '..', '..');
+const DB_NAME = 'graph';
+
+// fd 3 is the pipe to whoever started us; it may be gone (detached `up` returned): ignore errors.
+let channel: WriteStream | undefined;
+try {
+  channel = createWriteStream('', { fd: 3 });
+  channel.on('error', () => (channel = undefined));
+} catch {
+  channel = undefined;
+}
+function message(m: object): void {
+  channel?.write(JSON.stringify(m) + '\n');
+}
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  message({ type: 'log', line });
+}
+
+const opts = JSON.parse(process.env.DRILLBOOK_STAGE_OPTIONS ?? '{}') as HostOptions;
+const started = Date.now();
+const stateDir = resolve(opts.stateDir);
+mkdirSync(stateDir, { recursive: true });
+const tempRoot = mkdtempSync(join(tmpdir(), 'drillbook-stage-'));
+// mkdtemp makes it 0700; the postgres user must be able to reach its data dir inside.
+chmodSync(tempRoot, 0o711);
+const walArchive = join(stateDir, 'wal-archive');
+
+const state: StageState = {
+  version: 1,
+  hostPid: process.pid,
+  startedAt: new Date(started).toISOString(),
+  ready: false,
+  processes: [{ name: 'host', pid: process.pid, pgid: process.pid, startTime: startTimeOf(process.pid) }],
+  tempDirs: [tempRoot],
+};
+// Children whose records must be in the state file (replicas come from the supervisor).
+const children = new Map<string, Child>();
+let supervisor: Supervisor | undefined;
+function saveState(): void {
+  state.processes = [state.processes[0]!, ...[...children.values()].map((c) => c.record), ...(supervisor?.records() ?? [])];
+  writeState(stateDir, state);
+}
+saveState();
+
+let shuttingDown: Promise<void> | undefined;
+const cleanups: Array<() => Promise<void>> = [];
+
+function shutdown(reason: string): Promise<void> {
+  shuttingDown ??= (async () => {
+    log(`stopping the stage: ${reason}`);
+    // Reverse start order: the supervisor first, so nothing is restarted while we stop.
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
+    rmSync(tempRoot, { recursive: true, force: true });
+    removeState(stateDir);
+    log('stage stopped');
+    process.exit(0);
+  })();
+  return shuttingDown;
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
+if (opts.lifeline) {
+  // The lifeline: our parent holds the write end of stdin; EOF means it is gone.
+  process.stdin.on('data', () => {});
+  process.stdin.on('end', () => void shutdown('parent process gone (lifeline closed)'));
+  process.stdin.on('error', () => void shutdown('parent process gone (lifeline error)'));
+}
+
+async function main(): Promise<void> {
+  const bins = stageBinaries();
+  const n = Math.max(1, Math.floor(opts.replicas));
+  const names = Array.from({ length: n }, (_, i) => `replica-${i + 1}`);
+  const [pgPort, controlPort, promPort, amPort, balancerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const replicaPorts = await Promise.all(names.map(() => freePort()));
+
+  // --- metrics of balancer and supervisor (the host's /metrics) ---
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'stage_host_' });
+  const balancerRequests = new Counter({ name: 'stage_balancer_requests_total', help: 'Requests the balancer forwarded, by replica and status code', labelNames: ['replica', 'code'] as const, registers: [registry] });
+  const restartsTotal = new Counter({ name: 'stage_replica_restarts_total', help: 'Replica restarts by the supervisor', labelNames: ['replica'] as const, registers: [registry] });
+  for (const name of names) restartsTotal.inc({ replica: name }, 0);
+
+  // --- proxies and balancer ---
+  const dbProxy = new FaultProxy('db', { host: '127.0.0.1', port: pgPort });
+  const replicaProxies = names.map((name, i) => new FaultProxy(name, { host: '127.0.0.1', port: replicaPorts[i]! }));
+  const proxies = new Map<string, FaultProxy>([['db', dbProxy], ...replicaProxies.map((p) => [p.name, p] as const)]);
+  for (const p of proxies.values()) await p.start();
+  cleanups.push(async () => {
+    for (const p of proxies.values()) await p.stop();
+  });
+  const balancer = new Balancer(
+    replicaProxies.map((p) => ({ name: p.name, port: p.port })),
+    (replica, code) => balancerRequests.inc({ replica, code: String(code) }),
+  );
+
+  const dbUrlDirect = `postgres://postgres@127.0.0.1:${pgPort}/${DB_NAME}`;
+  const dbUrlProxy = `postgres://postgres@127.0.0.1:${dbProxy.port}/${DB_NAME}`;
+
+  // --- supervisor ---
+  const replicaEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...opts.env,
+    DATABASE_URL: dbUrlProxy,
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+  };
+  delete replicaEnv.DRILLBOOK_STAGE_OPTIONS;
+  if (opts.otlpTracesUrl) replicaEnv.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = opts.otlpTracesUrl;
+  if (opts.faroCollectorUrl) replicaEnv.FARO_URL = opts.faroCollectorUrl;
+  const logDir = join(tempRoot, 'logs');
+  mkdirSync(logDir);
+  const sup = new Supervisor(
+    names.map((name, i) => ({ name, port: replicaPorts[i]!, env: replicaEnv })),
+    {
+      command: process.execPath,
+      args: ['--import', 'tsx', join(packageDir, 'src', 'service', 'main.ts')],
+      cwd: repoRoot,
+      logDir,
+      restartDelayMs: opts.restartDelay,
+      log,
+    },
+  );
+  supervisor = sup;
+  let previous = new Map(sup.list().map((r) => [r.name, r.pid]));
+  sup.on('change', () => {
+    for (const r of sup.list()) {
+      if (previous.get(r.name) !== undefined && r.pid === undefined) balancer.markDown(r.name);
+      if (r.restarts > 0 && previous.get(r.name) === undefined && r.pid !== undefined) restartsTotal.inc({ replica: r.name });
+    }
+    previous = new Map(sup.list().map((r) => [r.name, r.pid]));
+    saveState();
+  });
+
+  new Gauge({ name: 'stage_replicas_desired', help: 'Replicas the supervisor keeps running', registers: [registry], collect() { this.set(n); } });
+  new Gauge({ name: 'stage_replicas_ready', help: 'Replicas passing the balancer health check', registers: [registry], collect() { this.set(balancer.readyCount()); } });
+  new Gauge({
+    name: 'stage_replica_up', help: 'Whether the replica process is running (1) or not (0)', labelNames: ['replica'] as const, registers: [registry],
+    collect() { for (const r of sup.list()) this.set({ replica: r.name }, r.pid === undefined ? 0 : 1); },
+  });
+  new Gauge({
+    name: 'stage_replica_ready', help: 'Whether the replica passes the balancer health check', labelNames: ['replica'] as const, registers: [registry],
+    collect() { for (const name of names) this.set({ replica: name }, balancer.isReady(name) ? 1 : 0); },
+  });
+
+  // --- PostgreSQL ---
+  const pgPaths: PostgresPaths = { dataDir: join(tempRoot, 'pgdata'), socketDir: join(tempRoot, 'pgsocket'), walArchive, logFile: join(logDir, 'postgresql.log') };
+  let pgChild: Child | undefined;
+  const adminUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
+  async function startDatabase(): Promise<void> {
+    if (pgChild && pgChild.proc.exitCode === null && pgChild.proc.signalCode === null) return;
+    pgChild = startPostgres(bins.postgres, pgPaths);
+    children.set('postgresql', pgChild);
+    saveState();
+    const up = await waitUntil(() => canQuery(adminUrl, 500), 30_000, 100);
+    if (!up) throw new Error(`PostgreSQL did not accept connections within 30 s (log: ${pgPaths.logFile})`);
+  }
+  async function stopDatabase(): Promise<void> {
+    if (!pgChild) return;
+    await stopPostgres(pgChild);
+    children.delete('postgresql');
+    pgChild = undefined;
+    saveState();
+  }
+  cleanups.push(stopDatabase);
+
+  // --- control API ---
+  const monitoringDir = join(tempRoot, 'monitoring');
+  let prom: Child | undefined;
+  let am: Child | undefined;
+  const urls: StageUrls = {
+    service: `http://127.0.0.1:${balancerPort}`,
+    prometheus: `http://127.0.0.1:${promPort}`,
+    alertmanager: `http://127.0.0.1:${amPort}`,
+    control: `http://127.0.0.1:${controlPort}`,
+    database: dbUrlDirect,
+    databaseViaProxy: dbUrlProxy,
+    replicas: replicaPorts.map((p) => `http://127.0.0.1:${p}`),
+  };
+  const alive = (c: Child | undefined) => c !== undefined && c.proc.exitCode === null && c.proc.signalCode === null;
+  async function status(): Promise<ComponentStatus[]> {
+    const [pgOk, promOk, amOk] = await Promise.all([
+      alive(pgChild) ? canQuery(dbUrlDirect, 1_000) : Promise.resolve(false),
+      alive(prom) ? httpOk(`${urls.prometheus}/-/ready`) : Promise.resolve(false),
+      alive(am) ? httpOk(`${urls.alertmanager}/-/ready`) : Promise.resolve(false),
+    ]);
+    const reps = sup.list();
+    return [
+      { name: 'host', kind: 'host', pid: process.pid, port: controlPort, url: urls.control, healthy: true },
+      { name: 'balancer', kind: 'balancer', pid: process.pid, port: balancerPort, url: urls.service, healthy: balancer.readyCount() > 0, detail: `${balancer.readyCount()}/${n} replicas ready` },
+      ...reps.map((r): ComponentStatus => ({ name: r.name, kind: 'replica', pid: r.pid, port: r.port, url: `http://127.0.0.1:${r.port}`, healthy: r.pid !== undefined && balancer.isReady(r.name), detail: `restarts ${r.restarts}` })),
+      ...[...proxies.values()].map((p): ComponentStatus => ({ name: `proxy:${p.name}`, kind: 'proxy', pid: process.pid, port: p.port, healthy: true, detail: Object.keys(p.current).length ? `effects ${JSON.stringify(p.current)}` : 'no effects' })),
+      { name: 'postgresql', kind: 'postgresql', pid: pgChild?.pid, port: pgPort, url: dbUrlDirect, healthy: pgOk },
+      { name: 'prometheus', kind: 'prometheus', pid: prom?.pid, port: promPort, url: urls.prometheus, healthy: promOk },
+      { name: 'alertmanager', kind: 'alertmanager', pid: am?.pid, port: amPort, url: urls.alertmanager, healthy: amOk },
+    ];
+  }
+  const control = createControlServer({
+    status,
+    replicas: () => sup.list().map((r) => ({ name: r.name, pid: r.pid ?? null, port: r.port, ready: balancer.isReady(r.name), restarts: r.restarts })),
+    proxies,
+    stopDatabase,
+    startDatabase,
+    async reloadPrometheus() {
+      const res = await fetch(`${urls.prometheus}/-/reload`, { method: 'POST' });
+      if (!res.ok) throw new Error(`Prometheus reload answered ${res.status}: ${await res.text()}`);
+    },
+    registry,
+    shutdown: () => void shutdown('control API /shutdown'),
+  });
+  await new Promise<void>((r) => control.listen(controlPort, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => { control.closeAllConnections(); control.close(() => r()); }));
+
+  // --- start everything; the slow parts run side by side ---
+  await balancer.start(balancerPort);
+  cleanups.push(() => balancer.stop());
+  sup.start();
+  cleanups.push(() => sup.stop());
+  const database = (async () => {
+    await initCluster(bins.initdb, pgPaths, { port: pgPort, archiveTimeoutMs: opts.archiveTimeout });
+    await startDatabase();
+    const applied = await migrate(adminUrl, dbUrlDirect, DB_NAME, join(packageDir, 'migrations'));
+    log(`PostgreSQL ready on ${pgPort}; migrations applied: ${applied.join(', ') || 'none'}`);
+  })();
+  prom = startPrometheus(bins.prometheus, join(monitoringDir, 'prometheus'), promPort, prometheusConfig({
+    scrapeIntervalMs: opts.scrapeInterval,
+    evaluationIntervalMs: opts.evaluationInterval,
+    rulesDir: opts.rulesDir ? resolve(opts.rulesDir) : undefined,
+    alertmanagerPort: amPort,
+    replicas: names.map((name, i) => ({ name, port: replicaPorts[i]! })),
+    hostPort: controlPort,
+  }));
+  am = startAlertmanager(bins.alertmanager, join(monitoringDir, 'alertmanager'), amPort, alertmanagerConfig(opts.alertWebhookUrl));
+  children.set('prometheus', prom);
+  children.set('alertmanager', am);
+  saveState();
+  cleanups.push(async () => {
+    const { stopChild } = await import('./children.ts');
+    await Promise.all([prom && stopChild(prom), am && stopChild(am)]);
+  });
+  for (const [name, c] of [['Prometheus', prom], ['Alertmanager', am]] as const) {
+    void c.exited.then(({ code }) => {
+      if (!shuttingDown) log(`${name} exited with code ${code}; see ${join(monitoringDir, name.toLowerCase(), `${name.toLowerCase()}.log`)}`);
+    });
+  }
+
+  await database;
+  const deadline = 60_000;
+  const ok = await waitUntil(async () => {
+    if (!alive(prom) || !alive(am)) throw new Error(`Prometheus or Alertmanager exited during start-up; logs in ${monitoringDir}`);
+    return balancer.readyCount() === n && (await httpOk(`${urls.prometheus}/-/ready`)) && (await httpOk(`${urls.alertmanager}/-/ready`));
+  }, deadline, 100);
+  if (!ok) throw new Error(`the stage was not ready within ${deadline / 1000} s (${balancer.readyCount()}/${n} replicas ready; logs in ${logDir})`);
+
+  state.ready = true;
+  state.readyInMs = Date.now() - started;
+  state.urls = urls;
+  state.paths = { stateDir, dataDir: pgPaths.dataDir, walArchive, pgBin: bins.pgBin };
+  saveState();
+  log(`stage ready in ${state.readyInMs} ms`);
+  message({ type: 'ready', state });
+}
+
+main().catch(async (err: unknown) => {
+  const environment = err instanceof EnvironmentError;
+  message({ type: 'error', environment, message: (err as Error).message });
+  log(`start-up failed: ${(err as Error).stack ?? err}`);
+  await shutdown('start-up failed');
+});

@@ -1,0 +1,89 @@
+// The stage's state file (<stateDir>/stage.json): every process group and temp dir the host
+// started, so the next `up` (or cleanupStaleStage) can remove what a crashed stage left.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { groupAlive, killGroup, startTimeOf, waitUntil } from './proc.ts';
+
+export interface ProcessRecord {
+  name: string;
+  pid: number;
+  /** Process group; equals pid since every child is started detached. */
+  pgid: number;
+  /** /proc start time when recorded: a different value means the pid was reused. */
+  startTime?: string;
+}
+
+export interface StageUrls {
+  service: string;
+  prometheus: string;
+  alertmanager: string;
+  control: string;
+  database: string;
+  databaseViaProxy: string;
+  replicas: string[];
+}
+
+export interface StageState {
+  version: 1;
+  hostPid: number;
+  startedAt: string;
+  ready: boolean;
+  readyInMs?: number;
+  urls?: StageUrls;
+  paths?: { stateDir: string; dataDir: string; walArchive: string; pgBin: string };
+  processes: ProcessRecord[];
+  tempDirs: string[];
+}
+
+export const stateFile = (stateDir: string): string => join(stateDir, 'stage.json');
+
+export function readState(stateDir: string): StageState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as StageState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomic write (rename), so a crash never leaves half a state file. */
+export function writeState(stateDir: string, state: StageState): void {
+  mkdirSync(stateDir, { recursive: true });
+  const tmp = `${stateFile(stateDir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, stateFile(stateDir));
+}
+
+export function removeState(stateDir: string): void {
+  rmSync(stateFile(stateDir), { force: true });
+}
+
+/** True when the recorded process is still the one we started (not a reused pid). */
+export function sameProcess(rec: ProcessRecord): boolean {
+  const now = startTimeOf(rec.pid);
+  if (now === undefined) return false;
+  return rec.startTime === undefined || rec.startTime === now;
+}
+
+/**
+ * Kills every process group recorded in the state file (the host first, so it cannot
+ * restart replicas) and removes the temp dirs and the state file.
+ */
+export async function cleanupStaleStage(stateDir: string): Promise<{ killed: number; removed: string[] }> {
+  const state = readState(stateDir);
+  if (!state) return { killed: 0, removed: [] };
+  let killed = 0;
+  // A leader whose pid now belongs to another program is left alone; a group whose
+  // leader is gone but whose members live on is still ours.
+  const groups = state.processes.filter((p) => sameProcess(p) || (startTimeOf(p.pid) === undefined && groupAlive(p.pgid)));
+  for (const p of groups) if (killGroup(p.pgid, 'SIGKILL')) killed++;
+  await waitUntil(() => groups.every((p) => !groupAlive(p.pgid)), 5_000);
+  const removed: string[] = [];
+  for (const dir of state.tempDirs) {
+    if (existsSync(dir)) {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  removeState(stateDir);
+  return { killed, removed };
+}
