@@ -1,0 +1,200 @@
+// One stage shared by the tests that need it running: a request's metrics in Prometheus and
+// its trace at an OTLP/HTTP endpoint; proxy delay on the database path; a killed replica
+// restarted by the supervisor, with the dip visible in Prometheus.
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupStaleStage, startStage, type Stage } from '../src/index.ts';
+import { eventually, promQuery, tempStateDir } from './helpers.ts';
+import { rmSync } from 'node:fs';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: Array<{ key: string; value: Record<string, unknown> }>;
+  replica?: string;
+}
+
+/** A tiny OTLP/HTTP receiver: decodes JSON (what exporter-trace-otlp-http posts) and keeps spans. */
+function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; contentTypes: Set<string>; close: () => Promise<void> }> {
+  const spans: OtlpSpan[] = [];
+  const contentTypes = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let buf = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') buf = gunzipSync(buf);
+      contentTypes.add(String(req.headers['content-type']));
+      if (req.url === '/v1/traces' && String(req.headers['content-type']).startsWith('application/json')) {
+        const body = JSON.parse(buf.toString('utf8')) as {
+          resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+        };
+        for (const rs of body.resourceSpans) {
+          const replica = rs.resource.attributes?.find((a) => a.key === 'service.instance.id')?.value.stringValue as string | undefined;
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, replica });
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({ url: `http://127.0.0.1:${port}/v1/traces`, spans, contentTypes, close: () => new Promise((r) => server.close(() => r())) });
+    }),
+  );
+}
+
+const attr = (s: OtlpSpan, key: string) => s.attributes?.find((a) => a.key === key)?.value;
+
+async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+let stage: Stage;
+let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
+const stateDir = tempStateDir();
+const RESTART_DELAY = 2_000;
+
+beforeAll(async () => {
+  receiver = await otlpReceiver();
+  stage = await startStage({
+    stateDir,
+    restartDelay: RESTART_DELAY,
+    otlpTracesUrl: receiver.url,
+    env: { TRACING_DISABLED_ROUTES: 'GET /report/:id' },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await stage?.stop();
+  await cleanupStaleStage(stateDir);
+  rmSync(stateDir, { recursive: true, force: true });
+  await receiver?.close();
+});
+
+describe('a running stage', () => {
+  it('a request through the balancer shows up in Prometheus and as a full trace', async () => {
+    const ingested = await post(stage.urls.service, '/ingest', {
+      entities: [
+        { kind: 'person', name: 'Zoë Brontë' },
+        { kind: 'person', name: 'zoe bronte ' },
+        { kind: 'org', name: 'Acme' },
+      ],
+      edges: [{ from: 0, to: 'Acme', kind: 'works_for' }],
+    });
+    expect(ingested.status).toBe(201);
+    const resolved = await post(stage.urls.service, '/resolve', { caseId: ingested.body.caseId });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.clusters).toEqual([{ kind: 'person', key: 'zoe bronte', entityIds: ingested.body.entityIds.slice(0, 2), names: ['Zoë Brontë', 'zoe bronte '] }]);
+
+    // The counter of that one request, scraped from the replica that answered it.
+    const series = await eventually(async () => {
+      const r = await promQuery(stage.urls.prometheus, 'http_requests_total{service="graph-api",route="/resolve",method="POST",code="200"}');
+      return r.length ? r : undefined;
+    });
+    expect(series).toHaveLength(1);
+    expect(series[0]!.value[1]).toBe('1');
+    expect(series[0]!.metric.job).toBe('graph-api');
+
+    // Its trace: the server span with the route name, its business step and its pg spans.
+    const server = await eventually(() => receiver.spans.find((s) => s.name === 'POST /resolve'));
+    expect(server.kind).toBe(2); // SERVER
+    expect(attr(server, 'http.route')?.stringValue).toBe('/resolve');
+    const trace = await eventually(() => {
+      const t = receiver.spans.filter((s) => s.traceId === server.traceId);
+      return t.some((s) => s.name === 'resolve.match') && t.filter((s) => attr(s, 'db.system')?.stringValue === 'postgresql' || attr(s, 'db.system.name')?.stringValue === 'postgresql').length >= 3 ? t : undefined;
+    });
+    const match = trace.find((s) => s.name === 'resolve.match')!;
+    const pgSpans = trace.filter((s) => attr(s, 'db.system')?.stringValue === 'postgresql' || attr(s, 'db.system.name')?.stringValue === 'postgresql');
+    // resolve.load, resolve.match and resolve.record each run one query, nested under their step.
+    for (const step of ['resolve.load', 'resolve.match', 'resolve.record']) {
+      const stepSpan = trace.find((s) => s.name === step);
+      expect(stepSpan, step).toBeDefined();
+      expect(stepSpan!.parentSpanId).toBe(server.spanId);
+    }
+    expect(pgSpans.some((s) => s.parentSpanId === match.spanId)).toBe(true);
+    expect([...receiver.contentTypes].every((c) => c.startsWith('application/json'))).toBe(true);
+  });
+
+  it('TRACING_DISABLED_ROUTES leaves a route out of the traces', async () => {
+    const ingested = await post(stage.urls.service, '/ingest', { entities: [{ kind: 'org', name: 'Initech' }] });
+    const report = await fetch(`${stage.urls.service}/report/${ingested.body.caseId}`);
+    expect(report.status).toBe(200);
+    expect(((await report.json()) as { entities: unknown[] }).entities).toHaveLength(1);
+    // Later traced requests on both replicas: once their spans arrived, the report's would have.
+    const before = receiver.spans.length;
+    for (let i = 0; i < 4; i++) expect((await post(stage.urls.service, '/runbook/rb-7/run', { caseId: ingested.body.caseId })).status).toBe(202);
+    await eventually(() => {
+      const later = receiver.spans.slice(before).filter((s) => s.name === 'POST /runbook/:id/run');
+      return new Set(later.map((s) => s.replica)).size === 2 || undefined;
+    });
+    expect(receiver.spans.filter((s) => s.name.startsWith('GET /report'))).toEqual([]);
+  });
+
+  it('a 200 ms delay on the db proxy slows a DB-bound request by about that much, and clears', async () => {
+    const control = stage.urls.control;
+    // One INSERT = one round trip to PostgreSQL; the fastest of several hides pool reconnects.
+    const fastest = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        expect((await post(stage.urls.service, '/runbook/rb-1/run', {})).status).toBe(202);
+        times.push(performance.now() - t0);
+      }
+      return Math.min(...times);
+    };
+    const baseline = await fastest();
+    const put = await fetch(`${control}/proxies/db`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 200, direction: 'to' }) });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as { delayMs: number }).delayMs).toBe(200);
+    const delayed = await fastest();
+    expect(delayed - baseline).toBeGreaterThanOrEqual(190);
+    expect(delayed - baseline).toBeLessThan(1_500);
+
+    const cleared = await fetch(`${control}/proxies/db`, { method: 'DELETE' });
+    expect(((await cleared.json()) as { effects: object }).effects).toEqual({});
+    const after = await fastest();
+    expect(delayed - after).toBeGreaterThanOrEqual(150);
+
+    const bad = await fetch(`${control}/proxies/db`, { method: 'PUT', body: JSON.stringify({ delay: 5 }) });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${control}/proxies/nope`)).status).toBe(404);
+  });
+
+  it('a killed replica is restarted after restartDelay on the same port, and Prometheus shows the dip', async () => {
+    const control = stage.urls.control;
+    const replicas = async () => (await (await fetch(`${control}/replicas`)).json()) as Array<{ name: string; pid: number | null; port: number; ready: boolean; restarts: number }>;
+    const before = (await replicas()).find((r) => r.name === 'replica-1')!;
+    expect(before.ready).toBe(true);
+    // Prometheus has seen both replicas ready before the kill.
+    await eventually(async () => (await promQuery(stage.urls.prometheus, 'stage_replicas_ready'))[0]?.value[1] === '2' || undefined);
+
+    const killedAt = Date.now();
+    process.kill(before.pid!, 'SIGKILL');
+    const restarted = await eventually(async () => {
+      const r = (await replicas()).find((x) => x.name === 'replica-1')!;
+      return r.pid !== null && r.pid !== before.pid ? { ...r, seenAt: Date.now() } : undefined;
+    }, 30_000, 50);
+    expect(restarted.restarts).toBe(before.restarts + 1);
+    expect(restarted.port).toBe(before.port);
+    // Not before the configured back-off.
+    expect(restarted.seenAt - killedAt).toBeGreaterThanOrEqual(RESTART_DELAY);
+    await eventually(async () => (await replicas()).find((x) => x.name === 'replica-1')!.ready || undefined);
+
+    // Prometheus: the ready count went to 1 and came back to 2; the restart was counted.
+    await eventually(async () => (await promQuery(stage.urls.prometheus, 'stage_replicas_ready'))[0]?.value[1] === '2' || undefined);
+    const q = `min_over_time(stage_replicas_ready[${Math.ceil((Date.now() - killedAt) / 1000) + 2}s])`;
+    expect((await promQuery(stage.urls.prometheus, q))[0]!.value[1]).toBe('1');
+    const restarts = await eventually(async () => {
+      const r = await promQuery(stage.urls.prometheus, 'stage_replica_restarts_total{replica="replica-1"}');
+      return r[0]?.value[1] === '1' ? r : undefined;
+    });
+    expect(restarts).toHaveLength(1);
+  });
+});
