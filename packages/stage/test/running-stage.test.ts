@@ -167,6 +167,23 @@ describe('a running stage', () => {
     expect((await fetch(`${control}/proxies/nope`)).status).toBe(404);
   });
 
+  it('POST /db/stop is a database outage the service answers with 503, and /db/start ends it', async () => {
+    const control = stage.urls.control;
+    expect((await fetch(`${control}/db/stop`, { method: 'POST' })).status).toBe(200);
+    const status = (await (await fetch(`${control}/status`)).json()) as Array<{ name: string; healthy: boolean }>;
+    expect(status.find((c) => c.name === 'postgresql')!.healthy).toBe(false);
+    // The balancer fails open when no replica is ready, so the service itself answers 503.
+    expect((await post(stage.urls.service, '/runbook/rb-2/run', {})).status).toBe(503);
+    expect((await fetch(`${control}/db/start`, { method: 'POST' })).status).toBe(200);
+    await eventually(async () => (await post(stage.urls.service, '/runbook/rb-2/run', {})).status === 202 || undefined);
+    await eventually(async () => (await (await fetch(`${control}/replicas`)).json() as Array<{ ready: boolean }>).every((r) => r.ready) || undefined);
+    const fivexx = await eventually(async () => {
+      const r = await promQuery(stage.urls.prometheus, 'sum(http_requests_total{service="graph-api",code="503"})');
+      return r.length ? r : undefined;
+    });
+    expect(Number(fivexx[0]!.value[1])).toBeGreaterThanOrEqual(1);
+  });
+
   it('a killed replica is restarted after restartDelay on the same port, and Prometheus shows the dip', async () => {
     const control = stage.urls.control;
     const replicas = async () => (await (await fetch(`${control}/replicas`)).json()) as Array<{ name: string; pid: number | null; port: number; ready: boolean; restarts: number }>;
@@ -189,8 +206,11 @@ describe('a running stage', () => {
 
     // Prometheus: the ready count went to 1 and came back to 2; the restart was counted.
     await eventually(async () => (await promQuery(stage.urls.prometheus, 'stage_replicas_ready'))[0]?.value[1] === '2' || undefined);
-    const q = `min_over_time(stage_replicas_ready[${Math.ceil((Date.now() - killedAt) / 1000) + 2}s])`;
-    expect((await promQuery(stage.urls.prometheus, q))[0]!.value[1]).toBe('1');
+    const range = new URLSearchParams({ query: 'stage_replicas_ready', start: String(killedAt / 1000), end: String(Date.now() / 1000), step: '0.5' });
+    const body = (await (await fetch(`${stage.urls.prometheus}/api/v1/query_range?${range}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+    const values = body.data.result[0]!.values.map(([, v]) => Number(v));
+    expect(Math.min(...values)).toBe(1);
+    expect(values.at(-1)).toBe(2);
     const restarts = await eventually(async () => {
       const r = await promQuery(stage.urls.prometheus, 'stage_replica_restarts_total{replica="replica-1"}');
       return r[0]?.value[1] === '1' ? r : undefined;
