@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStaleStage, startStage, type Stage } from '../src/index.ts';
 import { eventually, promQuery, tempStateDir } from './helpers.ts';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import pg from 'pg';
 
 interface OtlpSpan {
   traceId: string;
@@ -137,6 +138,24 @@ describe('a running stage', () => {
     expect(receiver.spans.filter((s) => s.name.startsWith('GET /report'))).toEqual([]);
   });
 
+  it('archives WAL segments to the stage wal-archive and records applied migrations', async () => {
+    const c = new pg.Client({ connectionString: stage.urls.database });
+    await c.connect();
+    try {
+      const migrations = await c.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version');
+      expect(migrations.rows.map((r) => r.name)).toEqual(['001_graph.sql', '002_runbook_runs.sql']);
+      await c.query('SELECT pg_switch_wal()');
+      const archived = await eventually(async () => {
+        const row = (await c.query<{ archived_count: string; failed_count: string; last_archived_wal: string | null }>('SELECT archived_count, failed_count, last_archived_wal FROM pg_stat_archiver')).rows[0]!;
+        return Number(row.archived_count) >= 1 ? row : undefined;
+      });
+      expect(archived.failed_count).toBe('0');
+      expect(readdirSync(stage.paths.walArchive)).toContain(archived.last_archived_wal);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a 200 ms delay on the db proxy slows a DB-bound request by about that much, and clears', async () => {
     const control = stage.urls.control;
     // One INSERT = one round trip to PostgreSQL; the fastest of several hides pool reconnects.
@@ -206,7 +225,7 @@ describe('a running stage', () => {
 
     // Prometheus: the ready count went to 1 and came back to 2; the restart was counted.
     await eventually(async () => (await promQuery(stage.urls.prometheus, 'stage_replicas_ready'))[0]?.value[1] === '2' || undefined);
-    const range = new URLSearchParams({ query: 'stage_replicas_ready', start: String(killedAt / 1000), end: String(Date.now() / 1000), step: '0.5' });
+    const range = new URLSearchParams({ query: 'stage_replicas_ready', start: String(killedAt / 1000), end: String(Date.now() / 1000 + 1), step: '0.5' });
     const body = (await (await fetch(`${stage.urls.prometheus}/api/v1/query_range?${range}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
     const values = body.data.result[0]!.values.map(([, v]) => Number(v));
     expect(Math.min(...values)).toBe(1);

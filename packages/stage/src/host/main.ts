@@ -2,7 +2,7 @@
 // control API, and starts PostgreSQL, the replicas, Prometheus and Alertmanager as children.
 // Started by startStage(); options arrive as JSON in DRILLBOOK_STAGE_OPTIONS, progress goes
 // back as JSON lines on fd 3. With a lifeline, EOF on stdin (the parent died) stops it all.
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, statSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,13 @@ const opts = JSON.parse(process.env.DRILLBOOK_STAGE_OPTIONS ?? '{}') as HostOpti
 const started = Date.now();
 const stateDir = resolve(opts.stateDir);
 mkdirSync(stateDir, { recursive: true });
+// PostgreSQL runs as another user and archives WAL into <stateDir>/wal-archive: let it pass
+// through the state dir (search permission only, nothing becomes readable).
+try {
+  chmodSync(stateDir, statSync(stateDir).mode | 0o011);
+} catch {
+  // not ours to change; initCluster reports the problem if postgres cannot get through
+}
 const tempRoot = mkdtempSync(join(tmpdir(), 'drillbook-stage-'));
 // mkdtemp makes it 0700; the postgres user must be able to reach its data dir inside.
 chmodSync(tempRoot, 0o711);
@@ -256,6 +263,8 @@ async function main(): Promise<void> {
   sup.start();
   cleanups.push(() => sup.stop());
   const database = (async () => {
+    // A new cluster restarts WAL segment numbering: an old archive would make archiving fail.
+    rmSync(walArchive, { recursive: true, force: true });
     await initCluster(bins.initdb, pgPaths, { port: pgPort, archiveTimeoutMs: opts.archiveTimeout });
     await startDatabase();
     const applied = await migrate(adminUrl, dbUrlDirect, DB_NAME, join(packageDir, 'migrations'));

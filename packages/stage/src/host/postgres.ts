@@ -34,6 +34,14 @@ export async function initCluster(initdb: string, paths: PostgresPaths, opts: { 
     mkdirSync(d, { recursive: true });
     if (who.uid !== undefined) chownSync(d, who.uid, who.gid!);
   }
+  if (who.user) {
+    // The archive lives in the state dir, outside our temp dir: make sure postgres can reach it.
+    try {
+      await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', 'test', '-w', paths.walArchive]);
+    } catch {
+      throw new Error(`the postgres user cannot write the WAL archive ${paths.walArchive}; make its parent directories traversable (chmod o+x)`);
+    }
+  }
   const args = ['-D', paths.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
   if (who.user) await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', initdb, ...args]);
   else await run(initdb, args);
