@@ -148,23 +148,25 @@ async function writeTree(dir: string, files: GeneratedFile[]): Promise<void> {
 
 // ─── CLI ─────────────────────────────────────────────────────────────────────
 
+/** Structurally the CLI's `CliIo`, plus an optional working directory (default: process.cwd()). */
 export interface BuildIo {
-  cwd: string;
   out: (line: string) => void;
   err: (line: string) => void;
+  cwd?: string;
 }
 
 const USAGE = 'usage: drill build [--root <dir>] [--out <dir>] [--runbook-base-url <url>]';
 
 /** `drill build`: 0 when everything was written, 2 on definition or runbook errors (file, field, fix). */
 export async function runBuildCommand(argv: string[], io: BuildIo): Promise<number> {
-  const opts: BuildOptions = { projectRoot: io.cwd };
+  const cwd = io.cwd ?? process.cwd();
+  const opts: BuildOptions = { projectRoot: cwd };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = argv[i + 1];
     if ((a === '--out' || a === '--root' || a === '--runbook-base-url') && val !== undefined) {
       if (a === '--out') opts.outDir = val;
-      else if (a === '--root') opts.projectRoot = path.resolve(io.cwd, val);
+      else if (a === '--root') opts.projectRoot = path.resolve(cwd, val);
       else opts.runbookBaseUrl = val;
       i++;
     } else {
@@ -187,7 +189,7 @@ export async function runBuildCommand(argv: string[], io: BuildIo): Promise<numb
     io.err(`drill build: ${report.problems.length} problem(s); nothing written`);
     return 2;
   }
-  io.out(`drill build: ${report.slos.length} SLO(s), ${report.alerts.length} alert(s) → ${path.relative(io.cwd, report.outDir) || '.'}`);
+  io.out(`drill build: ${report.slos.length} SLO(s), ${report.alerts.length} alert(s) → ${path.relative(cwd, report.outDir) || '.'}`);
   for (const f of report.files) io.out(`  ${f}`);
   return 0;
 }

@@ -62,8 +62,8 @@ beforeAll(async () => {
     const call =
       n % 3 === 0 || cases.length === 0
         ? fetch(`${service}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entities: [{ kind: 'person', name: `Ada ${n}` }] }) })
-            .then((r) => r.json())
-            .then((b: { caseId?: string }) => void (b.caseId && cases.push(b.caseId)))
+            .then((r) => r.json() as Promise<{ caseId?: string }>)
+            .then((b) => void (b.caseId && cases.push(b.caseId)))
         : n % 3 === 1
           ? fetch(`${service}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ caseId: cases[n % cases.length] }) }).then((r) => r.arrayBuffer())
           : fetch(`${service}/report/${cases[n % cases.length]}`).then((r) => r.arrayBuffer());
