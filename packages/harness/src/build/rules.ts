@@ -3,7 +3,7 @@
 // and tooling written for Sloth read ours; the alert windows are the Google SRE
 // workbook's multi-window multi-burn-rate pairs, kept at their real lengths (a
 // drill does not shorten them: a total outage trips the 5m/1h pair in about a
-// minute, see docs in README of this folder and the promtool tests).
+// minute; the arithmetic is in README.md beside this file and in the promtool tests).
 import { stringify } from 'yaml';
 import { formatDuration } from '../define/duration.ts';
 import { sliErrorRatio, type AlertDefinition, type AlertSeverity, type SloDefinition, type SliSpec } from '../define/slo.ts';
