@@ -1,6 +1,6 @@
 // Operational alerts of the stage service: fast signals the drills expect within
 // seconds (the stage scrapes every second), beside the slower SLO burn-rate alerts.
-import { defineAlert } from '@drillbook/harness/define/slo.ts';
+import { defineAlert } from '@drillbook/harness';
 
 export const replicaDown = defineAlert({
   name: 'GraphApiReplicaDown',

@@ -1,6 +1,6 @@
 // The stage service's SLOs: availability and latency of its critical routes, the
 // routes the nightly journey walks (ingest → resolve → report).
-import { defineSlo } from '@drillbook/harness/define/slo.ts';
+import { defineSlo } from '@drillbook/harness';
 
 /** The critical routes, as the service labels them (`route` label, path templates). */
 export const CRITICAL_ROUTES = '/ingest|/resolve|/report/:id';

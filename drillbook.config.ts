@@ -1,0 +1,23 @@
+// Where drills may run (deny by default) and where evidence goes.
+import { defineConfig } from '@drillbook/harness';
+
+export default defineConfig({
+  evidenceDir: 'evidence-pack',
+  environments: {
+    // The embedded stage this repository starts on loopback: the default everywhere.
+    local: { kind: 'local', stage: { replicas: 2, restartDelay: '1s', scrapeInterval: '1s' } },
+    // The same drills against the team's Kubernetes stage (Chaos Mesh, k6-operator, Tempo).
+    stage: {
+      kind: 'kubernetes',
+      context: 'stage',
+      namespaces: ['intelgraph'],
+      prometheus: 'http://prometheus.monitoring:9090',
+      traces: { tempo: 'http://tempo.monitoring:3200' },
+      targets: {
+        api: { selector: { app: 'graph-api' }, namespace: 'intelgraph', url: 'https://stage.example/api' },
+        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph' },
+      },
+      load: { k6Operator: { namespace: 'intelgraph' } },
+    },
+  },
+});

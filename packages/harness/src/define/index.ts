@@ -1,0 +1,9 @@
+// What users write in drills/, load/, synthetics/, alerts/ and drillbook.config.ts.
+export { defineConfig, resolveEnvironment, DEFAULT_CONFIG } from './config.ts';
+export { defineDrill, defineGameDay, isDefinedDrill, DEFAULT_RECOVER_WITHIN, type DrillInput, type GameDayInput, type PhaseInput } from './drill.ts';
+export { fault, type FaultInput } from './faults.ts';
+export { probe, stop, type ProbeInput, type StopInput, type ToleranceInput } from './probes.ts';
+export { defineSlo, defineAlert, loadOpenSlo, type SloDefinition, type AlertDefinition, type SloInput, type AlertInput } from './slo.ts';
+export { loadDefinitions, pickDrill, findDrills, loadConfig, findProjectRoot, type LoadedFile, type DrillListing } from './loader.ts';
+export { DefinitionError, type DefinitionIssue } from './errors.ts';
+export { parseDuration, formatDuration } from './duration.ts';
