@@ -1,13 +1,15 @@
 // Facts about OS processes from /proc, and signals: the evidence a process fault is in or out.
 import { readFileSync, readdirSync } from 'node:fs';
 
-export function isAlive(pid: number): boolean {
+/** Alive and not a zombie (a killed process whose parent has not reaped it yet is gone for us). */
+export function isAlive(pid: number | null | undefined): boolean {
+  if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return processState(pid) !== 'Z';
 }
 
 /** The state letter from /proc/<pid>/stat: R, S, D, T (stopped), Z (zombie)… */

@@ -1,0 +1,147 @@
+// The rollback journal: before a fault goes in, its revert is appended and fsynced; when
+// it is out, a `done` line follows. On normal end, abort, signal, or the next start after
+// a crash, every revert still pending (and whose owning process is gone) is carried out.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FaultProvider, RevertRecord } from './types.ts';
+
+type JournalLine =
+  | { op: 'pending'; at: number; pid: number; record: RevertRecord }
+  | { op: 'done'; at: number; faultId: string }
+  | { op: 'failed'; at: number; faultId: string; error: string };
+
+export interface PendingRevert {
+  record: RevertRecord;
+  /** The process that injected it; a live owner's faults are not ours to revert. */
+  pid: number;
+  at: number;
+}
+
+export interface RecoveryReport {
+  reverted: RevertRecord[];
+  failed: Array<{ record: RevertRecord; error: string }>;
+  skippedLiveOwner: RevertRecord[];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class RollbackJournal {
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  private append(line: JournalLine): void {
+    const fd = openSync(this.path, 'a');
+    try {
+      writeSync(fd, `${JSON.stringify(line)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Call BEFORE injecting: once this returns, the revert survives a crash. */
+  recordPending(record: RevertRecord): void {
+    this.append({ op: 'pending', at: Date.now(), pid: process.pid, record });
+  }
+
+  recordDone(faultId: string): void {
+    this.append({ op: 'done', at: Date.now(), faultId });
+    this.compactIfIdle();
+  }
+
+  /** A revert that failed stays pending; the failure is noted for `drill recover`. */
+  recordFailed(faultId: string, error: string): void {
+    this.append({ op: 'failed', at: Date.now(), faultId, error });
+  }
+
+  private lines(): JournalLine[] {
+    if (!existsSync(this.path)) return [];
+    const out: JournalLine[] = [];
+    for (const raw of readFileSync(this.path, 'utf8').split('\n')) {
+      if (!raw.trim()) continue;
+      try {
+        out.push(JSON.parse(raw) as JournalLine);
+      } catch {
+        // a torn last line from a crash mid-append: the pending line before it is complete
+      }
+    }
+    return out;
+  }
+
+  pending(): PendingRevert[] {
+    const open = new Map<string, PendingRevert>();
+    for (const l of this.lines()) {
+      if (l.op === 'pending') open.set(l.record.faultId, { record: l.record, pid: l.pid, at: l.at });
+      else if (l.op === 'done') open.delete(l.faultId);
+    }
+    return [...open.values()];
+  }
+
+  /** Rewrites the file empty when nothing is pending, so it does not grow forever. */
+  private compactIfIdle(): void {
+    if (this.pending().length > 0) return;
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, '', { flush: true });
+    renameSync(tmp, this.path);
+  }
+
+  /**
+   * Carries out every pending revert whose owner is gone (or all of them with
+   * `includeLive`, for the process's own faults at the end of a run). Never throws:
+   * what could not be reverted is reported and stays pending.
+   */
+  async recoverPending(
+    providers: (name: string) => FaultProvider | undefined,
+    log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    options: { includeLive?: boolean; onlyOwnedBy?: number; signal?: AbortSignal } = {},
+  ): Promise<RecoveryReport> {
+    const report: RecoveryReport = { reverted: [], failed: [], skippedLiveOwner: [] };
+    const signal = options.signal ?? new AbortController().signal;
+    for (const p of this.pending()) {
+      if (options.onlyOwnedBy !== undefined && p.pid !== options.onlyOwnedBy) continue;
+      if (!options.includeLive && p.pid !== process.pid && isAlive(p.pid)) {
+        report.skippedLiveOwner.push(p.record);
+        continue;
+      }
+      const provider = providers(p.record.provider);
+      if (!provider) {
+        const error = `no provider named '${p.record.provider}' in this harness; revert by hand: ${p.record.description}`;
+        log('error', error);
+        report.failed.push({ record: p.record, error });
+        continue;
+      }
+      try {
+        await provider.revert(p.record, { log, signal });
+        this.recordDone(p.record.faultId);
+        report.reverted.push(p.record);
+        log('info', `reverted ${p.record.faultId}: ${p.record.description}`);
+      } catch (err) {
+        const error = (err as Error).message;
+        this.recordFailed(p.record.faultId, error);
+        report.failed.push({ record: p.record, error });
+        log('error', `could not revert ${p.record.faultId} (${p.record.description}): ${error}`);
+      }
+    }
+    return report;
+  }
+
+  /** Marks a fault reverted by hand (`drill recover --forget <id>`). */
+  forget(faultId: string): boolean {
+    if (!this.pending().some((p) => p.record.faultId === faultId)) return false;
+    this.recordDone(faultId);
+    return true;
+  }
+
+  /** Removes the file (tests). */
+  destroy(): void {
+    rmSync(this.path, { force: true });
+  }
+}

@@ -1,0 +1,370 @@
+// The timeline runner: steady-state probes for the whole run, phases in order, each
+// fault journaled before it goes in and reverted when its time is up, recovery awaited,
+// stop conditions checked on every event. Whatever happens — a stop condition, Ctrl-C,
+// a provider throwing — every fault that went in is taken out before this returns.
+import type { DrillPlan, EnvironmentConfig, FaultSpec, PhasePlan, ProbeSpec } from '../define/types.ts';
+import type { RollbackJournal } from './journal.ts';
+import type { Clock, FaultProvider, FaultSummary, ProviderContext, RevertReason, RevertRecord, RunEvent, RunLogSink } from './types.ts';
+
+export interface ProbeOutcome {
+  ok: boolean;
+  /** Clock time the probe was sent. */
+  started: number;
+  latencyMs?: number;
+  status?: number;
+  value?: number;
+  error?: string;
+}
+
+export interface BackgroundTask {
+  name: string;
+  start(sink: RunLogSink, signal: AbortSignal): Promise<void> | void;
+  stop(): Promise<void>;
+}
+
+export interface StopBreach {
+  condition: string;
+  detail: string;
+}
+
+export interface TimelineProgress {
+  phase: string;
+  phaseIndex: number;
+  phases: number;
+  elapsedMs: number;
+  /** What the runner is doing or waiting for. */
+  activity: string;
+}
+
+export interface TimelineDeps {
+  runId: string;
+  environmentName: string;
+  environment: EnvironmentConfig;
+  clock: Clock;
+  sink: RunLogSink;
+  journal: RollbackJournal;
+  chooseProvider: (fault: FaultSpec) => FaultProvider;
+  resolveTarget: (name: string) => unknown;
+  runProbe: (probe: ProbeSpec, signal: AbortSignal) => Promise<ProbeOutcome>;
+  /** Called with every event; returns a breach to abort the run. */
+  checkStop?: (event: RunEvent) => StopBreach | undefined;
+  background?: BackgroundTask[];
+  signal?: AbortSignal;
+  /** A fault still in this long after its duration is reverted as overdue (default 30 s). */
+  recoveryGrace?: number;
+  /** How long the steady state may take to hold before the first fault (default: 3 intervals of the slowest probe + its timeout). */
+  steadyStateWait?: number;
+  onProgress?: (p: TimelineProgress) => void;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface TimelineOutcome {
+  status: 'completed' | 'aborted' | 'error';
+  reason?: string;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** A fault as the run log keeps it: its definition minus functions (custom actions). */
+export function summariseFault(fault: FaultSpec): FaultSummary {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fault)) out[k] = typeof v === 'function' ? '[function]' : v;
+  return out as FaultSummary;
+}
+
+class Aborted extends Error {}
+
+interface ActiveFault {
+  record: RevertRecord;
+  provider: FaultProvider;
+  tInject: number;
+  /** When the engine considers it overdue. */
+  overdueAt?: number;
+  reverting?: Promise<void>;
+}
+
+/** Per probe: results in order, for "N consecutive passes since t" questions. */
+class ProbeBoard {
+  private readonly results = new Map<string, ProbeOutcome[]>();
+  private waiters: Array<() => void> = [];
+
+  constructor(probes: ProbeSpec[]) {
+    for (const p of probes) this.results.set(p.name, []);
+  }
+
+  add(name: string, outcome: ProbeOutcome): void {
+    this.results.get(name)!.push(outcome);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves on the next probe result. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  everyPassedOnce(): boolean {
+    return [...this.results.values()].every((r) => r.some((o) => o.ok));
+  }
+
+  /** Every probe's last `n` results passed, and all of them were sent at or after `since`. */
+  recoveredSince(since: number, n: number): boolean {
+    return [...this.results.values()].every((r) => r.length >= n && r.slice(-n).every((o) => o.ok && o.started >= since));
+  }
+}
+
+export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<TimelineOutcome> {
+  const { clock, sink, journal } = deps;
+  const log = deps.log ?? (() => {});
+  const grace = deps.recoveryGrace ?? 30_000;
+  const run = new AbortController();
+  const probesStop = new AbortController();
+  let ending: { status: 'aborted' | 'error'; reason: string } | undefined;
+  const active = new Map<string, ActiveFault>();
+  const board = new ProbeBoard(plan.steadyState);
+  const startedAt = clock.now();
+  let phaseName = '(start)';
+  let phaseIndex = -1;
+  let lastInject = startedAt;
+
+  const abort = (status: 'aborted' | 'error', reason: string) => {
+    if (ending) return;
+    ending = { status, reason };
+    run.abort(new Aborted(reason));
+  };
+
+  const emit = (event: RunEvent) => {
+    sink.append(event);
+    if (ending || !deps.checkStop) return;
+    const breach = deps.checkStop(event);
+    if (breach) {
+      sink.append({ t: clock.now(), kind: 'stop.breached', condition: breach.condition, detail: breach.detail });
+      abort('aborted', `stop condition: ${breach.condition} (${breach.detail})`);
+    }
+  };
+
+  const onExternalAbort = () => abort('aborted', `signal: ${String((deps.signal?.reason as Error)?.message ?? deps.signal?.reason ?? 'aborted')}`);
+  if (deps.signal?.aborted) onExternalAbort();
+  deps.signal?.addEventListener('abort', onExternalAbort, { once: true });
+
+  const progress = (activity: string) =>
+    deps.onProgress?.({ phase: phaseName, phaseIndex, phases: plan.phases.length, elapsedMs: clock.now() - startedAt, activity });
+
+  const ctx: ProviderContext = {
+    environmentName: deps.environmentName,
+    environment: deps.environment,
+    clock,
+    signal: run.signal,
+    log,
+    resolveTarget: deps.resolveTarget,
+  };
+
+  /** Sleeps on the run's clock; throws Aborted when the run ends early. */
+  const sleep = async (ms: number) => {
+    try {
+      await clock.sleep(ms, run.signal);
+    } catch {
+      throw new Aborted(ending?.reason ?? 'aborted');
+    }
+  };
+
+  /** Waits until `done()` holds, re-checking after each probe result; false when `timeoutMs` passes first. */
+  const waitUntil = async (done: () => boolean, timeoutMs: number): Promise<boolean> => {
+    const deadline = clock.now() + timeoutMs;
+    while (!done()) {
+      if (run.signal.aborted) throw new Aborted(ending?.reason ?? 'aborted');
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) return false;
+      const timer = new AbortController();
+      const onRunAbort = () => timer.abort();
+      run.signal.addEventListener('abort', onRunAbort, { once: true });
+      await Promise.race([board.next(), clock.sleep(remaining, timer.signal).catch(() => {})]);
+      timer.abort();
+      run.signal.removeEventListener('abort', onRunAbort);
+    }
+    return true;
+  };
+
+  const revertFault = (faultId: string, reason: RevertReason): Promise<void> => {
+    const f = active.get(faultId);
+    if (!f) return Promise.resolve();
+    if (f.reverting) return f.reverting;
+    f.reverting = (async () => {
+      sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason });
+      try {
+        // A fresh signal: reverting must finish even when the run was aborted.
+        await f.provider.revert(f.record, { log, signal: new AbortController().signal });
+        journal.recordDone(faultId);
+        sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
+      } catch (err) {
+        const message = (err as Error).message;
+        journal.recordFailed(faultId, message);
+        sink.append({ t: clock.now(), kind: 'fault.revert-failed', faultId, error: message });
+        log('error', `revert of ${faultId} failed: ${message}; it stays in the journal for 'drill recover'`);
+      } finally {
+        active.delete(faultId);
+      }
+    })();
+    return f.reverting;
+  };
+
+  const revertAll = (reason: RevertReason) => Promise.all([...active.keys()].map((id) => revertFault(id, reason)));
+
+  // ── probes: one loop per steady-state probe, for the whole run ──
+  const probeLoop = async (probe: ProbeSpec) => {
+    while (!probesStop.signal.aborted) {
+      const sentAt = clock.now();
+      let outcome: ProbeOutcome;
+      try {
+        outcome = await deps.runProbe(probe, probesStop.signal);
+      } catch (err) {
+        outcome = { ok: false, started: sentAt, error: (err as Error).message };
+      }
+      if (probesStop.signal.aborted) break;
+      board.add(probe.name, outcome);
+      emit({
+        t: clock.now(),
+        kind: 'probe',
+        probe: probe.name,
+        ok: outcome.ok,
+        started: outcome.started,
+        ...(outcome.latencyMs !== undefined ? { latencyMs: outcome.latencyMs } : {}),
+        ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+        ...(outcome.value !== undefined ? { value: outcome.value } : {}),
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      });
+      const wait = probe.every - (clock.now() - sentAt);
+      try {
+        await clock.sleep(Math.max(0, wait), probesStop.signal);
+      } catch {
+        break;
+      }
+    }
+  };
+
+  // ── watchdog: overdue faults and a progress tick ──
+  let watchdogWake = new AbortController();
+  const watchdog = async () => {
+    while (!probesStop.signal.aborted) {
+      const now = clock.now();
+      for (const [id, f] of active) {
+        if (f.overdueAt !== undefined && now >= f.overdueAt && !f.reverting) {
+          emit({ t: now, kind: 'log', level: 'warn', message: `fault ${id} still in ${grace} ms after its duration: reverting it as overdue` });
+          void revertFault(id, 'overdue');
+        }
+      }
+      progress(active.size ? `${active.size} fault(s) in` : 'observing');
+      // A person watches a real run: tick every second. Virtual time needs only the deadlines.
+      const tick = clock.kind === 'real' ? 1_000 : 3_600_000;
+      const nextOverdue = Math.min(...[...active.values()].map((f) => (f.reverting ? Infinity : (f.overdueAt ?? Infinity))));
+      watchdogWake = new AbortController();
+      try {
+        await clock.sleep(Math.max(1, Math.min(tick, nextOverdue - clock.now())), AbortSignal.any([probesStop.signal, watchdogWake.signal]));
+      } catch {
+        if (probesStop.signal.aborted) break;
+      }
+    }
+  };
+
+  const injectPhaseFault = async (phase: PhasePlan & { fault: FaultSpec }, index: number): Promise<ActiveFault> => {
+    const faultId = `${deps.runId}-${index}-${phase.name}`;
+    const provider = deps.chooseProvider(phase.fault);
+    const record = await provider.prepare(phase.fault, faultId, ctx);
+    journal.recordPending(record);
+    emit({ t: clock.now(), kind: 'fault.injecting', faultId, phase: phase.name, provider: provider.name, fault: summariseFault(phase.fault) });
+    progress(`injecting ${phase.fault.kind}`);
+    try {
+      const injected = await provider.inject(phase.fault, record, ctx);
+      const f: ActiveFault = { record, provider, tInject: injected.tInject };
+      const duration = 'duration' in phase.fault ? phase.fault.duration : undefined;
+      if (duration) f.overdueAt = injected.tInject + duration + grace;
+      active.set(faultId, f);
+      lastInject = injected.tInject;
+      watchdogWake.abort(); // a new deadline to watch
+      emit({ t: injected.tInject, kind: 'fault.injected', faultId, targets: injected.targets });
+      return f;
+    } catch (err) {
+      emit({ t: clock.now(), kind: 'fault.inject-failed', faultId, error: (err as Error).message });
+      // The fault may be partly in: revert through the same path.
+      active.set(faultId, { record, provider, tInject: clock.now() });
+      await revertFault(faultId, 'error');
+      throw err;
+    }
+  };
+
+  const runPhase = async (phase: PhasePlan, index: number) => {
+    phaseName = phase.name;
+    phaseIndex = index;
+    const phaseStart = clock.now();
+    emit({ t: phaseStart, kind: 'phase.started', phase: phase.name });
+    progress(phase.fault ? `fault ${phase.fault.kind}` : 'waiting');
+    if (!phase.fault) {
+      await sleep(phase.duration ?? 0);
+    } else {
+      const f = await injectPhaseFault(phase as PhasePlan & { fault: FaultSpec }, index);
+      const faultId = f.record.faultId;
+      const duration = 'duration' in phase.fault ? phase.fault.duration : undefined;
+      if (duration) {
+        progress(`fault in for ${duration} ms`);
+        await sleep(Math.max(0, f.tInject + duration - clock.now()));
+        await revertFault(faultId, 'duration-elapsed');
+      }
+      const outAt = clock.now();
+      const recoverWithin = phase.expect?.recoverWithin ?? 60_000;
+      progress('waiting for recovery');
+      // Recovered: every probe passed N times in a row, all sent after the fault went in.
+      const ok = await waitUntil(() => board.recoveredSince(f.tInject, plan.recoveryPasses), Math.max(0, outAt + recoverWithin - clock.now()));
+      if (!ok) emit({ t: clock.now(), kind: 'log', level: 'warn', message: `phase ${phase.name}: not recovered within ${recoverWithin} ms` });
+      // One-shot faults (pod-kill) are "in" until the provider says otherwise; close them now.
+      if (active.has(faultId)) await revertFault(faultId, 'phase-ended');
+      if (phase.duration !== undefined) await sleep(Math.max(0, phaseStart + phase.duration - clock.now()));
+    }
+    emit({ t: clock.now(), kind: 'phase.ended', phase: phase.name, outcome: 'completed' });
+  };
+
+  emit({ t: startedAt, kind: 'run.started', runId: deps.runId, drill: plan.name, environment: deps.environmentName, clock: clock.kind });
+  const loops: Promise<void>[] = [];
+  const background = deps.background ?? [];
+  let status: TimelineOutcome['status'] = 'completed';
+  let reason: string | undefined;
+  try {
+    for (const task of background) await task.start(sink, run.signal);
+    loops.push(...plan.steadyState.map(probeLoop), watchdog());
+    if (plan.steadyState.length > 0) {
+      phaseName = '(steady state)';
+      progress('checking the steady state');
+      const slowest = Math.max(...plan.steadyState.map((p) => p.every + p.timeout));
+      const held = await waitUntil(() => board.everyPassedOnce(), deps.steadyStateWait ?? 3 * slowest);
+      if (!held) throw Object.assign(new Error('steady state did not hold before the first fault'), { status: 'error' as const });
+    }
+    for (const [i, phase] of plan.phases.entries()) await runPhase(phase, i);
+    if (plan.steadyState.length > 0) {
+      phaseName = '(after)';
+      progress('checking the steady state after the drill');
+      const bound = Math.max(30_000, ...plan.phases.map((p) => p.expect?.recoverWithin ?? 0));
+      const held = await waitUntil(() => board.recoveredSince(lastInject, plan.recoveryPasses), bound);
+      if (!held) emit({ t: clock.now(), kind: 'log', level: 'warn', message: 'the steady state did not hold again after the last phase' });
+    }
+  } catch (err) {
+    if (err instanceof Aborted || run.signal.aborted) {
+      status = ending?.status ?? 'aborted';
+      reason = ending?.reason ?? (err as Error).message;
+    } else {
+      status = 'error';
+      reason = (err as Error).message;
+      ending ??= { status: 'error', reason };
+    }
+    if (phaseIndex >= 0 && phaseName === plan.phases[phaseIndex]?.name)
+      sink.append({ t: clock.now(), kind: 'phase.ended', phase: phaseName, outcome: 'aborted' });
+  } finally {
+    // Every fault still in goes out at once, whatever ended the run.
+    const revertReason: RevertReason = reason?.startsWith('stop condition') ? 'stop-condition' : reason?.startsWith('signal') ? 'signal' : status === 'error' ? 'error' : 'phase-ended';
+    await revertAll(revertReason);
+    probesStop.abort();
+    await Promise.allSettled(loops);
+    for (const task of background) await task.stop().catch((e: unknown) => log('warn', `stopping ${task.name}: ${(e as Error).message}`));
+    deps.signal?.removeEventListener('abort', onExternalAbort);
+  }
+  return { status, ...(reason ? { reason } : {}), startedAt, endedAt: clock.now() };
+}
