@@ -3,6 +3,7 @@
 // stop conditions checked on every event. Whatever happens — a stop condition, Ctrl-C,
 // a provider throwing — every fault that went in is taken out before this returns.
 import type { DrillPlan, EnvironmentConfig, FaultSpec, PhasePlan, ProbeSpec } from '../define/types.ts';
+import { findRecovery } from '../measure/episodes.ts';
 import type { RollbackJournal } from './journal.ts';
 import type { Clock, FaultProvider, FaultSummary, ProviderContext, RevertReason, RevertRecord, RunEvent, RunLogSink } from './types.ts';
 
@@ -83,17 +84,17 @@ interface ActiveFault {
   reverting?: Promise<void>;
 }
 
-/** Per probe: results in order, for "N consecutive passes since t" questions. */
+/** Every probe result in arrival order, for "recovered since t?" — the same rule the measures use. */
 class ProbeBoard {
-  private readonly results = new Map<string, ProbeOutcome[]>();
+  private readonly results: Array<{ t: number; kind: 'probe'; probe: string; ok: boolean; started: number }> = [];
+  private readonly passedOnce = new Set<string>();
   private waiters: Array<() => void> = [];
 
-  constructor(probes: ProbeSpec[]) {
-    for (const p of probes) this.results.set(p.name, []);
-  }
+  constructor(private readonly probes: string[]) {}
 
-  add(name: string, outcome: ProbeOutcome): void {
-    this.results.get(name)!.push(outcome);
+  add(name: string, outcome: ProbeOutcome, t: number): void {
+    this.results.push({ t, kind: 'probe', probe: name, ok: outcome.ok, started: outcome.started });
+    if (outcome.ok) this.passedOnce.add(name);
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
@@ -105,12 +106,14 @@ class ProbeBoard {
   }
 
   everyPassedOnce(): boolean {
-    return [...this.results.values()].every((r) => r.some((o) => o.ok));
+    return this.probes.every((p) => this.passedOnce.has(p));
   }
 
-  /** Every probe's last `n` results passed, and all of them were sent at or after `since`. */
+  /** A run of N consecutive passes of every probe has started at or after `since` (measure/episodes.ts's rule). */
   recoveredSince(since: number, n: number): boolean {
-    return [...this.results.values()].every((r) => r.length >= n && r.slice(-n).every((o) => o.ok && o.started >= since));
+    let from = this.results.length;
+    while (from > 0 && this.results[from - 1]!.started >= since) from--;
+    return findRecovery(this.results, this.probes, n, from) >= 0;
   }
 }
 
@@ -122,7 +125,7 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   const probesStop = new AbortController();
   let ending: { status: 'aborted' | 'error'; reason: string } | undefined;
   const active = new Map<string, ActiveFault>();
-  const board = new ProbeBoard(plan.steadyState);
+  const board = new ProbeBoard(plan.steadyState.map((p) => p.name));
   const startedAt = clock.now();
   let phaseName = '(start)';
   let phaseIndex = -1;
@@ -222,7 +225,7 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
         outcome = { ok: false, started: sentAt, error: (err as Error).message };
       }
       if (probesStop.signal.aborted) break;
-      board.add(probe.name, outcome);
+      board.add(probe.name, outcome, clock.now());
       emit({
         t: clock.now(),
         kind: 'probe',

@@ -1,0 +1,55 @@
+// The short readable end of a run, as in API-SKETCH.md "What comes out". Pure text.
+import { formatDuration } from '../define/duration.ts';
+import type { Verdict } from '../engine/types.ts';
+import type { BurnReport } from './burn.ts';
+import type { Episode } from './episodes.ts';
+import type { Check } from './verdict.ts';
+
+export interface SummaryInput {
+  drill: string;
+  environment: string;
+  verdict: Verdict;
+  exitCode: number;
+  runFile?: string;
+  reportFile?: string;
+  episodes: readonly Episode[];
+  burn?: BurnReport;
+  coverage?: { value: number; min: number };
+  checks: readonly Check[];
+  faultsLeftIn: number;
+  reason?: string;
+}
+
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : formatDuration(v));
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+export function renderSummary(s: SummaryInput): string {
+  const lines: string[] = [];
+  lines.push(`${s.drill} on ${s.environment} — ${s.verdict.toUpperCase()} (exit ${s.exitCode})${s.runFile ? `            ${s.runFile}` : ''}`);
+  if (s.reason) lines.push(`reason: ${s.reason}`);
+  if (s.episodes.length) {
+    const rows = [['episode', 'TTD', 'TTR', 'impact', 'alerts fired', 'within']];
+    for (const e of s.episodes) {
+      const fired = Object.entries(e.alertsFired).map(([a, t]) => (t === undefined ? `${a} ✗` : a));
+      const within = e.recoverWithin === undefined ? '' : `${formatDuration(e.recoverWithin)} ${e.ttr.value !== null && e.ttr.value <= e.recoverWithin ? '✓' : '✗'}`;
+      rows.push([e.phase, ms(e.ttd.value), e.noImpact ? '0 (no impact)' : ms(e.ttr.value), ms(e.impact.value), fired.join(', ') || '—', within]);
+    }
+    lines.push(...table(rows));
+  }
+  const tail: string[] = [];
+  if (s.burn) {
+    const peak = s.burn.peaks[0];
+    tail.push(`burn: ${((s.burn.budgetConsumed.value ?? 0) * 100).toFixed(3)} % of ${Math.round(s.burn.periodMs / 86_400_000)}-day budget${peak ? ` (peak ${peak.pair} burn ${peak.peak.toFixed(1)}×)` : ''}`);
+  }
+  if (s.coverage) tail.push(`trace coverage ${(s.coverage.value * 100).toFixed(0)} % (≥ ${(s.coverage.min * 100).toFixed(0)} %)`);
+  tail.push(`${s.faultsLeftIn} faults left in`);
+  lines.push(tail.join(' · '));
+  const failed = s.checks.filter((c) => !c.ok);
+  for (const c of failed) lines.push(`✗ ${c.name}: ${c.detail}`);
+  if (s.reportFile) lines.push(`report: ${s.reportFile}`);
+  return lines.join('\n');
+}
