@@ -1,0 +1,69 @@
+// `drill list` and `drill validate`: read definitions, run nothing.
+import { parseArgs } from 'node:util';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefinitionError } from '../define/errors.ts';
+import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../define/loader.ts';
+import { ExitCode } from '../engine/types.ts';
+import type { CliIo } from './io.ts';
+
+export async function listCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, dir: { type: 'string', default: 'drills' } }, allowPositionals: false });
+  const root = findProjectRoot();
+  const { drills, errors } = await findDrills(values.dir!, root);
+  if (values.json) io.out(JSON.stringify({ drills, errors: errors.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
+  else {
+    const w = Math.max(5, ...drills.map((d) => d.name.length));
+    const f = Math.max(4, ...drills.map((d) => d.file.length));
+    io.out(`${'drill'.padEnd(w)}  ${'file'.padEnd(f)}  environments  title`);
+    for (const d of drills) io.out(`${d.name.padEnd(w)}  ${d.file.padEnd(f)}  ${d.environments.join(',').padEnd(12)}  ${d.title}`);
+    for (const e of errors) io.err(e.message);
+  }
+  return errors.length > 0 ? ExitCode.usage : ExitCode.pass;
+}
+
+/** Definition files of a project: drills/, load/, synthetics/, alerts/ and the config. */
+function allDefinitionFiles(root: string): string[] {
+  const out: string[] = [];
+  for (const dir of ['drills', 'load', 'synthetics', 'alerts', 'dashboards']) {
+    const walk = (d: string) => {
+      if (!existsSync(d)) return;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(join(d, e.name));
+      }
+    };
+    walk(join(root, dir));
+  }
+  if (existsSync(join(root, 'drillbook.config.ts'))) out.push(join(root, 'drillbook.config.ts'));
+  return out.sort();
+}
+
+export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const root = findProjectRoot();
+  const files = positionals.length > 0 ? positionals : allDefinitionFiles(root);
+  const failures: DefinitionError[] = [];
+  let count = 0;
+  for (const file of files) {
+    try {
+      const loaded = await loadDefinitions(file, process.cwd());
+      count += loaded.definitions.length;
+      if (!values.json) io.out(`ok  ${loaded.file}  (${loaded.definitions.map((d) => `${d.value.kind} ${d.value.name}`).join(', ') || 'no definitions'})`);
+    } catch (err) {
+      if (!(err instanceof DefinitionError)) throw err;
+      failures.push(err);
+      if (!values.json) io.err(err.message);
+    }
+  }
+  if (positionals.length === 0) {
+    try {
+      await loadConfig(root);
+    } catch (err) {
+      if (err instanceof DefinitionError && !failures.some((f) => f.file === err.file)) failures.push(err);
+    }
+  }
+  if (values.json) io.out(JSON.stringify({ ok: failures.length === 0, definitions: count, errors: failures.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
+  else io.out(failures.length ? `${failures.length} file(s) with errors` : `${files.length} file(s), ${count} definition(s): all valid`);
+  return failures.length ? ExitCode.usage : ExitCode.pass;
+}

@@ -1,0 +1,155 @@
+// Opening an environment for a drill: what its targets mean, where its Prometheus is,
+// where alerts and traces arrive. `local` starts the embedded stage with the generated
+// alert rules; `hosts` points at a team's running service; `kubernetes` at a cluster.
+import { join } from 'node:path';
+import type { EnvironmentConfig } from '../define/types.ts';
+import { AlertWatcher } from '../observe/alert-watcher.ts';
+import { PrometheusClient } from '../observe/prometheus.ts';
+import { TelemetryServer } from '../observe/telemetry-server.ts';
+import { otlpTraceHandler } from '../observe/otlp-receiver.ts';
+import { faroHandler, RumStore } from '../observe/faro-receiver.ts';
+import { TraceStore } from '../observe/trace-store.ts';
+import type { LocalTarget } from '../faults/local/targets.ts';
+import type { Clock } from '../engine/types.ts';
+
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+export interface OpenEnvironment {
+  name: string;
+  config: EnvironmentConfig;
+  prometheus: PrometheusClient | undefined;
+  alerts: AlertWatcher;
+  traces: TraceStore;
+  rum: RumStore;
+  /** Base URLs for HTTP targets, connection strings for databases. */
+  targetUrl(target: string): string;
+  databaseUrl(target: string): string;
+  /** What fault providers see for a target name. */
+  resolveTarget(target: string): unknown;
+  /** URLs of the running pieces, for the summary and the evidence pack. */
+  urls: Record<string, string>;
+  /** Extra facts for the run record (stage start time, versions). */
+  facts: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  projectRoot: string;
+  clock: Clock;
+  log: (line: string) => void;
+  /** Directory of generated alert rules for the local stage's Prometheus. */
+  rulesDir?: string;
+}
+
+async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefined) {
+  const traces = new TraceStore();
+  const rum = new RumStore();
+  const telemetry = new TelemetryServer().route('/v1/traces', otlpTraceHandler(traces)).route('/collect', faroHandler(rum, traces));
+  const telemetryUrl = await telemetry.listen();
+  const alerts = new AlertWatcher({ now: () => clock.now(), prometheus, sleep: (ms, s) => clock.sleep(ms, s) });
+  const webhookUrl = await alerts.listen();
+  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl };
+}
+
+async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind: 'local' }>, opts: OpenOptions): Promise<OpenEnvironment> {
+  const { startStage } = await import('@drillbook/stage');
+  // Prometheus's URL is known only after the stage starts; the watcher gets it then.
+  const t = await openTelemetry(opts.clock, undefined);
+  let stage;
+  try {
+    stage = await startStage({
+      replicas: config.stage?.replicas ?? 2,
+      restartDelay: config.stage?.restartDelay ?? 1_000,
+      scrapeInterval: config.stage?.scrapeInterval ?? 1_000,
+      ...(opts.rulesDir ? { rulesDir: opts.rulesDir } : {}),
+      alertWebhookUrl: t.webhookUrl,
+      otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
+      faroCollectorUrl: `${t.telemetryUrl}/collect`,
+      stateDir: join(opts.projectRoot, '.drillbook', 'stage'),
+      log: opts.log,
+    });
+  } catch (err) {
+    await t.alerts.close();
+    await t.telemetry.close();
+    throw err;
+  }
+  const prometheus = new PrometheusClient(stage.urls.prometheus);
+  t.alerts.usePrometheus(prometheus);
+  const targets: Record<string, Extract<LocalTarget, { url: string }>> = {
+    api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
+    db: { kind: 'stage-database', name: 'db', controlUrl: stage.urls.control, url: stage.urls.database },
+  };
+  const lookup = (target: string) => {
+    const t = targets[target];
+    if (!t) throw new EnvironmentError(`the local stage has targets ${Object.keys(targets).join(', ')}; there is no '${target}'`);
+    return t;
+  };
+  return {
+    name,
+    config,
+    prometheus,
+    alerts: t.alerts,
+    traces: t.traces,
+    rum: t.rum,
+    targetUrl: (target) => lookup(target).url,
+    databaseUrl: (target) => lookup(target).url,
+    resolveTarget: lookup,
+    urls: { service: stage.urls.service, prometheus: stage.urls.prometheus, alertmanager: stage.urls.alertmanager, control: stage.urls.control, telemetry: t.telemetryUrl },
+    facts: { stageReadyMs: stage.readyInMs },
+    async close() {
+      await t.alerts.close();
+      await t.telemetry.close();
+      await stage.stop();
+    },
+  };
+}
+
+async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind: 'hosts' }>, opts: OpenOptions): Promise<OpenEnvironment> {
+  const prometheus = config.prometheus ? new PrometheusClient(config.prometheus) : undefined;
+  const t = await openTelemetry(opts.clock, prometheus);
+  const lookup = (target: string): LocalTarget => {
+    const host = config.targets[target];
+    if (!host) throw new EnvironmentError(`environment '${name}' has targets ${Object.keys(config.targets).join(', ')}; there is no '${target}'`);
+    return { kind: 'host', name: target, target: host };
+  };
+  const url = (target: string) => {
+    const u = config.targets[target]?.url;
+    if (!u) throw new EnvironmentError(`target '${target}' of environment '${name}' has no url`);
+    return u;
+  };
+  return {
+    name,
+    config,
+    prometheus,
+    alerts: t.alerts,
+    traces: t.traces,
+    rum: t.rum,
+    targetUrl: url,
+    databaseUrl: url,
+    resolveTarget: lookup,
+    urls: { ...(config.prometheus ? { prometheus: config.prometheus } : {}), telemetry: t.telemetryUrl, alertWebhook: t.webhookUrl },
+    facts: {},
+    async close() {
+      await t.alerts.close();
+      await t.telemetry.close();
+    },
+  };
+}
+
+export async function openEnvironment(name: string, config: EnvironmentConfig, opts: OpenOptions): Promise<OpenEnvironment> {
+  switch (config.kind) {
+    case 'local':
+      return openLocal(name, config, opts);
+    case 'hosts':
+      return openHosts(name, config, opts);
+    case 'kubernetes':
+      throw new EnvironmentError(
+        `environment '${name}' is a Kubernetes cluster: running against it needs a kubeconfig context '${config.context}' and a reachable API server; this machine has none. Use --dry-run to see the Chaos Mesh objects.`,
+      );
+  }
+}

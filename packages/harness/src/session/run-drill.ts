@@ -1,0 +1,215 @@
+// One drill run from start to end: load and check the definition, open the environment,
+// run the timeline, measure, write the evidence, close the environment. The CLI's
+// `drill run` and the scheduler both call this.
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { loadConfig, loadDefinitions, pickDrill } from '../define/loader.ts';
+import { resolveEnvironment } from '../define/config.ts';
+import { DefinitionError } from '../define/errors.ts';
+import type { DefinedDrill, EnvironmentConfig } from '../define/types.ts';
+import { RealClock } from '../engine/clock.ts';
+import { RollbackJournal } from '../engine/journal.ts';
+import { JsonlRunLog } from '../engine/run-log.ts';
+import { createRunId } from '../engine/run-id.ts';
+import { abortOnSignals } from '../engine/signals.ts';
+import { runTimeline, type BackgroundTask } from '../engine/timeline.ts';
+import { ExitCode, type Clock, type RunEvent, type Verdict } from '../engine/types.ts';
+import { localProviders, ProviderRegistry } from '../faults/registry.ts';
+import { measureEpisodes, mttr } from '../measure/episodes.ts';
+import { measureBurn, samplesFromRunLog, type BurnReport } from '../measure/burn.ts';
+import { createStopEvaluator } from '../measure/stop-conditions.ts';
+import { decideVerdict } from '../measure/verdict.ts';
+import { renderSummary } from '../measure/summary.ts';
+import { runProbe, type ProbeEnvironment } from '../observe/probes.ts';
+import { writeRunRecord, RUN_RECORD_SCHEMA, type MeasureRecord } from '../evidence/run-record.ts';
+import { describePlan } from './describe-plan.ts';
+import { EnvironmentError, openEnvironment, type OpenEnvironment } from './environment.ts';
+
+export interface RunDrillOptions {
+  file: string;
+  drillName?: string;
+  environment: string;
+  release: string;
+  dryRun?: boolean;
+  projectRoot: string;
+  /** Lines for people (progress, notes) — stderr in the CLI. */
+  note: (line: string) => void;
+  progress?: (line: string) => void;
+}
+
+export interface RunDrillResult {
+  exitCode: number;
+  verdict?: Verdict;
+  summary: string;
+  runFile?: string;
+  packDir?: string;
+  runId?: string;
+}
+
+const TOOL = { name: 'drillbook', version: '0.1.0' };
+
+export const journalPath = (projectRoot: string) => join(projectRoot, '.drillbook', 'journal.jsonl');
+
+export function providerRegistry(): ProviderRegistry {
+  return new ProviderRegistry(localProviders);
+}
+
+function exitFor(verdict: Verdict): number {
+  return verdict === 'pass' ? ExitCode.pass : verdict === 'fail' ? ExitCode.fail : verdict === 'aborted' ? ExitCode.aborted : ExitCode.environment;
+}
+
+/** Objectives of the SLOs a drill imported, for burn and budget stop conditions. */
+function slosOf(drill: DefinedDrill): Record<string, { objective: number; periodMs: number }> {
+  const out: Record<string, { objective: number; periodMs: number }> = {};
+  for (const [id, slo] of Object.entries(drill.uses.slos)) {
+    const s = slo as unknown as { objective?: number; period?: number };
+    if (typeof s.objective === 'number' && typeof s.period === 'number') out[id] = { objective: s.objective, periodMs: s.period };
+  }
+  return out;
+}
+
+export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
+  // ── definition and environment: every mistake here is exit 2, before anything starts ──
+  let drill: DefinedDrill;
+  let envConfig: EnvironmentConfig;
+  let evidenceDir: string;
+  const registry = providerRegistry();
+  const providersByPhase: Record<string, string> = {};
+  try {
+    drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
+    const { config, file: configFile } = await loadConfig(opts.projectRoot);
+    envConfig = resolveEnvironment(drill.plan, opts.environment, config, configFile ?? 'drillbook.config.ts');
+    evidenceDir = join(opts.projectRoot, config.evidenceDir);
+    for (const phase of drill.plan.phases) if (phase.fault) providersByPhase[phase.name] = registry.choose(phase.fault, envConfig).name;
+  } catch (err) {
+    if (err instanceof DefinitionError) return { exitCode: ExitCode.usage, summary: err.message };
+    if (err instanceof Error && /no provider can inject/.test(err.message)) return { exitCode: ExitCode.usage, summary: `${opts.file}: ${err.message}` };
+    throw err;
+  }
+  const plan = drill.plan;
+
+  if (opts.dryRun) {
+    const text = describePlan({ plan, environmentName: opts.environment, environmentKind: envConfig.kind, providers: providersByPhase });
+    return { exitCode: ExitCode.pass, summary: `${text}\n\n(dry run: nothing was started, injected or written)` };
+  }
+
+  if (plan.restore) return { exitCode: ExitCode.usage, summary: `${opts.file}: restore drills run with 'drill restore' (not yet available in this build)` };
+  if (plan.load) return { exitCode: ExitCode.usage, summary: `${opts.file}: load '${plan.load}' cannot be started by this build yet: remove load: from the drill or run the profile with 'drill load'` };
+
+  // ── crash leftovers first: a previous run's faults must be out before a new one goes in ──
+  const journal = new RollbackJournal(journalPath(opts.projectRoot));
+  const leftover = await journal.recoverPending((n) => registry.get(n), (_l, m) => opts.note(`recover: ${m}`));
+  if (leftover.failed.length) return { exitCode: ExitCode.environment, summary: `faults from a crashed run could not be reverted:\n${leftover.failed.map((f) => `  ${f.record.description}: ${f.error}`).join('\n')}\nrevert them, then run 'drill recover'` };
+
+  const clock: Clock = new RealClock();
+  const runId = createRunId(clock);
+  mkdirSync(join(opts.projectRoot, '.drillbook', 'runs'), { recursive: true });
+  let rulesDir: string | undefined;
+  if (envConfig.kind === 'local') {
+    const { runBuild } = await import('../build/run.ts');
+    opts.note('building alert rules and dashboards (out/)…');
+    try {
+      await runBuild({ projectRoot: opts.projectRoot });
+    } catch (err) {
+      if (err instanceof DefinitionError) return { exitCode: ExitCode.usage, summary: err.message };
+      throw err;
+    }
+    rulesDir = join(opts.projectRoot, 'out', 'alerts');
+    opts.note('starting the local stage…');
+  }
+
+  let env: OpenEnvironment;
+  try {
+    env = await openEnvironment(opts.environment, envConfig, { projectRoot: opts.projectRoot, clock, log: (l) => opts.progress?.(l), ...(rulesDir ? { rulesDir } : {}) });
+  } catch (err) {
+    if (err instanceof EnvironmentError || (err as Error).name === 'EnvironmentError') return { exitCode: ExitCode.environment, summary: (err as Error).message };
+    throw err;
+  }
+
+  const log = new JsonlRunLog(join(opts.projectRoot, '.drillbook', 'runs', `${runId}.jsonl`));
+  const controller = new AbortController();
+  const disposeSignals = abortOnSignals(controller, opts.note);
+  try {
+    if (env.facts.stageReadyMs) opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
+    log.onAppend((e) => {
+      if (e.kind === 'phase.started') opts.note(`▶ ${e.phase}`);
+      else if (e.kind === 'fault.injected') opts.note(`  fault in: ${e.targets.join(', ')}`);
+      else if (e.kind === 'fault.reverted') opts.note('  fault out');
+      else if (e.kind === 'alert' && e.state === 'firing' && e.source === 'prometheus') opts.note(`  alert firing: ${e.alert}`);
+      else if (e.kind === 'stop.breached') opts.note(`■ stop condition: ${e.condition} (${e.detail})`);
+    });
+    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
+    const stops = createStopEvaluator(plan.stopWhen, { slos: slosOf(drill) });
+    const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
+    const outcome = await runTimeline(plan, {
+      runId,
+      environmentName: opts.environment,
+      environment: envConfig,
+      clock,
+      sink: log,
+      journal,
+      chooseProvider: (f) => registry.choose(f, envConfig),
+      resolveTarget: env.resolveTarget,
+      runProbe: (p, signal) => runProbe(p, probeEnv, signal),
+      checkStop: (e) => stops.observe(e),
+      background,
+      signal: controller.signal,
+      onProgress: (p) => opts.progress?.(`${p.phaseIndex >= 0 ? `phase ${p.phaseIndex + 1}/${p.phases} ` : ''}${p.phase} · ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.activity}`),
+      log: (level, m) => opts.note(`${level}: ${m}`),
+    });
+
+    // ── measures and verdict ──
+    const events = log.events as RunEvent[];
+    const episodes = measureEpisodes(events, plan);
+    const slo = Object.values(slosOf(drill))[0] ?? { objective: 0.999, periodMs: 30 * 86_400_000 };
+    const { source, samples } = samplesFromRunLog(events);
+    const burn: BurnReport = measureBurn(samples, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt, source);
+    const { verdict, checks } = decideVerdict({ outcome, events, episodes });
+    const exitCode = exitFor(verdict);
+    log.append({ t: clock.now(), kind: 'run.ended', verdict, exitCode: exitCode as 0, ...(outcome.reason ? { reason: outcome.reason } : {}) });
+    log.close();
+
+    const measures: Record<string, MeasureRecord> = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+    for (const e of episodes) {
+      measures[`${e.phase}.ttd`] = e.ttd;
+      measures[`${e.phase}.ttr`] = e.ttr;
+      measures[`${e.phase}.impact`] = e.impact;
+    }
+    const written = writeRunRecord(evidenceDir, opts.release, {
+      schema: RUN_RECORD_SCHEMA,
+      runId,
+      drill: plan.name,
+      environment: opts.environment,
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      plan,
+      events: log.events as RunEvent[],
+      measures,
+      checks,
+      verdict,
+      exitCode,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      facts: { ...env.facts, burnSource: source, burnPeaks: burn.peaks },
+      tool: TOOL,
+    });
+    const summary = renderSummary({
+      drill: plan.name,
+      environment: opts.environment,
+      verdict,
+      exitCode,
+      runFile: relative(opts.projectRoot, written.path) || written.path,
+      episodes,
+      burn,
+      checks,
+      faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+    });
+    return { exitCode, verdict, summary, runFile: written.path, packDir: written.packDir, runId };
+  } finally {
+    disposeSignals();
+    log.close();
+    opts.note('stopping the environment…');
+    await env.close();
+  }
+}
+
