@@ -26,7 +26,9 @@ let summary = 'tests: could not read the vitest report';
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
-  summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`;
+  // A file whose setup failed has no failed test but did not pass: count it as a failure.
+  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed')).length;
+  summary = `tests: ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed${skipped ? `, ${skipped} skipped` : ''}`;
   if (r.numTotalTests === 0) summary += ' (no test ran)';
 } catch {}
 rmSync(tmp, { recursive: true, force: true });

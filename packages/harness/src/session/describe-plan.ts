@@ -77,17 +77,17 @@ export function describePlan(input: PlanDescriptionInput): string {
   let offset = 0;
   let open = false;
   for (const phase of plan.phases) {
-    const at = open ? `≥ ${formatDuration(offset)}` : formatDuration(offset);
+    const at = `${open ? '≥' : ' '}+${formatDuration(offset)}`;
     const length = phase.fault
       ? `until recovered (≤ ${formatDuration(phase.expect?.recoverWithin ?? 0)})${phase.duration ? `, at least ${formatDuration(phase.duration)}` : ''}`
       : formatDuration(phase.duration ?? 0);
-    lines.push(`  ${`+${at}`.padEnd(10)} ${phase.name.padEnd(20)} ${length}`);
+    lines.push(`  ${at.padEnd(10)} ${phase.name.padEnd(20)} ${length}`);
     if (phase.fault) {
       lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} fault: ${describeFault(phase.fault)} via ${input.providers[phase.name] ?? '?'}`);
       if (phase.expect?.alerts.length) lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} expects alerts: ${phase.expect.alerts.join(', ')}`);
       for (const d of input.details?.[phase.name] ?? []) lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} ${d}`);
       open = true;
-      offset += phase.duration ?? 0;
+      offset += Math.max(phase.duration ?? 0, 'duration' in phase.fault && phase.fault.duration ? phase.fault.duration : 0);
     } else offset += phase.duration ?? 0;
   }
   if (plan.restore) lines.push('', `restore: ${plan.restore.kind} of ${plan.restore.database}, heartbeat every ${formatDuration(plan.restore.heartbeat.every)}`);

@@ -4,7 +4,7 @@
 // the SLO panels return data under load; a killed replica fires GraphApiReplicaDown;
 // stopping the database (the service answers 503) makes the page alert
 // GraphApiAvailability pending/firing and GraphApiDatabaseDown fire.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,8 @@ const alerts = async () => (await prom<{ alerts: Alert[] }>('/api/v1/alerts')).b
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'drillbook-build-stage-'));
+  // PostgreSQL runs as its own user and must reach the stage's WAL archive below this dir.
+  await chmod(tmp, 0o755);
   stateDir = path.join(tmp, 'stage');
   report = await runBuild({ projectRoot: repoRoot, outDir: path.join(tmp, 'out') });
   stage = await startStage({ stateDir, rulesDir: path.join(tmp, 'out/alerts'), scrapeInterval: 1000, evaluationInterval: 1000, restartDelay: 5000 });
