@@ -32,6 +32,16 @@ const commands: Record<string, Command> = {
     usage: 'drill build [--root dir] [--out dir] [--runbook-base-url url]',
     run: async (argv, io) => (await import('../build/run.ts')).runBuildCommand(argv, io),
   },
+  keygen: {
+    summary: 'make an ed25519 key pair for signing evidence packs',
+    usage: 'drill keygen [--out dir]',
+    run: async (argv, io) => (await import('./evidence.ts')).keygenCommand(argv, io),
+  },
+  verify: {
+    summary: 'check an evidence pack: digests, signature, and every figure re-derived from raw data',
+    usage: 'drill verify <pack-dir> [--key public.pem] [--allow-unsigned] [--json]',
+    run: async (argv, io) => (await import('./evidence.ts')).verifyCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',

@@ -23,6 +23,8 @@ import { renderSummary } from '../measure/summary.ts';
 import { runProbe, type ProbeEnvironment } from '../observe/probes.ts';
 import { writeRunRecord, RUN_RECORD_SCHEMA, type MeasureRecord } from '../evidence/run-record.ts';
 import { describePlan } from './describe-plan.ts';
+import { keygen, loadSigningKey } from '../evidence/sign.ts';
+import { sealPack } from '../evidence/seal.ts';
 import { EnvironmentError, openEnvironment, type OpenEnvironment } from './environment.ts';
 
 export interface RunDrillOptions {
@@ -66,6 +68,22 @@ function slosOf(drill: DefinedDrill): Record<string, { objective: number; period
     if (typeof s.objective === 'number' && typeof s.period === 'number') out[id] = { objective: s.objective, periodMs: s.period };
   }
   return out;
+}
+
+/**
+ * Signs the pack with DRILLBOOK_SIGNING_KEY, or the project's key in .drillbook/keys
+ * (made on first use, so a local run is always signed; a release pipeline sets its own).
+ */
+export function sealWithProjectKey(projectRoot: string, packDir: string, note: (l: string) => void): string {
+  const keyDir = join(projectRoot, '.drillbook', 'keys');
+  let key = loadSigningKey(join(keyDir, 'signing.key'));
+  if (!key) {
+    const made = keygen(keyDir);
+    note(`made a signing key for this machine: ${relative(projectRoot, made.publicKeyPath)} verifies its packs`);
+    key = loadSigningKey(made.privateKeyPath)!;
+  }
+  const { keyid } = sealPack(packDir, key);
+  return `signed, keyid ${keyid.slice(0, 16)}…`;
 }
 
 export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
@@ -192,6 +210,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       facts: { ...env.facts, burnSource: source, burnPeaks: burn.peaks },
       tool: TOOL,
     });
+    const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
     const summary = renderSummary({
       drill: plan.name,
       environment: opts.environment,
@@ -204,7 +223,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
     });
-    return { exitCode, verdict, summary, runFile: written.path, packDir: written.packDir, runId };
+    return { exitCode, verdict, summary: `${summary}\nevidence: ${relative(opts.projectRoot, written.packDir)} (${sealed})`, runFile: written.path, packDir: written.packDir, runId };
   } finally {
     disposeSignals();
     log.close();

@@ -1,0 +1,46 @@
+// Deriving a run record's measures and verdict again from its raw events, for `drill
+// verify`: a figure edited in the pack (even with digests and signature redone by
+// someone with the key) no longer matches what its own samples say.
+import { measureBurn, samplesFromRunLog } from '../measure/burn.ts';
+import { measureEpisodes, mttr } from '../measure/episodes.ts';
+import { decideVerdict } from '../measure/verdict.ts';
+import type { Measure } from '../measure/types.ts';
+import type { RunRecord } from './run-record.ts';
+
+export interface Difference {
+  what: string;
+  recorded: unknown;
+  derived: unknown;
+}
+
+const same = (a: number | null | undefined, b: number | null | undefined) =>
+  a === b || (typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+export function rederiveRunRecord(record: RunRecord): Difference[] {
+  const diffs: Difference[] = [];
+  const episodes = measureEpisodes(record.events, record.plan);
+  const derived: Record<string, Measure> = { mttr: mttr(episodes) };
+  for (const e of episodes) {
+    derived[`${e.phase}.ttd`] = e.ttd;
+    derived[`${e.phase}.ttr`] = e.ttr;
+    derived[`${e.phase}.impact`] = e.impact;
+  }
+  const burnInputs = record.measures.burnRate?.inputs as { objective?: number; periodMs?: number; from?: number; to?: number } | undefined;
+  if (burnInputs?.objective !== undefined && burnInputs.periodMs !== undefined) {
+    const { source, samples } = samplesFromRunLog(record.events);
+    const burn = measureBurn(samples, burnInputs.objective, burnInputs.periodMs, burnInputs.from ?? record.startedAt, burnInputs.to ?? record.endedAt, source);
+    derived.errorRatio = burn.errorRatio;
+    derived.burnRate = burn.burnRate;
+    derived.budgetConsumed = burn.budgetConsumed;
+  }
+  for (const [name, m] of Object.entries(derived)) {
+    const rec = record.measures[name];
+    if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: m.value });
+    else if (!same(rec.value, m.value)) diffs.push({ what: `measure ${name}`, recorded: rec.value, derived: m.value });
+  }
+  for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
+  const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
+  const v = decideVerdict({ outcome: { status }, events: record.events, episodes });
+  if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
+  return diffs;
+}

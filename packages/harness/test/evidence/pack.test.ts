@@ -1,0 +1,162 @@
+// A pack written, sealed and verified; then every kind of tampering is caught and named.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineGameDay, fault, probe } from '../../src/define/index.ts';
+import type { RunEvent } from '../../src/engine/types.ts';
+import { measureEpisodes, mttr } from '../../src/measure/episodes.ts';
+import { measureBurn, samplesFromRunLog } from '../../src/measure/burn.ts';
+import { decideVerdict } from '../../src/measure/verdict.ts';
+import { writeRunRecord, RUN_RECORD_SCHEMA, type RunRecord } from '../../src/evidence/run-record.ts';
+import { sealPack } from '../../src/evidence/seal.ts';
+import { keygen, loadPublicKey, loadSigningKey, pae } from '../../src/evidence/sign.ts';
+import { verifyPack } from '../../src/evidence/verify.ts';
+import { updateManifest } from '../../src/evidence/manifest.ts';
+import { canonicalJson, sha256 } from '../../src/evidence/canonical.ts';
+import { redact } from '../../src/evidence/redact.ts';
+
+const T0 = Date.UTC(2026, 10, 22, 22, 5, 1);
+const root = mkdtempSync(join(tmpdir(), 'drillbook-pack-'));
+const evidenceDir = join(root, 'evidence-pack');
+const pack = join(evidenceDir, 'release-1.2.3');
+let keys: ReturnType<typeof keygen>;
+
+function record(offset: number): RunRecord {
+  const plan = defineGameDay({
+    name: 'nightly',
+    environments: ['local'],
+    steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })],
+    phases: [{ name: 'kill', fault: fault.podKill({ target: 'api' }), expect: { alerts: ['GraphApiReplicaDown'], recoverWithin: '60s' } }],
+  }).plan;
+  const start = T0 + offset;
+  const tInject = start + 10_000;
+  const events: RunEvent[] = [
+    { t: start, kind: 'run.started', runId: `run-${offset}`, drill: 'nightly', environment: 'local', clock: 'real' },
+    { t: tInject - 5, kind: 'fault.injecting', faultId: 'f1', phase: 'kill', provider: 'local-process', fault: { kind: 'pod-kill', target: 'api' } },
+    { t: tInject, kind: 'fault.injected', faultId: 'f1', targets: ['replica-1'] },
+    { t: tInject + 6_000, kind: 'alert', alert: 'GraphApiReplicaDown', state: 'firing', source: 'prometheus', labels: {} },
+  ];
+  for (let t = start; t < start + 40_000; t += 1_000) events.push({ t: t + 2, kind: 'probe', probe: 'ready', ok: !(t >= tInject && t < tInject + 8_000), started: t });
+  events.sort((a, b) => a.t - b.t);
+  const episodes = measureEpisodes(events, plan);
+  const { source, samples } = samplesFromRunLog(events);
+  const burn = measureBurn(samples, 0.999, 30 * 86_400_000, start, start + 40_000, source);
+  const { verdict, checks } = decideVerdict({ outcome: { status: 'completed' }, events, episodes });
+  const measures: RunRecord['measures'] = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+  for (const e of episodes) Object.assign(measures, { [`${e.phase}.ttd`]: e.ttd, [`${e.phase}.ttr`]: e.ttr, [`${e.phase}.impact`]: e.impact });
+  return { schema: RUN_RECORD_SCHEMA, runId: `run-${offset}`, drill: 'nightly', environment: 'local', startedAt: start, endedAt: start + 40_000, plan, events, measures, checks, verdict, exitCode: 0, facts: { database: 'postgres://drill:hunter2@127.0.0.1:5432/graph', apiToken: 'abc' }, tool: { name: 'drillbook', version: 'test' } };
+}
+
+/** A fresh copy of the sealed pack for one tampering. */
+function copy(): string {
+  const dir = mkdtempSync(join(root, 'copy-'));
+  cpSync(pack, dir, { recursive: true });
+  return dir;
+}
+
+beforeAll(() => {
+  writeRunRecord(evidenceDir, '1.2.3', record(0));
+  writeRunRecord(evidenceDir, '1.2.3', record(0)); // same second: a second file, not an overwrite
+  keys = keygen(join(root, 'keys'));
+  sealPack(pack, loadSigningKey(keys.privateKeyPath)!);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const kindsOf = (dir: string, key = keys.publicKeyPath) => verifyPack(dir, { publicKey: loadPublicKey(key) }).problems.map((p) => `${p.kind} ${p.path}`);
+
+describe('evidence pack', () => {
+  it('writes run records canonically under chaos-dr/ and verifies clean with the right key', () => {
+    const result = verifyPack(pack, { publicKey: loadPublicKey(keys.publicKeyPath) });
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(result.files).toBe(2);
+    const manifest = JSON.parse(readFileSync(join(pack, 'manifest.json'), 'utf8'));
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(['chaos-dr/run-20261122-220501-2.json', 'chaos-dr/run-20261122-220501.json']);
+    const text = readFileSync(join(pack, 'chaos-dr/run-20261122-220501.json'), 'utf8');
+    expect(text).toBe(canonicalJson(JSON.parse(text)));
+  });
+
+  it('keeps secrets out: passwords in URLs and secret-looking keys are redacted', () => {
+    const text = readFileSync(join(pack, 'chaos-dr/run-20261122-220501.json'), 'utf8');
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('"abc"');
+    expect(text).toContain('postgres://drill:[redacted]@127.0.0.1');
+    expect(redact({ Authorization: 'Bearer x', nested: [{ password: 'p' }] })).toEqual({ Authorization: '[redacted]', nested: [{ password: '[redacted]' }] });
+  });
+
+  it('catches a changed byte in a record', () => {
+    const dir = copy();
+    const f = join(dir, 'chaos-dr/run-20261122-220501.json');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('"drill":"nightly"', '"drill":"nightlx"'));
+    expect(kindsOf(dir)).toContain('digest-mismatch chaos-dr/run-20261122-220501.json');
+  });
+
+  it('catches a removed file and an added file', () => {
+    const dir = copy();
+    unlinkSync(join(dir, 'chaos-dr/run-20261122-220501-2.json'));
+    writeFileSync(join(dir, 'chaos-dr/run-extra.json'), '{}');
+    expect(kindsOf(dir)).toEqual(expect.arrayContaining(['missing-file chaos-dr/run-20261122-220501-2.json', 'extra-file chaos-dr/run-extra.json']));
+  });
+
+  it('catches a foreign signature and a pack checked without a key', () => {
+    const other = keygen(join(mkdtempSync(join(root, 'k-')), 'keys'));
+    expect(kindsOf(pack, other.publicKeyPath)).toEqual(['bad-signature statement.intoto.json']);
+    expect(verifyPack(pack).problems.map((p) => p.kind)).toEqual(['unverified-signature']);
+  });
+
+  it('catches an edited statement subject (the signature no longer covers it)', () => {
+    const dir = copy();
+    const path = join(dir, 'statement.intoto.json');
+    const env = JSON.parse(readFileSync(path, 'utf8'));
+    const st = JSON.parse(Buffer.from(env.payload, 'base64').toString());
+    st.subject[1].digest.sha256 = '0'.repeat(64);
+    env.payload = Buffer.from(JSON.stringify(st)).toString('base64');
+    writeFileSync(path, JSON.stringify(env));
+    expect(kindsOf(dir)).toEqual(expect.arrayContaining(['bad-signature statement.intoto.json', `subject-mismatch ${st.subject[1].name}`]));
+  });
+
+  it('catches a measure edited consistently with its digests — re-signed by an attacker, or even with the right key', () => {
+    const dir = copy();
+    const f = join(dir, 'chaos-dr/run-20261122-220501.json');
+    const rec = JSON.parse(readFileSync(f, 'utf8'));
+    rec.measures['kill.ttr'].value = 1_000; // claim recovery in 1 s; the raw probes say 8 s
+    writeFileSync(f, canonicalJson(rec));
+    updateManifest(dir);
+    // With the real key (an insider) the digests and the signature are all fine…
+    sealPack(dir, loadSigningKey(keys.privateKeyPath)!);
+    const problems = verifyPack(dir, { publicKey: loadPublicKey(keys.publicKeyPath) }).problems;
+    // …but the figure no longer follows from its own raw events.
+    expect(problems).toEqual([{ kind: 'measure-mismatch', path: 'chaos-dr/run-20261122-220501.json', detail: 'measure kill.ttr: recorded 1000, derived from the raw events 8000' }]);
+    // An outsider re-signing with their own key is caught by the key.
+    const attacker = generateKeyPairSync('ed25519');
+    sealPack(dir, attacker.privateKey);
+    expect(kindsOf(dir)).toContain('bad-signature statement.intoto.json');
+    void createPublicKey;
+  });
+
+  it('catches an edited verdict', () => {
+    const dir = copy();
+    const f = join(dir, 'chaos-dr/run-20261122-220501-2.json');
+    const rec = JSON.parse(readFileSync(f, 'utf8'));
+    rec.verdict = 'pass';
+    rec.checks = [];
+    rec.events = rec.events.filter((e: RunEvent) => !(e.kind === 'alert'));
+    writeFileSync(f, canonicalJson(rec));
+    sealPack(dir, loadSigningKey(keys.privateKeyPath)!);
+    expect(kindsOf(dir)).toContain('verdict-mismatch chaos-dr/run-20261122-220501-2.json');
+  });
+
+  it('reports an unsigned pack unless explicitly allowed', () => {
+    const dir = copy();
+    unlinkSync(join(dir, 'statement.intoto.json'));
+    expect(verifyPack(dir).problems.map((p) => p.kind)).toEqual(['unsigned']);
+    expect(verifyPack(dir, { allowUnsigned: true }).ok).toBe(true);
+  });
+
+  it('signs over the DSSE pre-authentication encoding', () => {
+    expect(pae('application/vnd.in-toto+json', Buffer.from('{}')).toString()).toBe('DSSEv1 28 application/vnd.in-toto+json 2 {}');
+    expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
