@@ -69,7 +69,9 @@ try {
 const tempRoot = mkdtempSync(join(tmpdir(), 'drillbook-stage-'));
 // mkdtemp makes it 0700; the postgres user must be able to reach its data dir inside.
 chmodSync(tempRoot, 0o711);
-const walArchive = join(stateDir, 'wal-archive');
+// The archive lives beside the data dir in the stage's own temp dir (0711, reachable by
+// the postgres user whatever the state dir's parents allow); a DR drill destroys pgdata only.
+const walArchive = join(tempRoot, 'wal-archive');
 
 const state: StageState = {
   version: 1,

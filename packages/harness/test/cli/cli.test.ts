@@ -1,0 +1,88 @@
+// The `drill` command as users run it: the real bin, in a child process.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(__dirname, '../../../..');
+const bin = join(repo, 'packages/harness/bin/drill.js');
+const tmp = mkdtempSync(join(repo, '.tmp-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function drill(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Every file under a directory with its mtime: to show a dry run writes nothing. */
+function snapshot(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p] = statSync(p).mtimeMs;
+    }
+  };
+  for (const d of ['evidence-pack', 'out', '.drillbook']) {
+    try {
+      walk(join(repo, d));
+    } catch {
+      // absent is fine
+    }
+  }
+  return out;
+}
+
+describe('drill CLI', () => {
+  it('validate exits 2 on a malformed drill and names the file, the field and the fix', () => {
+    const file = join(tmp, 'bad.ts');
+    writeFileSync(
+      file,
+      `import { defineGameDay, fault, probe } from '@drillbook/harness';
+export default defineGameDay({ name: 'bad', environments: ['local'],
+  steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '5 minutes' })],
+  phases: [{ name: 'k', fault: fault.podKill({ target: 'api' }) }] });`,
+    );
+    const r = drill('validate', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.ts: steadyState\[0\]\.every: expected a positive duration, got '5 minutes'/);
+    expect(r.err).toMatch(/fix: write a duration such as/);
+  });
+
+  it('validate passes every definition in the repository', () => {
+    const r = drill('validate');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/all valid/);
+  });
+
+  it('run --dry-run prints the plan, exits 0 and changes nothing on disk', () => {
+    const before = snapshot(repo);
+    const r = drill('run', 'drills/nightly.ts', '--dry-run');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/timeline:/);
+    expect(r.out).toMatch(/replica-loss .*until recovered/);
+    expect(r.out).toMatch(/fault: pod-kill on api \(one\) via local-process/);
+    expect(r.out).toMatch(/stop conditions:\n  error budget of graph-api:availability consumed above 5\.0%/);
+    expect(snapshot(repo)).toEqual(before);
+  });
+
+  it('run refuses an environment the drill does not allow (exit 2) and an unknown command (exit 2)', () => {
+    const r = drill('run', 'drills/example.ts', '--env', 'prod', '--dry-run');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no environment named 'prod'/);
+    expect(drill('frobnicate').code).toBe(2);
+  });
+
+  it('list shows the drills with their environments', () => {
+    const r = drill('list');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/nightly\s+drills\/nightly\.ts\s+local,stage/);
+  });
+
+  it('recover says when there is nothing to recover', () => {
+    const r = drill('recover', '--journal', join(tmp, 'journal.jsonl'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/nothing to recover/);
+  });
+});
