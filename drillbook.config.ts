@@ -5,7 +5,7 @@ export default defineConfig({
   evidenceDir: 'evidence-pack',
   environments: {
     // The embedded stage this repository starts on loopback: the default everywhere.
-    local: { kind: 'local', stage: { replicas: 2, restartDelay: '5s', scrapeInterval: '1s' } },
+    local: { kind: 'local', stage: { replicas: 2, restartDelay: '5s', scrapeInterval: '1s', archiveTimeout: '5s' } },
     // The same drills against the team's Kubernetes stage (Chaos Mesh, k6-operator, Tempo).
     stage: {
       kind: 'kubernetes',

@@ -13,6 +13,7 @@ const local = strictObject({
     replicas: z.number().int().min(2, { error: withFix('the stage runs at least 2 replicas', 'give replicas: 2 or more') }).optional(),
     restartDelay: duration({ allowZero: true }).optional(),
     scrapeInterval: duration().optional(),
+    archiveTimeout: duration().optional(),
   }).optional(),
 });
 

@@ -39,7 +39,8 @@ export interface DrillInput extends CommonInput {
   expect?: { alerts?: string[]; recoverWithin?: Dur };
   /** Quiet time before and after the fault (default 5s each). */
   observe?: Dur;
-  restore?: { kind: 'postgres-pitr'; database: string; heartbeat?: { every?: Dur } };
+  /** A timed restore: the database's data is lost, then restored from a base backup plus archived WAL. */
+  restore?: { kind: 'postgres-pitr'; database: string; heartbeat?: { every?: Dur }; restoreAfter?: Dur };
   targets?: { rpo?: Dur; rto?: Dur };
 }
 
@@ -95,6 +96,7 @@ const drillSchema = strictObject({
     kind: z.literal('postgres-pitr', { error: withFix('unknown restore kind', "use kind: 'postgres-pitr'") }),
     database: z.string({ error: withFix('a restore names its database target', "add database: 'db'") }).min(1),
     heartbeat: strictObject({ every: duration().optional() }).optional(),
+    restoreAfter: duration().optional(),
   }).optional(),
   targets: strictObject({ rpo: duration().optional(), rto: duration().optional() }).optional(),
 });
@@ -184,10 +186,16 @@ export function defineDrill(input: DrillInput, file?: string): DefinedDrill {
   if (d.fault && d.restore) issues.push({ path: 'restore', problem: 'a drill has either a fault or a restore, not both', fix: 'split it into two drills, or use defineGameDay' });
   if (d.targets && !d.restore) issues.push({ path: 'targets', problem: 'RPO/RTO targets belong to a restore drill', fix: 'remove targets, or add restore: { kind: "postgres-pitr", database: "db" }' });
   const observe = d.observe ?? 5_000;
-  const phases: PhasePlan[] = d.fault
+  // A restore is a data-loss fault whose revert is the restore: the engine times it like any episode.
+  const theFault = d.fault ?? (d.restore ? { kind: 'data-loss' as const, target: d.restore.database, selection: { mode: 'one' as const }, duration: d.restore.restoreAfter ?? 2_000 } : undefined);
+  const phases: PhasePlan[] = theFault
     ? [
         { name: 'before', duration: observe },
-        { name: d.fault.kind, fault: d.fault, expect: { alerts: d.expect?.alerts ?? [], recoverWithin: d.expect?.recoverWithin ?? DEFAULT_RECOVER_WITHIN } },
+        {
+          name: d.restore ? 'restore' : theFault.kind,
+          fault: theFault,
+          expect: { alerts: d.expect?.alerts ?? [], recoverWithin: d.expect?.recoverWithin ?? d.targets?.rto ?? DEFAULT_RECOVER_WITHIN },
+        },
         { name: 'after', duration: observe },
       ]
     : [];

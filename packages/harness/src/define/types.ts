@@ -11,7 +11,7 @@ export type Millis = number;
 export interface LocalEnvironment {
   kind: 'local';
   /** Stage options: replica count, supervisor restart delay, scrape interval. */
-  stage?: { replicas?: number; restartDelay?: Millis; scrapeInterval?: Millis };
+  stage?: { replicas?: number; restartDelay?: Millis; scrapeInterval?: Millis; archiveTimeout?: Millis };
 }
 
 export interface HostTarget {
@@ -117,6 +117,16 @@ export interface MigrationFault extends FaultBase {
   duration?: Millis;
 }
 
+/**
+ * The primary database's data is lost (server killed, data directory destroyed); the
+ * revert is the restore: base backup plus archived WAL replayed to the latest point.
+ * `duration` is how long the outage lasts before the restore starts (detection and decision).
+ */
+export interface DataLossFault extends FaultBase {
+  kind: 'data-loss';
+  duration: Millis;
+}
+
 /** A team's own action: a zx script (journaled by path, so it survives a crash) or a function. */
 export interface CustomFault {
   kind: 'custom';
@@ -141,6 +151,7 @@ export type FaultSpec =
   | DependencyOutageFault
   | StressFault
   | MigrationFault
+  | DataLossFault
   | CustomFault;
 
 export type FaultKind = FaultSpec['kind'];

@@ -197,7 +197,11 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
       sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason });
       try {
         // A fresh signal: reverting must finish even when the run was aborted.
-        await f.provider.revert(f.record, { log, signal: new AbortController().signal });
+        await f.provider.revert(f.record, {
+          log,
+          signal: new AbortController().signal,
+          step: (name, detail) => sink.append({ t: clock.now(), kind: 'step', name, ...(detail ? { detail } : {}) }),
+        });
         journal.recordDone(faultId);
         sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
       } catch (err) {

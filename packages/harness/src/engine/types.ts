@@ -100,6 +100,11 @@ export interface ProviderContext {
   resolveTarget: (name: string) => unknown;
 }
 
+export interface RevertContext extends Pick<ProviderContext, 'log' | 'signal'> {
+  /** Marks a named step of a long revert (a restore) in the run log, with the clock's time. */
+  step?: (name: string, detail?: Record<string, unknown>) => void;
+}
+
 /** A fault that is in, as its provider reports it. */
 export interface InjectedFault {
   /** Clock time at which the provider confirmed the fault in: `t_inject`. */
@@ -125,6 +130,6 @@ export interface FaultProvider {
   /** Put the fault in; resolve when it is confirmed in. */
   inject(fault: FaultSpec, record: RevertRecord, ctx: ProviderContext): Promise<InjectedFault>;
   /** Take it out; resolve when it is confirmed out. Must be idempotent and work from the record alone. */
-  revert(record: RevertRecord, ctx: Pick<ProviderContext, 'log' | 'signal'>): Promise<void>;
+  revert(record: RevertRecord, ctx: RevertContext): Promise<void>;
   status(record: RevertRecord): Promise<FaultStatus>;
 }

@@ -4,6 +4,7 @@
 import { measureBurn, samplesFromRunLog } from '../measure/burn.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
 import { decideVerdict } from '../measure/verdict.ts';
+import { restoreFromRun } from '../measure/restore.ts';
 import type { Measure } from '../measure/types.ts';
 import type { RunRecord } from './run-record.ts';
 
@@ -33,6 +34,10 @@ export function rederiveRunRecord(record: RunRecord): Difference[] {
     derived.burnRate = burn.burnRate;
     derived.budgetConsumed = burn.budgetConsumed;
   }
+  if (record.heartbeat) {
+    const restore = restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {});
+    if (restore) Object.assign(derived, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
+  }
   for (const [name, m] of Object.entries(derived)) {
     const rec = record.measures[name];
     if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: m.value });
@@ -40,7 +45,8 @@ export function rederiveRunRecord(record: RunRecord): Difference[] {
   }
   for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
   const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
-  const v = decideVerdict({ outcome: { status }, events: record.events, episodes });
+  const restore = record.heartbeat ? restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {}) : undefined;
+  const v = decideVerdict({ outcome: { status }, events: record.events, episodes, ...(restore ? { restore } : {}) });
   if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
   return diffs;
 }

@@ -31,6 +31,8 @@ export interface RunRecord {
   exitCode: number;
   reason?: string;
   facts?: Record<string, unknown>;
+  /** A restore drill's raw data: every acknowledged heartbeat and the rows present after the restore. */
+  heartbeat?: { acks: Array<{ seq: number; ackedAt: number }>; surviving: number[] };
   tool: { name: string; version: string };
 }
 

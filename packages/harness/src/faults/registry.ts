@@ -6,8 +6,9 @@ import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
 import { processProvider } from './local/process.ts';
 import { proxyProvider } from './local/proxy.ts';
 import { stressProvider } from './local/stress.ts';
+import { pitrProvider } from './local/pitr.ts';
 
-export const localProviders: readonly FaultProvider[] = [processProvider, proxyProvider, databaseOutageProvider, migrationProvider, stressProvider, customProvider];
+export const localProviders: readonly FaultProvider[] = [processProvider, proxyProvider, databaseOutageProvider, migrationProvider, stressProvider, pitrProvider, customProvider];
 
 export class ProviderRegistry {
   private readonly byName = new Map<string, FaultProvider>();

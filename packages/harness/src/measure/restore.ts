@@ -2,6 +2,8 @@
 // survived the restore (DESIGN.md):
 //   RPO = t_failure − commit time of the newest acknowledged write that survived
 //   RTO = t_healthy − t_failure, broken into detect, restore, replay and warm-up.
+import type { RunEvent } from '../engine/types.ts';
+import type { Episode } from './episodes.ts';
 import type { Measure } from './types.ts';
 
 export interface HeartbeatAck {
@@ -55,8 +57,10 @@ export function measureRestore(acks: readonly HeartbeatAck[], surviving: Readonl
     rpo: { value: rpo, unit: 'ms', formula: 'rpo.v1', inputs },
     rto: { value: rto, unit: 'ms', formula: 'rto.v1', inputs: { ...times } },
     lostRows: { value: lost.length, unit: 'count', formula: 'rows-lost.v1', inputs },
+    // The parts add up to RTO: "detect" runs from the failure until the restore begins
+    // (noticing and deciding); when the first probe failed is kept in rto.inputs.tDetected.
     breakdown: {
-      detect: times.tDetected - times.tFailure,
+      detect: times.tRestoreStarted - times.tFailure,
       restore: times.tRestoreEnded - times.tRestoreStarted,
       replay: times.tReplayEnded - times.tRestoreEnded,
       warmUp: times.tHealthy - times.tReplayEnded,
@@ -64,4 +68,33 @@ export function measureRestore(acks: readonly HeartbeatAck[], surviving: Readonl
     newestSurvivor: newest,
     checks,
   };
+}
+
+/**
+ * The restore's times from a run log: failure = the data-loss fault in; detected = first
+ * failed probe after it; restore and replay = the provider's steps; healthy = the episode's
+ * recovery (N consecutive passing probes).
+ */
+export function restoreFromRun(
+  events: readonly RunEvent[],
+  episodes: readonly Episode[],
+  heartbeat: { acks: readonly HeartbeatAck[]; surviving: readonly number[] },
+  targets: { rpo?: number; rto?: number },
+): RestoreReport | undefined {
+  const ep = episodes.find((e) => e.faultKind === 'data-loss');
+  if (!ep || ep.tRecover === undefined) return undefined;
+  const step = (name: string) => events.find((e) => e.kind === 'step' && e.name === name && e.t >= ep.tInject)?.t;
+  const tRestoreStarted = step('restore.started') ?? ep.tInject;
+  const tRestoreEnded = step('restore.ended') ?? tRestoreStarted;
+  // The provider polls for the end of replay; a probe may see the database writable a few ms
+  // before that poll does. Replay cannot end after the service is healthy again.
+  const tReplayEnded = Math.min(step('replay.ended') ?? tRestoreEnded, ep.tRecover);
+  return measureRestore(heartbeat.acks, new Set(heartbeat.surviving), {
+    tFailure: ep.tInject,
+    tDetected: ep.tImpact ?? ep.tInject,
+    tRestoreStarted,
+    tRestoreEnded,
+    tReplayEnded,
+    tHealthy: ep.tRecover,
+  }, targets);
 }

@@ -4,6 +4,7 @@ import type { Verdict } from '../engine/types.ts';
 import type { BurnReport } from './burn.ts';
 import type { Episode } from './episodes.ts';
 import type { Check } from './verdict.ts';
+import type { RestoreReport } from './restore.ts';
 
 export interface SummaryInput {
   drill: string;
@@ -17,6 +18,7 @@ export interface SummaryInput {
   coverage?: { value: number; min: number };
   checks: readonly Check[];
   faultsLeftIn: number;
+  restore?: RestoreReport;
   reason?: string;
 }
 
@@ -39,6 +41,12 @@ export function renderSummary(s: SummaryInput): string {
       rows.push([e.phase, ms(e.ttd.value), e.noImpact ? '0 (no impact)' : ms(e.ttr.value), ms(e.impact.value), fired.join(', ') || '—', within]);
     }
     lines.push(...table(rows));
+  }
+  if (s.restore) {
+    const b = s.restore.breakdown;
+    lines.push(
+      `RPO ${ms(s.restore.rpo.value)} (${s.restore.lostRows.value} acknowledged rows lost) · RTO ${ms(s.restore.rto.value)} = detect ${ms(b.detect)} + restore ${ms(b.restore)} + replay ${ms(b.replay)} + warm-up ${ms(b.warmUp)}`,
+    );
   }
   const tail: string[] = [];
   if (s.burn) {

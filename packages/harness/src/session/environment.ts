@@ -66,6 +66,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       replicas: config.stage?.replicas ?? 2,
       restartDelay: config.stage?.restartDelay ?? 1_000,
       scrapeInterval: config.stage?.scrapeInterval ?? 1_000,
+      ...(config.stage?.archiveTimeout ? { archiveTimeout: config.stage.archiveTimeout } : {}),
       ...(opts.rulesDir ? { rulesDir: opts.rulesDir } : {}),
       alertWebhookUrl: t.webhookUrl,
       otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
@@ -82,7 +83,13 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
   t.alerts.usePrometheus(prometheus);
   const targets: Record<string, Extract<LocalTarget, { url: string }>> = {
     api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
-    db: { kind: 'stage-database', name: 'db', controlUrl: stage.urls.control, url: stage.urls.database },
+    db: {
+      kind: 'stage-database',
+      name: 'db',
+      controlUrl: stage.urls.control,
+      url: stage.urls.database,
+      paths: { dataDir: stage.paths.dataDir, walArchive: stage.paths.walArchive, pgBin: stage.paths.pgBin, backupDir: join(stage.paths.stateDir, 'base-backup') },
+    },
   };
   const lookup = (target: string) => {
     const t = targets[target];

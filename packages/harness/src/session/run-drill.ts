@@ -23,6 +23,10 @@ import { renderSummary } from '../measure/summary.ts';
 import { runProbe, type ProbeEnvironment } from '../observe/probes.ts';
 import { writeRunRecord, RUN_RECORD_SCHEMA, type MeasureRecord } from '../evidence/run-record.ts';
 import { describePlan } from './describe-plan.ts';
+import { HeartbeatWriter } from './heartbeat.ts';
+import { takeBaseBackup } from '../faults/local/pitr.ts';
+import type { LocalTarget } from '../faults/local/targets.ts';
+import { restoreFromRun, type RestoreReport, type HeartbeatAck } from '../measure/restore.ts';
 import { keygen, loadSigningKey } from '../evidence/sign.ts';
 import { sealPack } from '../evidence/seal.ts';
 import { EnvironmentError, openEnvironment, type OpenEnvironment } from './environment.ts';
@@ -111,7 +115,8 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     return { exitCode: ExitCode.pass, summary: `${text}\n\n(dry run: nothing was started, injected or written)` };
   }
 
-  if (plan.restore) return { exitCode: ExitCode.usage, summary: `${opts.file}: restore drills run with 'drill restore' (not yet available in this build)` };
+  if (plan.restore && envConfig.kind !== 'local')
+    return { exitCode: ExitCode.usage, summary: `${opts.file}: a postgres-pitr restore drill runs on the local stage; on '${envConfig.kind}' write the team's restore script as fault.custom({ inject, revert }) and it is timed the same way` };
   if (plan.load) return { exitCode: ExitCode.usage, summary: `${opts.file}: load '${plan.load}' cannot be started by this build yet: remove load: from the drill or run the profile with 'drill load'` };
 
   // ── crash leftovers first: a previous run's faults must be out before a new one goes in ──
@@ -159,6 +164,18 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
     const stops = createStopEvaluator(plan.stopWhen, { slos: slosOf(drill) });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
+    let heartbeat: HeartbeatWriter | undefined;
+    if (plan.restore) {
+      const db = env.resolveTarget(plan.restore.database) as LocalTarget;
+      if (db.kind !== 'stage-database' || !db.paths) return { exitCode: ExitCode.usage, summary: `${opts.file}: restore.database '${plan.restore.database}' is not the stage's database` };
+      heartbeat = new HeartbeatWriter(db.url, plan.restore.heartbeat.every, clock);
+      await heartbeat.prepare();
+      opts.note('taking a base backup (pg_basebackup)…');
+      const t0 = clock.now();
+      takeBaseBackup(db.paths.pgBin, db.url, db.paths.backupDir);
+      log.append({ t: clock.now(), kind: 'step', name: 'base-backup', detail: { ms: clock.now() - t0 } });
+      background.push(heartbeat);
+    }
     const outcome = await runTimeline(plan, {
       runId,
       environmentName: opts.environment,
@@ -182,12 +199,20 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const slo = Object.values(slosOf(drill))[0] ?? { objective: 0.999, periodMs: 30 * 86_400_000 };
     const { source, samples } = samplesFromRunLog(events);
     const burn: BurnReport = measureBurn(samples, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt, source);
-    const { verdict, checks } = decideVerdict({ outcome, events, episodes });
+    let restore: RestoreReport | undefined;
+    let heartbeatData: { acks: HeartbeatAck[]; surviving: number[] } | undefined;
+    if (heartbeat && outcome.status !== 'error') {
+      const surviving = await heartbeat.surviving().catch(() => new Set<number>());
+      heartbeatData = { acks: heartbeat.acks, surviving: [...surviving].sort((a, b) => a - b) };
+      restore = restoreFromRun(events, episodes, heartbeatData, plan.targets ?? {});
+    }
+    const { verdict, checks } = decideVerdict({ outcome, events, episodes, ...(restore ? { restore } : {}) });
     const exitCode = exitFor(verdict);
     log.append({ t: clock.now(), kind: 'run.ended', verdict, exitCode: exitCode as 0, ...(outcome.reason ? { reason: outcome.reason } : {}) });
     log.close();
 
     const measures: Record<string, MeasureRecord> = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+    if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
     for (const e of episodes) {
       measures[`${e.phase}.ttd`] = e.ttd;
       measures[`${e.phase}.ttr`] = e.ttr;
@@ -207,7 +232,8 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       verdict,
       exitCode,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      facts: { ...env.facts, burnSource: source, burnPeaks: burn.peaks },
+      facts: { ...env.facts, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
+      ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       tool: TOOL,
     });
     const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
@@ -220,6 +246,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       episodes,
       burn,
       checks,
+      ...(restore ? { restore } : {}),
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
     });

@@ -173,7 +173,8 @@ describe('RPO and RTO', () => {
     expect(r.rpo.value).toBe(tFailure - (T0 + 79 * 100));
     expect(r.lostRows.value).toBe(20);
     expect(r.rto.value).toBe(6_000);
-    expect(r.breakdown).toEqual({ detect: 900, restore: 2_000, replay: 1_500, warmUp: 1_500 });
+    expect(r.breakdown).toEqual({ detect: 1_000, restore: 2_000, replay: 1_500, warmUp: 1_500 });
+    expect(Object.values(r.breakdown).reduce((a, b) => a + b, 0)).toBe(r.rto.value);
     expect(r.checks.every((c) => c.ok)).toBe(true);
   });
 

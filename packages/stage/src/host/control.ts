@@ -27,6 +27,8 @@ export interface ControlTarget {
   replicas(): ReplicaInfo[];
   proxies: Map<string, FaultProxy>;
   stopDatabase(): Promise<void>;
+  /** SIGKILL of PostgreSQL's whole process group: no shutdown checkpoint, no final archive (a disaster). */
+  crashDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
   reloadPrometheus(): Promise<void>;
   registry: Registry;
@@ -88,6 +90,10 @@ export function createControlServer(t: ControlTarget): http.Server {
       if (method === 'POST' && path === '/db/stop') {
         await serialDb(() => t.stopDatabase());
         return json(res, 200, { postgresql: 'stopped' });
+      }
+      if (method === 'POST' && path === '/db/crash') {
+        await serialDb(() => t.crashDatabase());
+        return json(res, 200, { postgresql: 'killed' });
       }
       if (method === 'POST' && path === '/db/start') {
         await serialDb(() => t.startDatabase());

@@ -13,7 +13,7 @@ import { freePort } from '../ports.ts';
 import { startTimeOf, waitUntil } from '../proc.ts';
 import { removeState, writeState, type StageState, type StageUrls } from '../state.ts';
 import { Balancer } from './balancer.ts';
-import type { Child } from './children.ts';
+import { stopChild, type Child } from './children.ts';
 import { createControlServer, type ComponentStatus } from './control.ts';
 import { alertmanagerConfig, httpOk, prometheusConfig, startAlertmanager, startPrometheus } from './monitoring.ts';
 import { canQuery, initCluster, migrate, startPostgres, stopPostgres, type PostgresPaths } from './postgres.ts';
@@ -210,6 +210,13 @@ async function main(): Promise<void> {
     pgChild = undefined;
     saveState();
   }
+  async function crashDatabase(): Promise<void> {
+    if (!pgChild) return;
+    await stopChild(pgChild, 'SIGKILL', 5_000);
+    children.delete('postgresql');
+    pgChild = undefined;
+    saveState();
+  }
   cleanups.push(stopDatabase);
 
   // --- control API ---
@@ -248,6 +255,7 @@ async function main(): Promise<void> {
     replicas: () => sup.list().map((r) => ({ name: r.name, pid: r.pid ?? null, port: r.port, ready: balancer.isReady(r.name), restarts: r.restarts })),
     proxies,
     stopDatabase,
+    crashDatabase,
     startDatabase,
     async reloadPrometheus() {
       const res = await fetch(`${urls.prometheus}/-/reload`, { method: 'POST' });

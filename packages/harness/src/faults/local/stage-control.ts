@@ -47,5 +47,6 @@ export const stageControl = {
   getProxy: (url: string, name: string) => call<ProxyEffects & Record<string, unknown>>(url, 'GET', `/proxies/${encodeURIComponent(name)}`),
   stopDatabase: (url: string) => call<unknown>(url, 'POST', '/db/stop'),
   startDatabase: (url: string) => call<unknown>(url, 'POST', '/db/start'),
+  crashDatabase: (url: string) => call<unknown>(url, 'POST', '/db/crash'),
   status: (url: string) => call<Array<{ name: string; healthy: boolean; pid?: number; port?: number }>>(url, 'GET', '/status'),
 };

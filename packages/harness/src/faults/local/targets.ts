@@ -4,7 +4,14 @@ import type { HostTarget } from '../../define/types.ts';
 
 export type LocalTarget =
   | { kind: 'stage-service'; name: string; controlUrl: string; url: string }
-  | { kind: 'stage-database'; name: string; controlUrl: string; url: string }
+  | {
+      kind: 'stage-database';
+      name: string;
+      controlUrl: string;
+      url: string;
+      /** Where the stage keeps the cluster, its WAL archive and binaries; a DR drill's base backup goes to backupDir. */
+      paths?: { dataDir: string; walArchive: string; pgBin: string; backupDir: string };
+    }
   | { kind: 'host'; name: string; target: HostTarget };
 
 export function isLocalTarget(value: unknown): value is LocalTarget {
