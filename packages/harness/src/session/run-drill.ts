@@ -15,6 +15,7 @@ import { abortOnSignals } from '../engine/signals.ts';
 import { runTimeline, type BackgroundTask } from '../engine/timeline.ts';
 import { ExitCode, type Clock, type RunEvent, type Verdict } from '../engine/types.ts';
 import { localProviders, ProviderRegistry } from '../faults/registry.ts';
+import { chaosMeshProvider } from '../faults/chaos-mesh/provider.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
 import { measureBurn, samplesFromRunLog, type BurnReport } from '../measure/burn.ts';
 import { createStopEvaluator } from '../measure/stop-conditions.ts';
@@ -57,7 +58,7 @@ const TOOL = { name: 'drillbook', version: '0.1.0' };
 export const journalPath = (projectRoot: string) => join(projectRoot, '.drillbook', 'journal.jsonl');
 
 export function providerRegistry(): ProviderRegistry {
-  return new ProviderRegistry(localProviders);
+  return new ProviderRegistry([...localProviders, chaosMeshProvider()]);
 }
 
 function exitFor(verdict: Verdict): number {
@@ -111,7 +112,28 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
   const plan = drill.plan;
 
   if (opts.dryRun) {
-    const text = describePlan({ plan, environmentName: opts.environment, environmentKind: envConfig.kind, providers: providersByPhase });
+    const details: Record<string, string[]> = {};
+    if (envConfig.kind === 'kubernetes') {
+      // The objects the Chaos Mesh provider would create, checked against the CRD schemas.
+      const { chaosObjectFor } = await import('../faults/chaos-mesh/objects.ts');
+      const { CrdValidator } = await import('../faults/chaos-mesh/schema.ts');
+      let validator: InstanceType<typeof CrdValidator> | undefined;
+      try {
+        validator = new CrdValidator();
+      } catch {
+        validator = undefined;
+      }
+      plan.phases.forEach((phase, i) => {
+        if (!phase.fault || phase.fault.kind === 'custom') return;
+        const o = chaosObjectFor(phase.fault, envConfig as Extract<EnvironmentConfig, { kind: 'kubernetes' }>, { runId: 'run-dry', faultId: `${i}-${phase.name}` });
+        const issues = validator?.validate(o);
+        details[phase.name] = [
+          `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify(o.spec)}`,
+          issues === undefined ? '(CRD schemas not found: not validated)' : issues.length ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}` : 'valid against the Chaos Mesh CRD schema',
+        ];
+      });
+    }
+    const text = describePlan({ plan, environmentName: opts.environment, environmentKind: envConfig.kind, providers: providersByPhase, details });
     return { exitCode: ExitCode.pass, summary: `${text}\n\n(dry run: nothing was started, injected or written)` };
   }
 

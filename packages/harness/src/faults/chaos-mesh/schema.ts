@@ -1,0 +1,65 @@
+// Validation of generated objects against the real Chaos Mesh CRD schemas
+// (spec.versions[].schema.openAPIV3Schema), read from ../shared/reference/ — never copied.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const DEFAULT_CRD_DIR = resolve(here, '../../../../../../shared/reference/chaos-mesh');
+
+export interface SchemaIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * OpenAPI v3.0 schemas (what CRDs carry) differ from JSON Schema draft-07 in a few
+ * keywords: boolean exclusiveMinimum/Maximum and `nullable`. Rewrite those; keep the rest.
+ */
+export function openApiToJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(openApiToJsonSchema);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' || k === 'patternProperties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, openApiToJsonSchema(pv)])) : openApiToJsonSchema(v);
+  for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[flag] === 'boolean') {
+      if (out[flag] && typeof out[bound] === 'number') {
+        out[flag] = out[bound];
+        delete out[bound];
+      } else delete out[flag];
+    }
+  }
+  if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  delete out.nullable;
+  return out;
+}
+
+export class CrdValidator {
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor(dir: string = DEFAULT_CRD_DIR, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
+    if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: they come with the workspace's shared/reference/chaos-mesh/`);
+    // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: allow them.
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    for (const f of files) {
+      const crd = parse(readFileSync(join(dir, `chaos-mesh.org_${f}.yaml`), 'utf8')) as {
+        spec: { names: { kind: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: object } }> };
+      };
+      for (const v of crd.spec.versions) this.validators.set(`${crd.spec.names.kind}/${v.name}`, ajv.compile(openApiToJsonSchema(v.schema.openAPIV3Schema) as object));
+    }
+  }
+
+  kinds(): string[] {
+    return [...this.validators.keys()];
+  }
+
+  validate(obj: { apiVersion?: string; kind?: string }): SchemaIssue[] {
+    const version = (obj.apiVersion ?? '').split('/')[1] ?? '';
+    const v = this.validators.get(`${obj.kind}/${version}`);
+    if (!v) return [{ path: 'kind', message: `no CRD schema for ${obj.kind} ${obj.apiVersion}` }];
+    if (v(obj)) return [];
+    return (v.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : ''}` }));
+  }
+}
