@@ -24,6 +24,8 @@ import { renderSummary } from '../measure/summary.ts';
 import { runProbe, type ProbeEnvironment } from '../observe/probes.ts';
 import { writeRunRecord, RUN_RECORD_SCHEMA, type MeasureRecord } from '../evidence/run-record.ts';
 import { describePlan } from './describe-plan.ts';
+import { annotationsOf, exportRunTrace } from '../observe/self-trace.ts';
+import { writeTraceFiles } from '../evidence/traces.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
 import { takeBaseBackup } from '../faults/local/pitr.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
@@ -154,7 +156,8 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const { runBuild } = await import('../build/run.ts');
     opts.note('building alert rules and dashboards (out/)…');
     try {
-      await runBuild({ projectRoot: opts.projectRoot });
+      const built = await runBuild({ projectRoot: opts.projectRoot });
+      if (!built.ok) return { exitCode: ExitCode.usage, summary: `drill build found problems in alerts/ or runbooks/:\n${built.problems.map((p) => `  ${p.file}: ${p.path}: ${p.problem}\n    fix: ${p.fix}`).join('\n')}\nrun 'drill build' for details` };
     } catch (err) {
       if (err instanceof DefinitionError) return { exitCode: ExitCode.usage, summary: err.message };
       throw err;
@@ -240,6 +243,15 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       measures[`${e.phase}.ttr`] = e.ttr;
       measures[`${e.phase}.impact`] = e.impact;
     }
+    // The run as a trace beside the service's, and as Grafana annotations.
+    let traceId: string | undefined;
+    try {
+      traceId = await exportRunTrace(`${env.urls.telemetry}/v1/traces`, events, episodes, { runId, drill: plan.name, environment: opts.environment });
+    } catch (err) {
+      opts.note(`warn: the run's own trace was not exported: ${(err as Error).message}`);
+    }
+    const runSpans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
+    writeTraceFiles(evidenceDir, opts.release, runId, { traceId, spans: runSpans, annotations: annotationsOf(events, plan.name, runId) });
     const written = writeRunRecord(evidenceDir, opts.release, {
       schema: RUN_RECORD_SCHEMA,
       runId,
@@ -254,7 +266,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       verdict,
       exitCode,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      facts: { ...env.facts, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
+      facts: { ...env.facts, traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       tool: TOOL,
     });
