@@ -26,6 +26,7 @@ import { writeRunRecord, RUN_RECORD_SCHEMA, type MeasureRecord } from '../eviden
 import { describePlan } from './describe-plan.ts';
 import { annotationsOf, exportRunTrace } from '../observe/self-trace.ts';
 import { writeTraceFiles } from '../evidence/traces.ts';
+import { writeReport } from '../evidence/report.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
 import { takeBaseBackup } from '../faults/local/pitr.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
@@ -270,6 +271,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       tool: TOOL,
     });
+    const reportPath = writeReport(written.packDir);
     const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
     const summary = renderSummary({
       drill: plan.name,
@@ -277,6 +279,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       verdict,
       exitCode,
       runFile: relative(opts.projectRoot, written.path) || written.path,
+      reportFile: relative(opts.projectRoot, reportPath),
       episodes,
       burn,
       checks,
