@@ -42,6 +42,11 @@ const commands: Record<string, Command> = {
     usage: 'drill verify <pack-dir> [--key public.pem] [--allow-unsigned] [--json]',
     run: async (argv, io) => (await import('./evidence.ts')).verifyCommand(argv, io),
   },
+  review: {
+    summary: 'Go/No-Go: the eight readiness checks decided from an evidence pack (go-no-go.md)',
+    usage: 'drill review --release <tag> [--evidence-dir dir] [--now ISO-time] [--json]',
+    run: async (argv, io) => (await import('./review.ts')).reviewCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',

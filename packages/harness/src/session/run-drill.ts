@@ -1,7 +1,7 @@
 // One drill run from start to end: load and check the definition, open the environment,
 // run the timeline, measure, write the evidence, close the environment. The CLI's
 // `drill run` and the scheduler both call this.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadConfig, loadDefinitions, pickDrill } from '../define/loader.ts';
 import { resolveEnvironment } from '../define/config.ts';
@@ -27,6 +27,9 @@ import { describePlan } from './describe-plan.ts';
 import { annotationsOf, exportRunTrace } from '../observe/self-trace.ts';
 import { writeTraceFiles } from '../evidence/traces.ts';
 import { writeReport } from '../evidence/report.ts';
+import { junitXml } from '../evidence/junit.ts';
+import { writeFileAtomic } from '../evidence/atomic-write.ts';
+import type { RunRecord } from '../evidence/run-record.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
 import { takeBaseBackup } from '../faults/local/pitr.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
@@ -271,6 +274,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       tool: TOOL,
     });
+    writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
     const reportPath = writeReport(written.packDir);
     const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
     const summary = renderSummary({

@@ -34,7 +34,7 @@ describe('report.html', () => {
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('request', (r) => !r.url().startsWith('file:') && requests.push(r.url()));
     await page.goto(`file://${path}`);
-    await page.waitForFunction(() => document.querySelectorAll('canvas').length >= 4);
+    await page.waitForFunction('document.querySelectorAll("canvas").length >= 4');
     expect(errors).toEqual([]);
     expect(requests).toEqual([]); // self-contained: nothing fetched
     expect(await page.locator('canvas').count()).toBe(4); // 2 charts × 2 runs
