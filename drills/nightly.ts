@@ -2,11 +2,13 @@
 // database, and measure detection and recovery of each from the outside.
 import { defineGameDay, fault, probe, stop } from '@drillbook/harness';
 import { availability } from '../alerts/graph-api.slo.ts';
+import steady from '../load/steady-p50.ts';
 
 export default defineGameDay({
   name: 'nightly',
   title: 'Nightly chaos: replica loss and a slow database',
   environments: ['local', 'stage'],
+  load: steady, // P50 traffic on the write path for the whole drill
   steadyState: [
     // What a user sees: the service answers, through the balancer, quickly.
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms', timeout: '1s', expect: { status: 200, maxMs: 250 } }),
@@ -26,7 +28,7 @@ export default defineGameDay({
     },
     {
       name: 'slow-db',
-      fault: fault.network({ target: 'db', delay: '300ms', jitter: '50ms', duration: '15s' }),
+      fault: fault.network({ target: 'db', delay: '100ms', jitter: '20ms', duration: '15s' }),
       expect: { alerts: [], recoverWithin: '30s' },
     },
     { name: 'cool-down', duration: '10s' },

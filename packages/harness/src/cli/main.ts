@@ -47,6 +47,11 @@ const commands: Record<string, Command> = {
     usage: 'drill review --release <tag> [--evidence-dir dir] [--now ISO-time] [--json]',
     run: async (argv, io) => (await import('./review.ts')).reviewCommand(argv, io),
   },
+  load: {
+    summary: 'run one load profile on its own (k6 executors, thresholds, k6-style summary)',
+    usage: 'drill load <profile-file> --target <base-url> [--profile name] [--json]',
+    run: async (argv, io) => (await import('./load.ts')).loadCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',

@@ -7,3 +7,4 @@ export { defineSlo, defineAlert, loadOpenSlo, type SloDefinition, type AlertDefi
 export { loadDefinitions, pickDrill, findDrills, loadConfig, findProjectRoot, type LoadedFile, type DrillListing } from './loader.ts';
 export { DefinitionError, type DefinitionIssue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
+export { defineLoadProfile, isLoadProfile, type LoadProfile, type LoadProfileInput, type ScenarioPlan, type Executor } from './load.ts';

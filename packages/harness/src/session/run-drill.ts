@@ -28,6 +28,9 @@ import { annotationsOf, exportRunTrace } from '../observe/self-trace.ts';
 import { writeTraceFiles } from '../evidence/traces.ts';
 import { writeReport } from '../evidence/report.ts';
 import { junitXml } from '../evidence/junit.ts';
+import { canonicalJson } from '../evidence/canonical.ts';
+import { isLoadProfile } from '../define/load.ts';
+import { runLoad, type LoadSummary } from '../load/runner.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
@@ -145,7 +148,6 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
 
   if (plan.restore && envConfig.kind !== 'local')
     return { exitCode: ExitCode.usage, summary: `${opts.file}: a postgres-pitr restore drill runs on the local stage; on '${envConfig.kind}' write the team's restore script as fault.custom({ inject, revert }) and it is timed the same way` };
-  if (plan.load) return { exitCode: ExitCode.usage, summary: `${opts.file}: load '${plan.load}' cannot be started by this build yet: remove load: from the drill or run the profile with 'drill load'` };
 
   // ── crash leftovers first: a previous run's faults must be out before a new one goes in ──
   const journal = new RollbackJournal(journalPath(opts.projectRoot));
@@ -193,6 +195,25 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
     const stops = createStopEvaluator(plan.stopWhen, { slos: slosOf(drill) });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
+    // Load runs for the whole drill (until its own duration ends or the run does).
+    let loadSummary: LoadSummary | undefined;
+    if (drill.uses.load && isLoadProfile(drill.uses.load)) {
+      const profile = drill.uses.load;
+      const stopLoad = new AbortController();
+      let running: Promise<void> | undefined;
+      background.push({
+        name: 'load',
+        start: (sink) => {
+          running = runLoad(profile, { baseUrl: env.targetUrl(profile.target), clock, signal: stopLoad.signal, onSample: (x) => sink.append({ ...x, kind: 'load.sample' }) }).then((summary) => {
+            loadSummary = summary;
+          });
+        },
+        stop: async () => {
+          stopLoad.abort();
+          await running;
+        },
+      });
+    }
     let heartbeat: HeartbeatWriter | undefined;
     if (plan.restore) {
       const db = env.resolveTarget(plan.restore.database) as LocalTarget;
@@ -275,6 +296,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       tool: TOOL,
     });
     writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
+    if (loadSummary) writeFileAtomic(join(written.packDir, 'load', `${runId}.summary.json`), canonicalJson(loadSummary));
     const reportPath = writeReport(written.packDir);
     const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
     const summary = renderSummary({

@@ -1,0 +1,96 @@
+// Metric collection with k6's names and types: trends (HDR histograms, values in ms with
+// µs resolution), counters, rates and gauges, each with submetrics by tag filter.
+import { build, type Histogram } from 'hdr-histogram-js';
+import type { Aggregation } from './thresholds.ts';
+
+export type MetricType = 'trend' | 'counter' | 'rate' | 'gauge';
+export type Tags = Record<string, string>;
+
+class Series {
+  hist: Histogram | undefined;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  passes = 0;
+  last = 0;
+
+  constructor(readonly type: MetricType) {
+    if (type === 'trend') this.hist = build({ numberOfSignificantValueDigits: 3 });
+  }
+
+  add(v: number): void {
+    this.count++;
+    this.sum += v;
+    this.last = v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.type === 'trend') this.hist!.recordValue(Math.max(0, Math.round(v * 1000))); // µs
+    if (this.type === 'rate' && v !== 0) this.passes++;
+  }
+
+  percentile(p: number): number {
+    return this.hist!.getValueAtPercentile(p) / 1000;
+  }
+
+  /** k6's summary values for this type. */
+  values(durationMs: number): Record<string, number> {
+    switch (this.type) {
+      case 'trend':
+        return this.count === 0
+          ? {}
+          : { avg: this.sum / this.count, min: this.min, med: this.percentile(50), max: this.max, 'p(90)': this.percentile(90), 'p(95)': this.percentile(95), 'p(99)': this.percentile(99) };
+      case 'counter':
+        return { count: this.sum, rate: durationMs > 0 ? this.sum / (durationMs / 1000) : 0 };
+      case 'rate':
+        return { rate: this.count ? this.passes / this.count : 0, passes: this.passes, fails: this.count - this.passes };
+      case 'gauge':
+        return this.count === 0 ? {} : { value: this.last, min: this.min, max: this.max };
+    }
+  }
+
+  aggregate(a: Aggregation, durationMs: number): number | undefined {
+    if (this.count === 0) return undefined;
+    if (a.kind === 'p') return this.type === 'trend' ? this.percentile(a.percentile) : undefined;
+    if (a.kind === 'med') return this.type === 'trend' ? this.percentile(50) : undefined;
+    return this.values(durationMs)[a.kind];
+  }
+}
+
+export class MetricStore {
+  private readonly metrics = new Map<string, { type: MetricType; contains: 'time' | 'default' | 'data'; main: Series; subs: Array<{ key: string; tags: Tags; series: Series }> }>();
+
+  define(name: string, type: MetricType, contains: 'time' | 'default' | 'data' = 'default'): void {
+    if (!this.metrics.has(name)) this.metrics.set(name, { type, contains, main: new Series(type), subs: [] });
+  }
+
+  /** A submetric (`http_req_duration{status:200}`) that collects samples whose tags match. */
+  submetric(name: string, key: string, tags: Tags): void {
+    const m = this.metrics.get(name);
+    if (!m) throw new Error(`threshold on unknown metric '${name}'`);
+    if (!m.subs.some((s) => s.key === key)) m.subs.push({ key, tags, series: new Series(m.type) });
+  }
+
+  add(name: string, value: number, tags: Tags = {}): void {
+    const m = this.metrics.get(name)!;
+    m.main.add(value);
+    for (const s of m.subs) if (Object.entries(s.tags).every(([k, v]) => tags[k] === v)) s.series.add(value);
+  }
+
+  aggregate(name: string, key: string, a: Aggregation, durationMs: number): number | undefined {
+    const m = this.metrics.get(name);
+    if (!m) return undefined;
+    const s = key === name ? m.main : m.subs.find((x) => x.key === key)?.series;
+    return s?.aggregate(a, durationMs);
+  }
+
+  /** handleSummary's `metrics`: every metric and submetric with type, contains and values. */
+  summary(durationMs: number): Record<string, { type: MetricType; contains: string; values: Record<string, number> }> {
+    const out: Record<string, { type: MetricType; contains: string; values: Record<string, number> }> = {};
+    for (const [name, m] of this.metrics) {
+      out[name] = { type: m.type, contains: m.contains, values: m.main.values(durationMs) };
+      for (const s of m.subs) out[s.key] = { type: m.type, contains: m.contains, values: s.series.values(durationMs) };
+    }
+    return out;
+  }
+}

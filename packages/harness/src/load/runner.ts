@@ -1,0 +1,235 @@
+// The embedded load runner: k6's executors on undici, latency in HDR histograms.
+// Arrival-rate executors are open-model — an iteration starts on schedule whether or not
+// earlier ones finished; with no free VU (and maxVUs reached) it is dropped and counted.
+// Latency is recorded from the actual send (http_req_duration) and, for arrival-rate
+// executors, from the intended start (http_req_duration_corrected, as wrk2 corrects for
+// coordinated omission). Per-second samples stream out while the run goes on.
+import { build } from 'hdr-histogram-js';
+import { Agent, request } from 'undici';
+import type { LoadProfile, ScenarioPlan } from '../define/load.ts';
+import type { Clock } from '../engine/types.ts';
+import { MetricStore, type Tags } from './metrics.ts';
+import { arrivalOffsets, scenarioDuration, vusAt } from './schedule.ts';
+import { aggregationKey, evaluateThreshold, parseMetricName, parseThreshold } from './thresholds.ts';
+
+export interface LoadSample {
+  t: number;
+  requests: number;
+  failures: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  dropped: number;
+  vus: number;
+}
+
+export interface RunLoadOptions {
+  baseUrl: string;
+  clock: Clock;
+  signal?: AbortSignal;
+  onSample?: (s: LoadSample) => void;
+  headers?: Record<string, string>;
+}
+
+export interface LoadSummary {
+  metrics: Record<string, { type: string; contains: string; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
+  root_group: { name: string; path: string; id: string; groups: never[]; checks: Array<{ name: string; path: string; id: string; passes: number; fails: number }> };
+  state: { testRunDurationMs: number; isStdOutTTY: boolean; isStdErrTTY: boolean; aborted: boolean; abortReason?: string };
+  options: { scenarios: Record<string, ScenarioPlan>; thresholds: LoadProfile['thresholds'] };
+  thresholdsOk: boolean;
+}
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  if (ms <= 0 || signal.aborted) return resolve();
+  const t = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+});
+
+export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promise<LoadSummary> {
+  const store = new MetricStore();
+  store.define('http_reqs', 'counter');
+  store.define('http_req_duration', 'trend', 'time');
+  store.define('http_req_duration_corrected', 'trend', 'time');
+  store.define('http_req_failed', 'rate');
+  store.define('iterations', 'counter');
+  store.define('iteration_duration', 'trend', 'time');
+  store.define('dropped_iterations', 'counter');
+  store.define('checks', 'rate');
+  store.define('vus', 'gauge');
+  store.define('vus_max', 'gauge');
+  store.define('data_received', 'counter', 'data');
+  store.define('data_sent', 'counter', 'data');
+  const thresholds = Object.entries(profile.thresholds).flatMap(([key, list]) => {
+    const ref = parseMetricName(key);
+    if (Object.keys(ref.tags).length) store.submetric(ref.metric, key, ref.tags);
+    return list.map((t) => ({ key, ref, plan: t, parsed: parseThreshold(t.threshold) }));
+  });
+
+  const run = new AbortController();
+  const onOuterAbort = () => run.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let abortReason: string | undefined;
+  const maxConnections = Object.values(profile.scenarios).reduce((n, s) => n + (s.maxVUs ?? s.vus ?? s.startVUs ?? 1) + Math.max(0, ...(s.stages ?? []).map((st) => (s.executor === 'ramping-vus' ? st.target : 0))), 0);
+  const dispatcher = new Agent({ connections: Math.max(1, maxConnections), pipelining: 1, keepAliveTimeout: 10_000 });
+  const url = profile.request.url ?? new URL(profile.request.path!, opts.baseUrl).toString();
+  const checkName = `status is ${profile.request.expectStatus.join('|')}`;
+  let checkPasses = 0;
+  let checkFails = 0;
+
+  // Per-second window for live samples.
+  let secRequests = 0;
+  let secFailures = 0;
+  let secDropped = 0;
+  let secHist = build({ numberOfSignificantValueDigits: 2 });
+  let activeVUs = 0;
+  let maxVUsSeen = 0;
+
+  const iteration = async (scenario: string, stop: AbortSignal, intendedPerf?: number) => {
+    const tags: Tags = { scenario, method: profile.request.method, name: profile.request.name, url };
+    const p0 = performance.now();
+    let status = 0;
+    let bytes = 0;
+    try {
+      const res = await request(url, { method: profile.request.method as 'GET', headers: { ...profile.request.headers, ...opts.headers }, body: profile.request.body ?? null, dispatcher, signal: stop });
+      status = res.statusCode;
+      bytes = (await res.body.arrayBuffer()).byteLength;
+    } catch {
+      status = 0;
+    }
+    const dur = performance.now() - p0;
+    const ok = profile.request.expectStatus.includes(status);
+    const t = { ...tags, status: String(status), expected_response: String(ok) };
+    store.add('http_reqs', 1, t);
+    store.add('http_req_duration', dur, t);
+    if (intendedPerf !== undefined) store.add('http_req_duration_corrected', performance.now() - intendedPerf, t);
+    store.add('http_req_failed', ok ? 0 : 1, t);
+    store.add('checks', ok ? 1 : 0, { ...t, check: checkName });
+    store.add('iterations', 1, tags);
+    store.add('iteration_duration', dur, tags);
+    store.add('data_received', bytes, t);
+    store.add('data_sent', (profile.request.body?.length ?? 0) + url.length, t);
+    if (ok) checkPasses++;
+    else checkFails++;
+    secRequests++;
+    if (!ok) secFailures++;
+    secHist.recordValue(Math.round(dur * 1000));
+  };
+
+  const runScenario = async (name: string, s: ScenarioPlan) => {
+    await sleep(s.startTime, run.signal);
+    const stop = new AbortController();
+    const onRunAbort = () => stop.abort();
+    run.signal.addEventListener('abort', onRunAbort, { once: true });
+    const inflight = new Set<Promise<void>>();
+    const startPerf = performance.now();
+    const length = scenarioDuration(s);
+    const elapsed = () => performance.now() - startPerf;
+    const track = (p: Promise<void>) => {
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    };
+    if (s.executor === 'constant-arrival-rate' || s.executor === 'ramping-arrival-rate') {
+      let allocated = s.preAllocatedVUs ?? 1;
+      let busy = 0;
+      maxVUsSeen = Math.max(maxVUsSeen, allocated);
+      for (const off of arrivalOffsets(s)) {
+        if (run.signal.aborted) break;
+        await sleep(off - elapsed(), run.signal);
+        if (busy >= allocated) {
+          if (allocated < (s.maxVUs ?? allocated)) {
+            allocated++;
+            maxVUsSeen = Math.max(maxVUsSeen, allocated);
+          } else {
+            store.add('dropped_iterations', 1, { scenario: name });
+            secDropped++;
+            continue;
+          }
+        }
+        busy++;
+        activeVUs++;
+        track(iteration(name, stop.signal, startPerf + off).finally(() => (busy--, activeVUs--)));
+      }
+    } else {
+      const workers = s.executor === 'ramping-vus' ? Math.max(s.startVUs ?? 0, ...s.stages!.map((st) => st.target)) : s.vus ?? 1;
+      maxVUsSeen = Math.max(maxVUsSeen, workers);
+      let shared = s.iterations ?? 0;
+      const worker = async (i: number) => {
+        let mine = s.iterations ?? 0;
+        while (!run.signal.aborted && elapsed() < length) {
+          if (s.executor === 'ramping-vus' && i >= vusAt(s.startVUs ?? 1, s.stages!, elapsed())) {
+            await sleep(50, run.signal);
+            continue;
+          }
+          if (s.executor === 'per-vu-iterations' && mine-- <= 0) break;
+          if (s.executor === 'shared-iterations' && shared-- <= 0) break;
+          activeVUs++;
+          const it = iteration(name, stop.signal);
+          track(it);
+          await it.finally(() => activeVUs--);
+        }
+      };
+      await Promise.race([Promise.all(Array.from({ length: workers }, (_, i) => worker(i))), sleep(length + 1, run.signal)]);
+    }
+    // Graceful stop: in-flight iterations may finish within gracefulStop, then are interrupted.
+    await Promise.race([Promise.all([...inflight]), sleep(s.gracefulStop, run.signal)]);
+    stop.abort();
+    await Promise.allSettled([...inflight]);
+    run.signal.removeEventListener('abort', onRunAbort);
+  };
+
+  const started = performance.now();
+  const ticker = (async () => {
+    while (!run.signal.aborted) {
+      await sleep(1_000, run.signal);
+      const h = secHist;
+      secHist = build({ numberOfSignificantValueDigits: 2 });
+      const sample: LoadSample = {
+        t: opts.clock.now(),
+        requests: secRequests,
+        failures: secFailures,
+        p50Ms: h.totalCount ? h.getValueAtPercentile(50) / 1000 : 0,
+        p95Ms: h.totalCount ? h.getValueAtPercentile(95) / 1000 : 0,
+        p99Ms: h.totalCount ? h.getValueAtPercentile(99) / 1000 : 0,
+        dropped: secDropped,
+        vus: activeVUs,
+      };
+      secRequests = secFailures = secDropped = 0;
+      store.add('vus', activeVUs);
+      store.add('vus_max', maxVUsSeen);
+      opts.onSample?.(sample);
+      // abortOnFail thresholds are checked every second once their delay has passed.
+      const runMs = performance.now() - started;
+      for (const t of thresholds) {
+        if (!t.plan.abortOnFail || runMs < t.plan.delayAbortEval) continue;
+        const r = evaluateThreshold(t.parsed, (a) => store.aggregate(t.ref.metric, t.key, a, runMs));
+        if (r.actual !== undefined && !r.ok) {
+          abortReason = `threshold ${t.key}: ${t.plan.threshold} crossed (${aggregationKey(t.parsed.aggregation)} = ${r.actual.toFixed(3)}), abortOnFail`;
+          run.abort();
+        }
+      }
+    }
+  })();
+
+  await Promise.all(Object.entries(profile.scenarios).map(([n, s]) => runScenario(n, s)));
+  const durationMs = performance.now() - started;
+  run.abort();
+  await ticker;
+  await dispatcher.close();
+  opts.signal?.removeEventListener('abort', onOuterAbort);
+
+  const metrics: LoadSummary['metrics'] = store.summary(durationMs);
+  let thresholdsOk = true;
+  for (const t of thresholds) {
+    const r = evaluateThreshold(t.parsed, (a) => store.aggregate(t.ref.metric, t.key, a, durationMs));
+    thresholdsOk &&= r.ok;
+    const m = metrics[t.key];
+    if (m) (m.thresholds ??= {})[t.plan.threshold] = { ok: r.ok };
+  }
+  return {
+    metrics,
+    root_group: { name: '', path: '', id: 'd41d8cd98f00b204e9800998ecf8427e', groups: [], checks: [{ name: checkName, path: `::${checkName}`, id: 'status', passes: checkPasses, fails: checkFails }] },
+    state: { testRunDurationMs: durationMs, isStdOutTTY: Boolean(process.stdout.isTTY), isStdErrTTY: Boolean(process.stderr.isTTY), aborted: abortReason !== undefined || Boolean(opts.signal?.aborted), ...(abortReason ? { abortReason } : {}) },
+    options: { scenarios: profile.scenarios, thresholds: profile.thresholds },
+    thresholdsOk,
+  };
+}
