@@ -4,16 +4,10 @@ import { request } from 'undici';
 import pg from 'pg';
 import type { HttpProbe, JourneyProbe, PromqlProbe, ProbeSpec, SqlProbe, Tolerance } from '../define/types.ts';
 import { PrometheusClient } from './prometheus.ts';
+import type { ProbeOutcome } from '../engine/timeline.ts';
 
-/** What one probe observed. `started` is the clock time the probe was sent. */
-export interface ProbeResult {
-  ok: boolean;
-  started: number;
-  latencyMs?: number;
-  status?: number;
-  value?: number;
-  error?: string;
-}
+/** What one probe observed (the engine's ProbeOutcome). `started` is the clock time it was sent. */
+export type ProbeResult = ProbeOutcome;
 
 /** Where probes find things: a target's base URL, a database's connection string, Prometheus. */
 export interface ProbeEnvironment {

@@ -2,6 +2,9 @@
 // way local providers reach the stage, so a revert written to the journal needs only
 // this URL to be carried out by a later process.
 import { request } from 'undici';
+import type { ProxyEffects } from '@drillbook/stage';
+
+export type { ProxyEffects };
 
 export interface ReplicaInfo {
   name: string;
@@ -9,16 +12,6 @@ export interface ReplicaInfo {
   port: number;
   ready: boolean;
   restarts: number;
-}
-
-export interface ProxyEffects {
-  delayMs?: number;
-  jitterMs?: number;
-  loss?: number;
-  reset?: boolean;
-  blackhole?: boolean;
-  bandwidth?: number;
-  direction?: 'to' | 'from' | 'both';
 }
 
 export class StageUnreachable extends Error {}
