@@ -130,3 +130,34 @@ describe('the runner against a real HTTP server', () => {
     expect(shared.metrics.iterations!.values.count).toBe(10);
   });
 });
+
+describe('burn from driven traffic (issue #7 ground truth)', () => {
+  it('a known error ratio driven for a known time: burn rate and budget consumed match the arithmetic within 2 %', async () => {
+    const { measureBurn } = await import('../../src/measure/burn.ts');
+    let n = 0;
+    // Every 10th request fails: an error ratio of exactly 10 %.
+    const srv = createServer((_req, res) => res.writeHead(++n % 10 === 0 ? 500 : 200).end());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const samples: Array<{ t: number; requests: number; errors: number }> = [];
+      const profile = defineLoadProfile({ name: 'burn', request: { path: '/', expect: { status: 200 } }, scenarios: { s: { executor: 'constant-arrival-rate', rate: 50, duration: '4s', preAllocatedVUs: 10 } } });
+      const clock = new RealClock();
+      const from = clock.now();
+      await runLoad(profile, { baseUrl: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, clock, onSample: (x) => samples.push({ t: x.t, requests: x.requests, errors: x.failures }) });
+      const to = clock.now();
+      const total = samples.reduce((a, s) => a + s.requests, 0);
+      const errors = samples.reduce((a, s) => a + s.errors, 0);
+      expect(total).toBe(200);
+      const objective = 0.999;
+      const period = 30 * 86_400_000;
+      const report = measureBurn(samples, objective, period, from, to);
+      const expectedBurn = 0.1 / (1 - objective);
+      const expectedConsumed = (expectedBurn * (to - from)) / period;
+      expect(errors).toBe(20);
+      expect(Math.abs(report.burnRate.value! - expectedBurn) / expectedBurn).toBeLessThan(0.02);
+      expect(Math.abs(report.budgetConsumed.value! - expectedConsumed) / expectedConsumed).toBeLessThan(0.02);
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+});
