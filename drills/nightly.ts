@@ -3,6 +3,7 @@
 import { defineGameDay, fault, probe, stop } from '@drillbook/harness';
 import { availability } from '../alerts/graph-api.slo.ts';
 import steady from '../load/steady-p50.ts';
+import journey from '../synthetics/ingest-resolve-report.ts';
 
 export default defineGameDay({
   name: 'nightly',
@@ -14,6 +15,8 @@ export default defineGameDay({
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms', timeout: '1s', expect: { status: 200, maxMs: 250 } }),
     // What capacity is left: every replica ready (Prometheus scrapes the supervisor every second).
     probe.promql({ name: 'replicas-ready', query: 'sum(stage_replicas_ready) / sum(stage_replicas_desired)', every: '1s', tolerance: '>= 1' }),
+    // The critical journey end to end; its requests also measure trace coverage.
+    probe.journey(journey, { every: '5s' }),
   ],
   stopWhen: [
     stop.budgetConsumed(availability, '5%'),
@@ -33,5 +36,5 @@ export default defineGameDay({
     },
     { name: 'cool-down', duration: '10s' },
   ],
-  checks: { slo: [availability] },
+  checks: { traceCoverage: { min: 0.7 }, slo: [availability] },
 });

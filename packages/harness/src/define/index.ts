@@ -8,3 +8,4 @@ export { loadDefinitions, pickDrill, findDrills, loadConfig, findProjectRoot, ty
 export { DefinitionError, type DefinitionIssue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
 export { defineLoadProfile, isLoadProfile, type LoadProfile, type LoadProfileInput, type ScenarioPlan, type Executor } from './load.ts';
+export { defineJourney, isJourney, type Journey, type JourneyInput, type JourneyStep } from './journey.ts';

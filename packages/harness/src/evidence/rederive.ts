@@ -5,6 +5,8 @@ import { measureBurn, samplesFromRunLog } from '../measure/burn.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
 import { decideVerdict } from '../measure/verdict.ts';
 import { restoreFromRun } from '../measure/restore.ts';
+import { traceCoverage } from '../measure/coverage.ts';
+import type { StoredSpan } from '../observe/trace-store.ts';
 import type { Measure } from '../measure/types.ts';
 import type { RunRecord } from './run-record.ts';
 
@@ -17,7 +19,7 @@ export interface Difference {
 const same = (a: number | null | undefined, b: number | null | undefined) =>
   a === b || (typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
 
-export function rederiveRunRecord(record: RunRecord): Difference[] {
+export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan[]): Difference[] {
   const diffs: Difference[] = [];
   const episodes = measureEpisodes(record.events, record.plan);
   const derived: Record<string, Measure> = { mttr: mttr(episodes) };
@@ -38,6 +40,17 @@ export function rederiveRunRecord(record: RunRecord): Difference[] {
     const restore = restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {});
     if (restore) Object.assign(derived, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
   }
+  let coverageCheck: { value: number; min: number } | undefined;
+  if (record.coverageRequests) {
+    if (!spans) diffs.push({ what: 'measure traceCoverage', recorded: record.measures.traceCoverage?.value, derived: 'no traces/<runId>.spans.json to derive it from' });
+    else {
+      const byTrace = new Map<string, StoredSpan[]>();
+      for (const sp of spans) (byTrace.get(sp.traceId) ?? byTrace.set(sp.traceId, []).get(sp.traceId)!).push(sp);
+      const c = traceCoverage(record.coverageRequests, (id) => byTrace.get(id) ?? []);
+      derived.traceCoverage = c.measure;
+      if (record.plan.checks?.traceCoverage) coverageCheck = { value: c.value, min: record.plan.checks.traceCoverage.min };
+    }
+  }
   for (const [name, m] of Object.entries(derived)) {
     const rec = record.measures[name];
     if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: m.value });
@@ -46,7 +59,7 @@ export function rederiveRunRecord(record: RunRecord): Difference[] {
   for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
   const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
   const restore = record.heartbeat ? restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {}) : undefined;
-  const v = decideVerdict({ outcome: { status }, events: record.events, episodes, ...(restore ? { restore } : {}) });
+  const v = decideVerdict({ outcome: { status }, events: record.events, episodes, ...(restore ? { restore } : {}), ...(coverageCheck ? { coverage: coverageCheck } : {}) });
   if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
   return diffs;
 }

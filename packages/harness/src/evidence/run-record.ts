@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import type { DrillPlan } from '../define/types.ts';
 import type { RunEvent, Verdict } from '../engine/types.ts';
 import type { Measure } from '../measure/types.ts';
+import type { CoverageRequest } from '../measure/coverage.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { canonicalJson, sha256 } from './canonical.ts';
 import { packDir as packDirOf, runFileName } from './layout.ts';
@@ -33,6 +34,8 @@ export interface RunRecord {
   facts?: Record<string, unknown>;
   /** A restore drill's raw data: every acknowledged heartbeat and the rows present after the restore. */
   heartbeat?: { acks: Array<{ seq: number; ackedAt: number }>; surviving: number[] };
+  /** The critical journeys' requests, for trace coverage (spans are in traces/<runId>.spans.json). */
+  coverageRequests?: CoverageRequest[];
   tool: { name: string; version: string };
 }
 

@@ -8,6 +8,7 @@ import { sha256 } from './canonical.ts';
 import { MANIFEST, STATEMENT } from './layout.ts';
 import { listPackFiles, type Manifest } from './manifest.ts';
 import { rederiveRunRecord, type Difference } from './rederive.ts';
+import type { StoredSpan } from '../observe/trace-store.ts';
 import { RUN_RECORD_SCHEMA, type RunRecord } from './run-record.ts';
 import { PREDICATE_TYPE, STATEMENT_TYPE, verifyEnvelope, type DsseEnvelope, type Statement } from './sign.ts';
 
@@ -23,7 +24,7 @@ export interface VerifyOptions {
   publicKey?: KeyObject;
   /** Accept a pack with no statement (a local run without a key): still checks digests and figures. */
   allowUnsigned?: boolean;
-  rederive?: (record: RunRecord) => Difference[];
+  rederive?: (record: RunRecord, spans?: readonly StoredSpan[]) => Difference[];
 }
 
 function readJson<T>(path: string, problems: Problem[], name: string): T | undefined {
@@ -88,7 +89,9 @@ export function verifyPack(packDir: string, options: VerifyOptions = {}): { ok: 
       problems.push({ kind: 'malformed', path: f.path, detail: `schema ${String(record.schema)}, expected ${RUN_RECORD_SCHEMA}` });
       continue;
     }
-    for (const d of rederive(record))
+    const spansFile = join(packDir, 'traces', `${record.runId}.spans.json`);
+    const spans = existsSync(spansFile) ? (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans : undefined;
+    for (const d of rederive(record, spans))
       problems.push({ kind: d.what === 'verdict' ? 'verdict-mismatch' : 'measure-mismatch', path: f.path, detail: `${d.what}: recorded ${JSON.stringify(d.recorded)}, derived from the raw events ${JSON.stringify(d.derived)}` });
   }
   return { ok: problems.length === 0, problems, files: manifest.files.length, signed: existsSync(statementPath) };

@@ -31,6 +31,10 @@ import { junitXml } from '../evidence/junit.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { isLoadProfile } from '../define/load.ts';
 import { runLoad, type LoadSummary } from '../load/runner.ts';
+import { isJourney } from '../define/journey.ts';
+import { runHttpJourney } from '../synthetics/http-journey.ts';
+import { traceCoverage, type CoverageReport, type CoverageRequest } from '../measure/coverage.ts';
+import type { StoredSpan } from '../observe/trace-store.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
@@ -192,7 +196,20 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       else if (e.kind === 'alert' && e.state === 'firing' && e.source === 'prometheus') opts.note(`  alert firing: ${e.alert}`);
       else if (e.kind === 'stop.breached') opts.note(`■ stop condition: ${e.condition} (${e.detail})`);
     });
-    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
+    // Journeys run as probes; every step's request is kept for trace coverage.
+    const journeyRequests: CoverageRequest[] = [];
+    const runJourney = async (name: string, signal: AbortSignal) => {
+      const journey = drill.uses.journeys[name];
+      if (!journey || !isJourney(journey)) return { ok: false, error: `journey '${name}' was not imported by the drill` };
+      const r = await runHttpJourney(journey, { baseUrl: env.targetUrl(journey.target), signal, runId, now: () => clock.now() });
+      r.steps.forEach((st, i) => {
+        if (journey.critical && st.status > 0) journeyRequests.push({ path: `${journey.name}/${st.name}`, traceId: st.traceId, clientSpanId: st.clientSpanId, expectedSpans: journey.steps[i]!.spans, services: journey.trace.services });
+        log.append({ t: clock.now(), kind: 'step', name: 'journey', detail: { journey: journey.name, step: st.name, ok: st.ok, status: st.status, traceId: st.traceId, clientSpanId: st.clientSpanId, critical: journey.critical } });
+      });
+      const failed = r.steps.find((st) => !st.ok);
+      return { ok: r.ok, ...(failed ? { error: `${failed.name}: ${failed.failedAssertions.join('; ')}` } : {}) };
+    };
+    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, runJourney, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
     const stops = createStopEvaluator(plan.stopWhen, { slos: slosOf(drill) });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
     // Load runs for the whole drill (until its own duration ends or the run does).
@@ -256,26 +273,34 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       heartbeatData = { acks: heartbeat.acks, surviving: [...surviving].sort((a, b) => a - b) };
       restore = restoreFromRun(events, episodes, heartbeatData, plan.targets ?? {});
     }
-    const { verdict, checks } = decideVerdict({ outcome, events, episodes, ...(restore ? { restore } : {}) });
-    const exitCode = exitFor(verdict);
-    log.append({ t: clock.now(), kind: 'run.ended', verdict, exitCode: exitCode as 0, ...(outcome.reason ? { reason: outcome.reason } : {}) });
-    log.close();
-
-    const measures: Record<string, MeasureRecord> = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
-    if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
-    for (const e of episodes) {
-      measures[`${e.phase}.ttd`] = e.ttd;
-      measures[`${e.phase}.ttr`] = e.ttr;
-      measures[`${e.phase}.impact`] = e.impact;
-    }
-    // The run as a trace beside the service's, and as Grafana annotations.
+    // The run as a trace beside the service's (and, below, as Grafana annotations).
     let traceId: string | undefined;
     try {
       traceId = await exportRunTrace(`${env.urls.telemetry}/v1/traces`, events, episodes, { runId, drill: plan.name, environment: opts.environment });
     } catch (err) {
       opts.note(`warn: the run's own trace was not exported: ${(err as Error).message}`);
     }
+    // Spans arrive in batches: give the service's last ones a moment, then take one snapshot
+    // that both trace coverage and the pack's traces/ file use, so verify can re-derive it.
+    if (journeyRequests.length) await new Promise((r) => setTimeout(r, 1_500));
     const runSpans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
+    const byTrace = new Map<string, StoredSpan[]>();
+    for (const sp of runSpans) (byTrace.get(sp.traceId) ?? byTrace.set(sp.traceId, []).get(sp.traceId)!).push(sp);
+    const coverage: CoverageReport | undefined = journeyRequests.length ? traceCoverage(journeyRequests, (id) => byTrace.get(id) ?? []) : undefined;
+    const coverageCheck = plan.checks?.traceCoverage && coverage ? { value: coverage.value, min: plan.checks.traceCoverage.min } : undefined;
+    const { verdict, checks } = decideVerdict({ outcome, events, episodes, ...(restore ? { restore } : {}), ...(coverageCheck ? { coverage: coverageCheck } : {}) });
+    const exitCode = exitFor(verdict);
+    log.append({ t: clock.now(), kind: 'run.ended', verdict, exitCode: exitCode as 0, ...(outcome.reason ? { reason: outcome.reason } : {}) });
+    log.close();
+
+    const measures: Record<string, MeasureRecord> = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+    if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
+    if (coverage) measures.traceCoverage = coverage.measure;
+    for (const e of episodes) {
+      measures[`${e.phase}.ttd`] = e.ttd;
+      measures[`${e.phase}.ttr`] = e.ttr;
+      measures[`${e.phase}.impact`] = e.impact;
+    }
     writeTraceFiles(evidenceDir, opts.release, runId, { traceId, spans: runSpans, annotations: annotationsOf(events, plan.name, runId) });
     const written = writeRunRecord(evidenceDir, opts.release, {
       schema: RUN_RECORD_SCHEMA,
@@ -291,8 +316,9 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       verdict,
       exitCode,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      facts: { ...env.facts, traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
+      facts: { ...env.facts, ...(coverage ? { coverage: { perPath: coverage.perPath, incomplete: coverage.incomplete.slice(0, 50), errors: coverage.errors.slice(0, 50) } } : {}), traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
+      ...(journeyRequests.length ? { coverageRequests: journeyRequests } : {}),
       tool: TOOL,
     });
     writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
@@ -310,6 +336,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       burn,
       checks,
       ...(restore ? { restore } : {}),
+      ...(coverageCheck ? { coverage: coverageCheck } : {}),
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
     });
