@@ -52,6 +52,16 @@ const commands: Record<string, Command> = {
     usage: 'drill load <profile-file> --target <base-url> [--profile name] [--json]',
     run: async (argv, io) => (await import('./load.ts')).loadCommand(argv, io),
   },
+  synth: {
+    summary: 'run synthetic journeys once against a target',
+    usage: 'drill synth <journey-file…> --target <base-url> [--json]',
+    run: async (argv, io) => (await import('./synthetics.ts')).synthCommand(argv, io),
+  },
+  coverage: {
+    summary: 'trace coverage gate over the runs in a pack (exit 1 below --min)',
+    usage: 'drill coverage <pack-dir> [--min 0.7] [--json]',
+    run: async (argv, io) => (await import('./synthetics.ts')).coverageCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',

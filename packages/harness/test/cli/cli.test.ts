@@ -1,6 +1,6 @@
 // The `drill` command as users run it: the real bin, in a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -84,5 +84,16 @@ export default defineGameDay({ name: 'bad', environments: ['local'],
     const r = drill('recover', '--journal', join(tmp, 'journal.jsonl'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/nothing to recover/);
+  });
+});
+
+describe('drill coverage', () => {
+  it('exits 1 with a clear reason when a pack sampled no critical journey (nothing measured is not a pass)', () => {
+    const pack = join(tmp, 'empty-pack');
+    mkdirSync(join(pack, 'chaos-dr'), { recursive: true });
+    const r = drill('coverage', pack, '--min', '0.7');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/no run .* sampled a critical journey/);
+    expect(drill('coverage', pack, '--min', '7').code).toBe(2);
   });
 });

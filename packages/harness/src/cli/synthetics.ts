@@ -1,0 +1,81 @@
+// `drill synth <journey-file>` runs journeys once; `drill coverage <pack>` is the trace
+// coverage gate over the runs in a pack (exit 1 below --min).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isJourney } from '../define/journey.ts';
+import { loadDefinitions } from '../define/loader.ts';
+import { DefinitionError } from '../define/errors.ts';
+import { ExitCode } from '../engine/types.ts';
+import { listPackFiles } from '../evidence/manifest.ts';
+import type { RunRecord } from '../evidence/run-record.ts';
+import { traceCoverage } from '../measure/coverage.ts';
+import type { StoredSpan } from '../observe/trace-store.ts';
+import { runHttpJourney } from '../synthetics/http-journey.ts';
+import type { CliIo } from './io.ts';
+
+export async function synthCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (!positionals.length || !values.target) {
+    io.err('usage: drill synth <journey-file…> --target <base-url> [--json]');
+    return ExitCode.usage;
+  }
+  let failed = 0;
+  const out = [];
+  for (const file of positionals) {
+    let journeys;
+    try {
+      journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter(isJourney);
+    } catch (err) {
+      if (err instanceof DefinitionError) {
+        io.err(err.message);
+        return ExitCode.usage;
+      }
+      throw err;
+    }
+    for (const j of journeys) {
+      const r = await runHttpJourney(j, { baseUrl: values.target });
+      out.push(r);
+      if (!r.ok) failed++;
+      if (!values.json) {
+        io.out(`${r.ok ? '✓' : '✗'} ${j.name}  trace ${r.traceId}`);
+        for (const s of r.steps) io.out(`    ${s.ok ? '✓' : '✗'} ${s.name.padEnd(12)} ${String(s.status).padEnd(4)} ${s.durationMs.toFixed(0).padStart(5)} ms${s.ok ? '' : `  ${s.failedAssertions.join('; ')}`}`);
+      }
+    }
+  }
+  if (values.json) io.out(JSON.stringify(out, null, 2));
+  return failed ? ExitCode.fail : ExitCode.pass;
+}
+
+export async function coverageCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { min: { type: 'string', default: '0.7' }, json: { type: 'boolean', default: false } } });
+  const pack = positionals[0];
+  const min = Number(values.min);
+  if (!pack || !Number.isFinite(min) || min < 0 || min > 1) {
+    io.err('usage: drill coverage <pack-dir> [--min 0.7] [--json]   (min is a share between 0 and 1)');
+    return ExitCode.usage;
+  }
+  const requests = [];
+  const byTrace = new Map<string, StoredSpan[]>();
+  for (const p of listPackFiles(pack).filter((f) => f.startsWith('chaos-dr/'))) {
+    const record = JSON.parse(readFileSync(join(pack, p), 'utf8')) as RunRecord;
+    if (!record.coverageRequests?.length) continue;
+    requests.push(...record.coverageRequests);
+    const spansFile = join(pack, 'traces', `${record.runId}.spans.json`);
+    if (existsSync(spansFile)) for (const s of (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans) (byTrace.get(s.traceId) ?? byTrace.set(s.traceId, []).get(s.traceId)!).push(s);
+  }
+  if (!requests.length) {
+    io.err(`drill coverage: no run in ${pack} sampled a critical journey: nothing to measure (that is not a pass)`);
+    return ExitCode.fail;
+  }
+  const c = traceCoverage(requests, (id) => byTrace.get(id) ?? []);
+  if (values.json) io.out(JSON.stringify({ ...c, min }, null, 2));
+  else {
+    io.out(`trace coverage ${(c.value * 100).toFixed(1)} % (${c.complete}/${c.total} requests complete; gate ${(min * 100).toFixed(0)} %) — ${c.value >= min ? 'PASS' : 'FAIL'}`);
+    for (const [path, p] of Object.entries(c.perPath)) {
+      const missing = Object.entries(p.missingSpans).map(([s, n]) => `${s} ×${n}`).join(', ');
+      io.out(`  ${p.complete === p.total ? '✓' : '✗'} ${path.padEnd(44)} ${p.complete}/${p.total}${missing ? `  missing: ${missing}` : ''}`);
+    }
+  }
+  return c.value >= min ? ExitCode.pass : ExitCode.fail;
+}
