@@ -1,7 +1,7 @@
 // Deriving a run record's measures and verdict again from its raw events, for `drill
 // verify`: a figure edited in the pack (even with digests and signature redone by
 // someone with the key) no longer matches what its own samples say.
-import { measureBurn, samplesFromRunLog } from '../measure/burn.ts';
+import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog } from '../measure/burn.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
 import { decideVerdict } from '../measure/verdict.ts';
 import { restoreFromRun } from '../measure/restore.ts';
@@ -39,6 +39,11 @@ export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan
   if (record.heartbeat) {
     const restore = restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {});
     if (restore) Object.assign(derived, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
+  }
+  if (record.prometheusSli?.series.length && burnInputs?.objective !== undefined && burnInputs.periodMs !== undefined) {
+    const pb = measureBurnFromRatioSeries(record.prometheusSli.series, burnInputs.objective, burnInputs.periodMs, burnInputs.from ?? record.startedAt, burnInputs.to ?? record.endedAt);
+    derived.promBurnRate = pb.burnRate;
+    derived.promBudgetConsumed = pb.budgetConsumed;
   }
   let coverageCheck: { value: number; min: number } | undefined;
   if (record.coverageRequests) {

@@ -36,6 +36,8 @@ export interface RunRecord {
   heartbeat?: { acks: Array<{ seq: number; ackedAt: number }>; surviving: number[] };
   /** The critical journeys' requests, for trace coverage (spans are in traces/<runId>.spans.json). */
   coverageRequests?: CoverageRequest[];
+  /** The SLO's error ratio as Prometheus recorded it during the run (slo:sli_error:ratio_rate5m). */
+  prometheusSli?: { sloId: string; query: string; series: Array<{ t: number; ratio: number }> };
   tool: { name: string; version: string };
 }
 

@@ -17,7 +17,7 @@ import { ExitCode, type Clock, type RunEvent, type Verdict } from '../engine/typ
 import { localProviders, ProviderRegistry } from '../faults/registry.ts';
 import { chaosMeshProvider } from '../faults/chaos-mesh/provider.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
-import { measureBurn, samplesFromRunLog, type BurnReport } from '../measure/burn.ts';
+import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog, type BurnReport } from '../measure/burn.ts';
 import { createStopEvaluator } from '../measure/stop-conditions.ts';
 import { decideVerdict } from '../measure/verdict.ts';
 import { renderSummary } from '../measure/summary.ts';
@@ -266,6 +266,21 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const slo = Object.values(slosOf(drill))[0] ?? { objective: 0.999, periodMs: 30 * 86_400_000 };
     const { source, samples } = samplesFromRunLog(events);
     const burn: BurnReport = measureBurn(samples, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt, source);
+    // The same burn as Prometheus saw it, from the generated `slo:sli_error:ratio_rate5m` rule;
+    // the series goes into the record so `drill verify` can derive it again.
+    const sloEntry = Object.entries(drill.uses.slos)[0];
+    let promSli: { sloId: string; query: string; series: Array<{ t: number; ratio: number }> } | undefined;
+    if (env.prometheus && sloEntry) {
+      const s = sloEntry[1] as unknown as { service?: string; name?: string };
+      const query = `slo:sli_error:ratio_rate5m{sloth_id="${s.service}-${s.name}"}`;
+      try {
+        const series = await env.prometheus.queryRange(query, outcome.startedAt, outcome.endedAt, 1_000);
+        promSli = { sloId: sloEntry[0], query, series: (series[0]?.values ?? []).map((v) => ({ t: v.time * 1000, ratio: Number.isFinite(v.value) ? v.value : 0 })) };
+      } catch (err) {
+        opts.note(`warn: Prometheus SLI series not read: ${(err as Error).message}`);
+      }
+    }
+    const promBurn = promSli?.series.length ? measureBurnFromRatioSeries(promSli.series, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt) : undefined;
     let restore: RestoreReport | undefined;
     let heartbeatData: { acks: HeartbeatAck[]; surviving: number[] } | undefined;
     if (heartbeat && outcome.status !== 'error') {
@@ -296,6 +311,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const measures: Record<string, MeasureRecord> = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
     if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
     if (coverage) measures.traceCoverage = coverage.measure;
+    if (promBurn) Object.assign(measures, { promBurnRate: promBurn.burnRate, promBudgetConsumed: promBurn.budgetConsumed });
     for (const e of episodes) {
       measures[`${e.phase}.ttd`] = e.ttd;
       measures[`${e.phase}.ttr`] = e.ttr;
@@ -319,6 +335,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       facts: { ...env.facts, ...(coverage ? { coverage: { perPath: coverage.perPath, incomplete: coverage.incomplete.slice(0, 50), errors: coverage.errors.slice(0, 50) } } : {}), traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       ...(journeyRequests.length ? { coverageRequests: journeyRequests } : {}),
+      ...(promSli ? { prometheusSli: promSli } : {}),
       tool: TOOL,
     });
     writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
