@@ -62,6 +62,11 @@ const commands: Record<string, Command> = {
     usage: 'drill coverage <pack-dir> [--min 0.7] [--json]',
     run: async (argv, io) => (await import('./synthetics.ts')).coverageCommand(argv, io),
   },
+  history: {
+    summary: 'the run index across packs: MTTR/TTD trends per drill, game-days per quarter, last backout drill',
+    usage: 'drill history [--evidence-dir dir] [--json]',
+    run: async (argv, io) => (await import('./history.ts')).historyCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',

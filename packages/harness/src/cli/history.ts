@@ -1,0 +1,38 @@
+// `drill history`: the run index across every pack under the evidence directory.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatDuration } from '../define/duration.ts';
+import { findProjectRoot, loadConfig } from '../define/loader.ts';
+import { ExitCode } from '../engine/types.ts';
+import { writeFileAtomic } from '../evidence/atomic-write.ts';
+import { canonicalJson } from '../evidence/canonical.ts';
+import { buildRunIndex } from '../evidence/history.ts';
+import type { RunRecord } from '../evidence/run-record.ts';
+import type { CliIo } from './io.ts';
+
+export async function historyCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'evidence-dir': { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const root = findProjectRoot();
+  const evidenceDir = values['evidence-dir'] ?? join(root, (await loadConfig(root)).config.evidenceDir);
+  const records: Array<{ pack: string; record: RunRecord }> = [];
+  for (const pack of existsSync(evidenceDir) ? readdirSync(evidenceDir).filter((d) => d.startsWith('release-')) : []) {
+    const dir = join(evidenceDir, pack, 'chaos-dr');
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) records.push({ pack, record: JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunRecord });
+  }
+  const index = buildRunIndex(records);
+  if (existsSync(evidenceDir)) writeFileAtomic(join(evidenceDir, 'index.json'), canonicalJson(index));
+  if (values.json) {
+    io.out(JSON.stringify(index, null, 2));
+    return ExitCode.pass;
+  }
+  const ms = (v: number | null) => (v === null ? '—' : formatDuration(v));
+  io.out(`${records.length} run(s) in ${evidenceDir}`);
+  io.out('drill                 runs  baseline MTTR  recent MTTR  change   KPI −30 %  mean TTD');
+  for (const d of index.drills)
+    io.out(`${d.drill.padEnd(21)} ${String(d.runs).padStart(4)}  ${ms(d.baselineMttrMs).padStart(13)}  ${ms(d.recentMttrMs).padStart(11)}  ${d.mttrChange === null ? '—'.padStart(6) : `${(d.mttrChange * 100).toFixed(0)} %`.padStart(6)}   ${d.meetsKpi === null ? '—' : d.meetsKpi ? 'met' : 'not met'}`.padEnd(78) + `  ${ms(d.ttdMeanMs)}`);
+  io.out(`game-days per quarter: ${Object.entries(index.gameDaysPerQuarter).map(([q, n]) => `${q} ${n}`).join(', ') || 'none'}`);
+  io.out(`last successful backout drill: ${index.lastBackout ? `${index.lastBackout.drill} (${index.lastBackout.runId}, ${new Date(index.lastBackout.startedAt).toISOString()})` : 'none'}`);
+  return ExitCode.pass;
+}
