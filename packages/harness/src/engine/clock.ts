@@ -15,7 +15,13 @@ export class RealClock implements Clock {
       signal?.throwIfAborted();
       return;
     }
-    await delay(ms, undefined, signal ? { signal } : {});
+    try {
+      await delay(ms, undefined, signal ? { signal } : {});
+    } catch (err) {
+      // The contract: reject with the signal's reason, as the virtual clock does.
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    }
   }
 }
 
@@ -23,14 +29,16 @@ interface Timer {
   at: number;
   seq: number;
   resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
 }
 
 /**
  * Virtual time. `sleep` registers a timer; when every piece of work is waiting on a
- * timer (nothing left to run after the microtask queue and one macrotask turn), the
- * clock jumps to the earliest timer and wakes it. Timers due at the same instant wake
- * in the order they were set. Real I/O awaited under a virtual clock is not waited for
- * in virtual time: use it with simulated probes and providers.
+ * timer — the microtask queue is empty and no immediate is queued — the clock jumps to
+ * the earliest timer and wakes it. Timers due at the same instant wake in the order they
+ * were set. Real I/O awaited under a virtual clock is not waited for in virtual time: use
+ * it with simulated probes and providers.
  */
 export class VirtualClock implements Clock {
   readonly kind = 'virtual' as const;
@@ -55,22 +63,37 @@ export class VirtualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
-      const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, resolve };
+      const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, resolve, reject, signal };
       this.insert(timer);
-      if (signal) {
-        const onAbort = () => {
-          const i = this.timers.indexOf(timer);
-          if (i >= 0) this.timers.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        timer.resolve = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      }
+      if (signal) this.watch(signal, timer);
       this.schedulePump();
     });
+  }
+
+  // One abort listener per signal rather than one per sleep: a probe loop sleeps on the
+  // same signal hundreds of thousands of times, and EventTarget listeners are not cheap.
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Timer>>();
+
+  private watch(signal: AbortSignal, timer: Timer): void {
+    let set = this.bySignal.get(signal);
+    if (!set) {
+      const timers = new Set<Timer>();
+      set = timers;
+      this.bySignal.set(signal, timers);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const t of timers) {
+            const i = this.timers.indexOf(t);
+            if (i >= 0) this.timers.splice(i, 1);
+            t.reject(signal.reason);
+          }
+          timers.clear();
+        },
+        { once: true },
+      );
+    }
+    set.add(timer);
   }
 
   /** Pending timers, for tests. */
@@ -81,6 +104,7 @@ export class VirtualClock implements Clock {
   /** Moves time forward by `ms`, waking every timer due on the way (manual mode). */
   async advance(ms: number): Promise<void> {
     const until = this.t + ms;
+    await settle();
     while (this.timers.length > 0 && this.timers[0]!.at <= until) {
       this.wakeEarliest();
       await settle();
@@ -116,31 +140,51 @@ export class VirtualClock implements Clock {
       this.t = first.at;
       this.jumps++;
     }
-    // Wake every timer due at this instant together: one settle per instant, not per timer.
-    while (this.timers.length > 0 && this.timers[0]!.at <= this.t) this.timers.shift()!.resolve();
+    // Wake every timer due at this instant together: one drain per instant, not per timer.
+    while (this.timers.length > 0 && this.timers[0]!.at <= this.t) {
+      const timer = this.timers.shift()!;
+      if (timer.signal) this.bySignal.get(timer.signal)?.delete(timer);
+      timer.resolve();
+    }
   }
 
   private schedulePump(): void {
     if (!this.autoAdvance || this.pumping) return;
     this.pumping = true;
-    setImmediate(() => void this.pump());
+    afterMicrotasks(this.pump);
   }
 
-  private async pump(): Promise<void> {
-    try {
-      for (;;) {
-        await settle();
-        if (this.timers.length === 0) return;
-        this.wakeEarliest();
-      }
-    } finally {
-      this.pumping = false;
-      if (this.timers.length > 0) this.schedulePump();
+  // Synchronous and callback-driven: one jump costs a tick, not an event-loop turn, which
+  // is what lets 72 h of 1 s probes run in well under a second.
+  private readonly pump = (): void => {
+    if (immediatesQueued()) {
+      setImmediate(() => afterMicrotasks(this.pump));
+      return;
     }
-  }
+    if (this.timers.length === 0) {
+      this.pumping = false;
+      return;
+    }
+    this.wakeEarliest();
+    afterMicrotasks(this.pump);
+  };
 }
 
-/** Lets every runnable continuation run: the microtask queue drains before a macrotask turn. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * Calls `fn` once the microtask queue is empty. A tick queued from inside a microtask
+ * runs only after Node has drained every microtask, including those queued meanwhile.
+ */
+function afterMicrotasks(fn: () => void): void {
+  queueMicrotask(() => process.nextTick(fn));
+}
+
+/** Someone has work queued for the next event-loop turn: let it run before time moves. */
+function immediatesQueued(): boolean {
+  return process.getActiveResourcesInfo().includes('Immediate');
+}
+
+/** Lets every runnable continuation run (microtasks, then queued immediates). */
+async function settle(): Promise<void> {
+  do await new Promise<void>((resolve) => afterMicrotasks(resolve));
+  while (immediatesQueued() && (await new Promise<boolean>((resolve) => setImmediate(() => resolve(true)))));
 }

@@ -1,9 +1,16 @@
 // The rollback journal: before a fault goes in, its revert is appended and fsynced; when
 // it is out, a `done` line follows. On normal end, abort, signal, or the next start after
 // a crash, every revert still pending (and whose owning process is gone) is carried out.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FileLock, isAlive } from './file-lock.ts';
 import type { FaultProvider, RevertRecord } from './types.ts';
+
+/** Where a project keeps its journal unless told otherwise. */
+export const defaultJournalPath = (projectRoot: string): string => join(projectRoot, '.drillbook', 'journal.jsonl');
+
+/** Providers by name: a map, or a lookup function. */
+export type ProviderRegistry = ReadonlyMap<string, FaultProvider> | ((name: string) => FaultProvider | undefined);
 
 type JournalLine =
   | { op: 'pending'; at: number; pid: number; record: RevertRecord }
@@ -21,30 +28,44 @@ export interface RecoveryReport {
   reverted: RevertRecord[];
   failed: Array<{ record: RevertRecord; error: string }>;
   skippedLiveOwner: RevertRecord[];
+  /** Another live process is recovering this journal right now: nothing was attempted here. */
+  recoveringElsewhere?: number;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
+/**
+ * Several harness processes may share one journal (two drills, or `drill recover` beside a
+ * run): appends and compaction happen under a short lock, and recovery under a second
+ * one, so two processes never revert the same fault at once or lose each other's lines.
+ */
 export class RollbackJournal {
+  private readonly writeLock: FileLock;
+  private readonly recoverLock: FileLock;
+
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
+    this.writeLock = new FileLock(`${path}.lock`);
+    this.recoverLock = new FileLock(`${path}.recover.lock`);
   }
 
-  private append(line: JournalLine): void {
-    const fd = openSync(this.path, 'a');
-    try {
-      writeSync(fd, `${JSON.stringify(line)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+  static forProject(projectRoot: string): RollbackJournal {
+    return new RollbackJournal(defaultJournalPath(projectRoot));
+  }
+
+  private append(line: JournalLine, compact = false): void {
+    this.writeLock.withLock(() => {
+      const fd = openSync(this.path, 'a');
+      try {
+        writeSync(fd, `${JSON.stringify(line)}\n`);
+        fsyncSync(fd);
+        // Under the same lock, so no other process can append between the check and the truncate.
+        if (compact && openIn(this.lines()).size === 0) {
+          ftruncateSync(fd, 0);
+          fsyncSync(fd);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    });
   }
 
   /** Call BEFORE injecting: once this returns, the revert survives a crash. */
@@ -52,9 +73,9 @@ export class RollbackJournal {
     this.append({ op: 'pending', at: Date.now(), pid: process.pid, record });
   }
 
+  /** Call once the fault is confirmed out. Empties the file when nothing is left pending. */
   recordDone(faultId: string): void {
-    this.append({ op: 'done', at: Date.now(), faultId });
-    this.compactIfIdle();
+    this.append({ op: 'done', at: Date.now(), faultId }, true);
   }
 
   /** A revert that failed stays pending; the failure is noted for `drill recover`. */
@@ -76,21 +97,9 @@ export class RollbackJournal {
     return out;
   }
 
+  /** Reverts recorded and not yet done (a failed revert stays pending), oldest first. */
   pending(): PendingRevert[] {
-    const open = new Map<string, PendingRevert>();
-    for (const l of this.lines()) {
-      if (l.op === 'pending') open.set(l.record.faultId, { record: l.record, pid: l.pid, at: l.at });
-      else if (l.op === 'done') open.delete(l.faultId);
-    }
-    return [...open.values()];
-  }
-
-  /** Rewrites the file empty when nothing is pending, so it does not grow forever. */
-  private compactIfIdle(): void {
-    if (this.pending().length > 0) return;
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, '', { flush: true });
-    renameSync(tmp, this.path);
+    return [...openIn(this.lines()).values()];
   }
 
   /**
@@ -99,11 +108,30 @@ export class RollbackJournal {
    * what could not be reverted is reported and stays pending.
    */
   async recoverPending(
-    providers: (name: string) => FaultProvider | undefined,
+    providers: ProviderRegistry,
     log: (level: 'info' | 'warn' | 'error', message: string) => void,
     options: { includeLive?: boolean; onlyOwnedBy?: number; signal?: AbortSignal } = {},
   ): Promise<RecoveryReport> {
     const report: RecoveryReport = { reverted: [], failed: [], skippedLiveOwner: [] };
+    const holder = this.recoverLock.tryAcquire();
+    if (holder !== undefined) {
+      log('warn', `process ${holder} is already recovering ${this.path}; leaving its pending reverts to it`);
+      return { ...report, recoveringElsewhere: holder };
+    }
+    try {
+      await this.recoverUnderLock(typeof providers === 'function' ? providers : (n) => providers.get(n), log, options, report);
+    } finally {
+      this.recoverLock.release();
+    }
+    return report;
+  }
+
+  private async recoverUnderLock(
+    providers: (name: string) => FaultProvider | undefined,
+    log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    options: { includeLive?: boolean; onlyOwnedBy?: number; signal?: AbortSignal },
+    report: RecoveryReport,
+  ): Promise<void> {
     const signal = options.signal ?? new AbortController().signal;
     for (const p of this.pending()) {
       if (options.onlyOwnedBy !== undefined && p.pid !== options.onlyOwnedBy) continue;
@@ -130,7 +158,6 @@ export class RollbackJournal {
         log('error', `could not revert ${p.record.faultId} (${p.record.description}): ${error}`);
       }
     }
-    return report;
   }
 
   /** Marks a fault reverted by hand (`drill recover --forget <id>`). */
@@ -144,4 +171,13 @@ export class RollbackJournal {
   destroy(): void {
     rmSync(this.path, { force: true });
   }
+}
+
+function openIn(lines: JournalLine[]): Map<string, PendingRevert> {
+  const open = new Map<string, PendingRevert>();
+  for (const l of lines) {
+    if (l.op === 'pending') open.set(l.record.faultId, { record: l.record, pid: l.pid, at: l.at });
+    else if (l.op === 'done') open.delete(l.faultId);
+  }
+  return open;
 }

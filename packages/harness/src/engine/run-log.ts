@@ -21,8 +21,10 @@ export class MemoryRunLog implements RunLogSink {
 }
 
 /**
- * Writes JSON lines, buffered: flushed when `flushEvery` events are waiting, on
- * `flush()`, and fsynced on `close()`. A SIGKILL loses at most the unflushed tail.
+ * Writes JSON lines, buffered: written and fsynced when `flushEvery` events are waiting,
+ * at every fault transition, on `flush()` and on `close()`. Each write is whole lines in
+ * one call, so a reader tailing the file sees at most one torn last line. A SIGKILL loses
+ * at most the unflushed tail.
  */
 export class JsonlRunLog extends MemoryRunLog {
   private fd: number | undefined;
@@ -47,27 +49,36 @@ export class JsonlRunLog extends MemoryRunLog {
     if (this.fd === undefined || this.buffer.length === 0) return;
     writeSync(this.fd, this.buffer.join(''));
     this.buffer = [];
+    fsyncSync(this.fd);
   }
 
   close(): void {
     if (this.fd === undefined) return;
     this.flush();
-    fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = undefined;
   }
 }
 
-/** Reads a run log; a torn last line (the process died mid-write) is dropped, not an error. */
+/**
+ * Reads a run log. Only the last line may be torn (the process died mid-write, or the
+ * writer is still writing it): it is dropped. A bad line anywhere else is an error.
+ */
 export function readRunLog(path: string): RunEvent[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
+  return parseRunLog(readFileSync(path, 'utf8'), path);
+}
+
+export function parseRunLog(text: string, source = 'run log'): RunEvent[] {
+  const lines = text.split('\n');
+  // A complete file ends with a newline, so its last element is ''; anything else there is unfinished.
+  const last = lines.length - 1;
   const events: RunEvent[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     try {
       events.push(JSON.parse(line) as RunEvent);
     } catch (err) {
-      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: not a run event: ${(err as Error).message}`);
+      if (i !== last) throw new Error(`${source}:${i + 1}: not a run event: ${(err as Error).message}`);
     }
   });
   return events;

@@ -84,17 +84,21 @@ interface ActiveFault {
   reverting?: Promise<void>;
 }
 
+type ProbeEvent = Extract<RunEvent, { kind: 'probe' }>;
+
 /** Every probe result in arrival order, for "recovered since t?" — the same rule the measures use. */
 class ProbeBoard {
-  private readonly results: Array<{ t: number; kind: 'probe'; probe: string; ok: boolean; started: number }> = [];
+  private results: ProbeEvent[] = [];
   private readonly passedOnce = new Set<string>();
   private waiters: Array<() => void> = [];
 
   constructor(private readonly probes: string[]) {}
 
-  add(name: string, outcome: ProbeOutcome, t: number): void {
-    this.results.push({ t, kind: 'probe', probe: name, ok: outcome.ok, started: outcome.started });
-    if (outcome.ok) this.passedOnce.add(name);
+  /** Keeps the run log's own event: no copy per probe result. */
+  add(event: ProbeEvent): void {
+    this.results.push(event);
+    if (event.ok) this.passedOnce.add(event.probe);
+    if (this.waiters.length === 0) return;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
@@ -113,6 +117,14 @@ class ProbeBoard {
   recoveredSince(since: number, n: number): boolean {
     let from = this.results.length;
     while (from > 0 && this.results[from - 1]!.started >= since) from--;
+    if (from > this.probes.length) {
+      // `since` only moves forward: what came before it matters only as each probe's
+      // latest result, so a long bake does not rescan hours of results on every check.
+      const latest = new Map<string, ProbeEvent>();
+      for (let i = 0; i < from; i++) latest.set(this.results[i]!.probe, this.results[i]!);
+      this.results = [...latest.values(), ...this.results.slice(from)];
+      from = latest.size;
+    }
     return findRecovery(this.results, this.probes, n, from) >= 0;
   }
 }
@@ -220,27 +232,41 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
 
   // ── probes: one loop per steady-state probe, for the whole run ──
   const probeLoop = async (probe: ProbeSpec) => {
+    // A call that outlived its timeout is not sent again on top of itself: until it answers,
+    // each interval records "still no answer" instead, so a hung target never piles up probes.
+    let inFlight: Promise<ProbeOutcome> | undefined;
     while (!probesStop.signal.aborted) {
       const sentAt = clock.now();
-      let outcome: ProbeOutcome;
+      const stuck = inFlight !== undefined;
+      let outcome: ProbeOutcome | undefined;
       try {
-        outcome = await deps.runProbe(probe, probesStop.signal);
+        inFlight ??= deps.runProbe(probe, probesStop.signal);
+        // The timer is left to run out rather than cancelled: cancelling needs an
+        // AbortController per probe, which costs more than the timer (with the default
+        // timeout it wakes together with the next probe anyway).
+        outcome = (await Promise.race([inFlight, clock.sleep(probe.timeout, probesStop.signal)])) ?? undefined;
+        if (outcome) inFlight = undefined;
+        else
+          outcome = {
+            ok: false,
+            started: sentAt,
+            latencyMs: probe.timeout,
+            error: stuck ? 'no answer yet (the previous probe is still in flight)' : `timed out after ${probe.timeout} ms`,
+          };
       } catch (err) {
+        if (probesStop.signal.aborted) break;
+        inFlight = undefined;
         outcome = { ok: false, started: sentAt, error: (err as Error).message };
       }
       if (probesStop.signal.aborted) break;
-      board.add(probe.name, outcome, clock.now());
-      emit({
-        t: clock.now(),
-        kind: 'probe',
-        probe: probe.name,
-        ok: outcome.ok,
-        started: outcome.started,
-        ...(outcome.latencyMs !== undefined ? { latencyMs: outcome.latencyMs } : {}),
-        ...(outcome.status !== undefined ? { status: outcome.status } : {}),
-        ...(outcome.value !== undefined ? { value: outcome.value } : {}),
-        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-      });
+      const event: ProbeEvent = { t: clock.now(), kind: 'probe', probe: probe.name, ok: outcome.ok, started: outcome.started };
+      if (outcome.latencyMs !== undefined) event.latencyMs = outcome.latencyMs;
+      if (outcome.status !== undefined) event.status = outcome.status;
+      if (outcome.value !== undefined) event.value = outcome.value;
+      if (outcome.error !== undefined) event.error = outcome.error;
+      board.add(event);
+      emit(event);
+      // Sequential by design: a probe slower than its interval runs back to back.
       const wait = probe.every - (clock.now() - sentAt);
       try {
         await clock.sleep(Math.max(0, wait), probesStop.signal);
