@@ -35,6 +35,8 @@ export interface TimelineProgress {
   elapsedMs: number;
   /** What the runner is doing or waiting for. */
   activity: string;
+  /** What comes after the current phase (the next phase's name, or the closing steady-state check). */
+  next: string;
 }
 
 export interface TimelineDeps {
@@ -74,6 +76,9 @@ export function summariseFault(fault: FaultSpec): FaultSummary {
 }
 
 class Aborted extends Error {}
+
+/** How many times a throwing revert is tried before it is left to `drill recover`. */
+const REVERT_ATTEMPTS = 3;
 
 interface ActiveFault {
   record: RevertRecord;
@@ -164,7 +169,14 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   deps.signal?.addEventListener('abort', onExternalAbort, { once: true });
 
   const progress = (activity: string) =>
-    deps.onProgress?.({ phase: phaseName, phaseIndex, phases: plan.phases.length, elapsedMs: clock.now() - startedAt, activity });
+    deps.onProgress?.({
+      phase: phaseName,
+      phaseIndex,
+      phases: plan.phases.length,
+      elapsedMs: clock.now() - startedAt,
+      activity,
+      next: plan.phases[phaseIndex + 1]?.name ?? (phaseName === '(after)' ? 'end' : 'steady-state check'),
+    });
 
   const ctx: ProviderContext = {
     environmentName: deps.environmentName,
@@ -207,20 +219,33 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     if (f.reverting) return f.reverting;
     f.reverting = (async () => {
       sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason });
+      // A fresh signal: reverting must finish even when the run was aborted. A revert that
+      // throws is tried again (providers' reverts are idempotent) before it is given up to the journal.
+      const revertCtx = {
+        log,
+        signal: new AbortController().signal,
+        step: (name: string, detail?: Record<string, unknown>) => sink.append({ t: clock.now(), kind: 'step', name, ...(detail ? { detail } : {}) }),
+      };
       try {
-        // A fresh signal: reverting must finish even when the run was aborted.
-        await f.provider.revert(f.record, {
-          log,
-          signal: new AbortController().signal,
-          step: (name, detail) => sink.append({ t: clock.now(), kind: 'step', name, ...(detail ? { detail } : {}) }),
-        });
-        journal.recordDone(faultId);
-        sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
-      } catch (err) {
-        const message = (err as Error).message;
-        journal.recordFailed(faultId, message);
-        sink.append({ t: clock.now(), kind: 'fault.revert-failed', faultId, error: message });
-        log('error', `revert of ${faultId} failed: ${message}; it stays in the journal for 'drill recover'`);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await f.provider.revert(f.record, revertCtx);
+            journal.recordDone(faultId);
+            sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
+            return;
+          } catch (err) {
+            const message = (err as Error).message;
+            if (attempt < REVERT_ATTEMPTS) {
+              sink.append({ t: clock.now(), kind: 'log', level: 'warn', message: `revert of ${faultId} failed (attempt ${attempt} of ${REVERT_ATTEMPTS}): ${message}; trying again` });
+              await clock.sleep(1_000 * attempt);
+              continue;
+            }
+            journal.recordFailed(faultId, message);
+            sink.append({ t: clock.now(), kind: 'fault.revert-failed', faultId, error: message });
+            log('error', `revert of ${faultId} failed: ${message}; it stays in the journal for 'drill recover'`);
+            return;
+          }
+        }
       } finally {
         active.delete(faultId);
       }
