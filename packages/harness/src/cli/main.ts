@@ -67,6 +67,11 @@ const commands: Record<string, Command> = {
     usage: 'drill history [--evidence-dir dir] [--json]',
     run: async (argv, io) => (await import('./history.ts')).historyCommand(argv, io),
   },
+  schedule: {
+    summary: 'run drills on cron in-process (no overlap per drill, missed runs reported), or emit a CronJob / CI workflow',
+    usage: 'drill schedule <drill-file…> [--cron "0 2 * * *"] [--env local] [--emit k8s|github]',
+    run: async (argv, io) => (await import('./schedule.ts')).scheduleCommand(argv, io),
+  },
   recover: {
     summary: 'carry out every revert still pending in the rollback journal',
     usage: 'drill recover [--forget fault-id]',
