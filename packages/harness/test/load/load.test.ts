@@ -79,14 +79,18 @@ describe('the runner against a real HTTP server', () => {
     const profile = defineLoadProfile({
       name: 't',
       request: { path: '/ok', expect: { status: 200 } },
-      scenarios: { s: { executor: 'constant-arrival-rate', rate: 100, duration: '3s', preAllocatedVUs: 5, maxVUs: 20 } },
+      // maxVUs leaves room for a starved CPU (2 cores shared with other test runs): with 20,
+      // a 200 ms hiccup dropped a few iterations — correctly, but this test is about counts.
+      scenarios: { s: { executor: 'constant-arrival-rate', rate: 100, duration: '3s', preAllocatedVUs: 5, maxVUs: 100 } },
       thresholds: { http_req_failed: ['rate<0.01'], 'http_req_duration{status:200}': ['p(95)<1000'] },
     });
     const s = await runLoad(profile, { baseUrl: base, clock: new RealClock(), onSample: (x) => samples.push(x.requests) });
-    expect(s.metrics.http_reqs!.values.count).toBe(300);
-    expect(s.metrics.iterations!.values.count).toBe(300);
-    expect(s.metrics.dropped_iterations!.values.count).toBe(0);
-    expect(s.metrics.checks!.values).toMatchObject({ passes: 300, fails: 0 });
+    // Every scheduled iteration is either run or dropped, none lost.
+    const done = s.metrics.http_reqs!.values.count!;
+    expect(done + s.metrics.dropped_iterations!.values.count!).toBe(300);
+    expect(done).toBeGreaterThanOrEqual(285);
+    expect(s.metrics.iterations!.values.count).toBe(done);
+    expect(s.metrics.checks!.values).toMatchObject({ passes: done, fails: 0 });
     expect(s.metrics.http_req_duration).toMatchObject({ type: 'trend', contains: 'time' });
     expect(Object.keys(s.metrics.http_req_duration!.values)).toEqual(['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)']);
     expect(s.metrics['http_req_duration{status:200}']!.thresholds).toEqual({ 'p(95)<1000': { ok: true } });
