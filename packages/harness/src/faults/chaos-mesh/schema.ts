@@ -3,11 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type Format, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-export const DEFAULT_CRD_DIR = resolve(here, '../../../../../../shared/reference/chaos-mesh');
+// packages/harness/src/faults/chaos-mesh → the repository root, five levels up.
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
+export const DEFAULT_CRD_DIR = resolve(repoRoot, '../shared/reference/chaos-mesh');
 
 export interface SchemaIssue {
   path: string;
@@ -33,16 +34,30 @@ export function openApiToJsonSchema(node: unknown): unknown {
   }
   if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
   delete out.nullable;
+  // An int-or-string field with no type of its own (older generators emit none): say it.
+  if (out['x-kubernetes-int-or-string'] === true && out.type === undefined && out.anyOf === undefined && out.oneOf === undefined) out.anyOf = [{ type: 'integer' }, { type: 'string' }];
   return out;
 }
+
+/** The OpenAPI formats the CRDs use, checked as the API server checks them. */
+const KUBERNETES_FORMATS: Record<string, Format> = {
+  int32: { type: 'number' as const, validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 },
+  int64: { type: 'number' as const, validate: (n: number) => Number.isInteger(n) },
+  byte: { type: 'string' as const, validate: (s: string) => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s) },
+  'date-time': { type: 'string' as const, validate: (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) },
+  'int-or-string': true,
+};
 
 export class CrdValidator {
   private readonly validators = new Map<string, ValidateFunction>();
 
   constructor(dir: string = DEFAULT_CRD_DIR, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
     if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: they come with the workspace's shared/reference/chaos-mesh/`);
-    // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: allow them.
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: strict mode off lets
+    // ajv ignore them. x-kubernetes-preserve-unknown-fields needs nothing more: without
+    // additionalProperties: false, JSON Schema keeps unknown fields too.
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    for (const [name, format] of Object.entries(KUBERNETES_FORMATS)) ajv.addFormat(name, format);
     for (const f of files) {
       const crd = parse(readFileSync(join(dir, `chaos-mesh.org_${f}.yaml`), 'utf8')) as {
         spec: { names: { kind: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: object } }> };

@@ -2,6 +2,7 @@
 // namespace touched must be on its allow-list — checked before any API call.
 import type { KubernetesEnvironment } from '../../define/types.ts';
 
+/** A refusal on safety grounds; the CLI maps it to exit 2. */
 export class SafetyError extends Error {
   constructor(message: string) {
     super(message);
@@ -9,8 +10,11 @@ export class SafetyError extends Error {
   }
 }
 
-export function assertAllowed(env: KubernetesEnvironment, context: string, namespaces: readonly string[]): void {
-  if (context !== env.context) throw new SafetyError(`kubeconfig context '${context}' is not the environment's context '${env.context}': refusing to touch it (config field: context)`);
+/** Throws a SafetyError naming what was refused and the config field to change; returns when all is allowed. */
+export function assertAllowed(env: KubernetesEnvironment, context: string, namespaces: readonly string[], envName = '<env>'): void {
+  if (context !== env.context)
+    throw new SafetyError(`kubeconfig context '${context}' is not the environment's context '${env.context}': refusing to touch it (switch context, or change environments.${envName}.context if '${context}' is really meant)`);
   for (const ns of namespaces)
-    if (!env.namespaces.includes(ns)) throw new SafetyError(`namespace '${ns}' is not on the allow-list (${env.namespaces.join(', ')}): refusing to touch it (add it to the environment's namespaces if it is meant to be drilled)`);
+    if (!env.namespaces.includes(ns))
+      throw new SafetyError(`namespace '${ns}' is not on the allow-list (${env.namespaces.join(', ')}): refusing to touch it (add it to environments.${envName}.namespaces if it is meant to be drilled)`);
 }

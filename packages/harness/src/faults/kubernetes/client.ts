@@ -1,17 +1,31 @@
-// A thin layer over @kubernetes/client-node 1.x for custom objects: create, get, merge
-// patch, delete and watch one object until a condition holds. Shared by the Chaos Mesh
-// provider and (later) the k6-operator TestRun path.
+// A thin layer over @kubernetes/client-node 1.x for custom objects (and any other
+// group/version/plural, e.g. apps/v1 deployments): create, get, list, merge patch, delete,
+// and wait until a condition holds (list, then watch from the list's resourceVersion).
+// Shared by the Chaos Mesh provider and (later) the k6-operator TestRun path.
 import { CustomObjectsApi, KubeConfig, Watch, setHeaderOptions } from '@kubernetes/client-node';
 
-export interface ObjectRef {
+export interface CollectionRef {
   group: string;
   version: string;
   plural: string;
   namespace: string;
+}
+
+export interface ObjectRef extends CollectionRef {
   name: string;
 }
 
-export type KubeObject = { metadata: { name: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> }; status?: Record<string, unknown>; [k: string]: unknown };
+/** What to wait on: one object by name, or every object matching a label selector. */
+export type WatchTarget = CollectionRef & ({ name: string; labelSelector?: undefined } | { name?: undefined; labelSelector: string });
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [k: string]: unknown;
+};
 
 export function loadKubeConfig(kubeconfig?: string, context?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -20,6 +34,18 @@ export function loadKubeConfig(kubeconfig?: string, context?: string): KubeConfi
   if (context) kc.setCurrentContext(context);
   return kc;
 }
+
+/** The API server URL the current context points at. */
+export function serverOf(kc: KubeConfig): string {
+  return kc.getCurrentCluster()?.server ?? '';
+}
+
+/** Label selector syntax from a map: `app=graph-api,tier=web`. */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+export const collectionPath = (ref: CollectionRef) => `/apis/${ref.group}/${ref.version}/namespaces/${ref.namespace}/${ref.plural}`;
 
 function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === 404 || /HTTP-Code: 404/.test(String((err as Error)?.message));
@@ -35,9 +61,14 @@ export function apiErrorMessage(err: unknown): string {
       return `${status.message}${causes.length ? `: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}` : ''} (HTTP ${status.code})`;
     }
   } catch {
-    // not JSON
+    // not JSON: fall through to the client's own message
   }
   return (err as Error).message;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export class CustomObjects {
@@ -47,9 +78,10 @@ export class CustomObjects {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
 
-  async create(ref: Omit<ObjectRef, 'name'>, body: object, dryRun = false): Promise<KubeObject> {
+  /** Creates; with `dryRun` the API server validates and admits it without persisting (`dryRun=All`). */
+  async create(ref: CollectionRef, body: object, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
     try {
-      return (await this.api.createNamespacedCustomObject({ ...ref, body, ...(dryRun ? { dryRun: 'All' } : {}) })) as KubeObject;
+      return (await this.api.createNamespacedCustomObject({ ...ref, body, ...(options.dryRun ? { dryRun: 'All' } : {}) })) as KubeObject;
     } catch (err) {
       throw new Error(apiErrorMessage(err));
     }
@@ -64,6 +96,15 @@ export class CustomObjects {
     }
   }
 
+  async list(ref: CollectionRef, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    try {
+      const out = (await this.api.listNamespacedCustomObject({ ...ref, ...selectors })) as { items: KubeObject[]; metadata?: { resourceVersion?: string } };
+      return { items: out.items ?? [], resourceVersion: out.metadata?.resourceVersion ?? '' };
+    } catch (err) {
+      throw new Error(apiErrorMessage(err));
+    }
+  }
+
   async mergePatch(ref: ObjectRef, body: object): Promise<KubeObject> {
     try {
       return (await this.api.patchNamespacedCustomObject({ ...ref, body }, setHeaderOptions('Content-Type', 'application/merge-patch+json'))) as KubeObject;
@@ -72,10 +113,10 @@ export class CustomObjects {
     }
   }
 
-  /** Deletes; true when it existed. Idempotent: a missing object is already reverted. */
-  async delete(ref: ObjectRef): Promise<boolean> {
+  /** Deletes (foreground by default); true when it existed. Idempotent: a missing object is already gone. */
+  async delete(ref: ObjectRef, propagationPolicy: 'Foreground' | 'Background' = 'Foreground'): Promise<boolean> {
     try {
-      await this.api.deleteNamespacedCustomObject({ ...ref, propagationPolicy: 'Foreground' });
+      await this.api.deleteNamespacedCustomObject({ ...ref, propagationPolicy });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -83,12 +124,18 @@ export class CustomObjects {
     }
   }
 
-  /** Watches one object until `until(obj)` returns a value, or the timeout. */
-  async watchUntil<T>(ref: ObjectRef, until: (obj: KubeObject | undefined, type: string) => T | undefined, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const path = `/apis/${ref.group}/${ref.version}/namespaces/${ref.namespace}/${ref.plural}`;
+  /**
+   * Lists the target, then watches from the list's resourceVersion, keeping the current set
+   * of matching objects; resolves with the first value `until` returns for that set. Listing
+   * first means a condition that already holds (an object already gone) is seen at once.
+   */
+  async waitFor<T>(target: WatchTarget, until: (objects: KubeObject[]) => T | undefined, options: WaitOptions): Promise<T> {
+    const what = target.name ? `${target.plural}/${target.name}` : `${target.plural} with ${target.labelSelector}`;
+    const selectors = target.name ? { fieldSelector: `metadata.name=${target.name}` } : { labelSelector: target.labelSelector };
     return new Promise<T>((resolve, reject) => {
       let controller: AbortController | undefined;
       let settled = false;
+      const state = new Map<string, KubeObject>();
       const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
@@ -96,19 +143,45 @@ export class CustomObjects {
         controller?.abort();
         fn();
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${ref.plural}/${ref.name}: condition not reached within ${timeoutMs} ms`))), timeoutMs);
-      signal?.addEventListener('abort', () => finish(() => reject(signal.reason)), { once: true });
-      new Watch(this.kc)
-        .watch(path, { fieldSelector: `metadata.name=${ref.name}` }, (type, obj: KubeObject) => {
-          const out = until(type === 'DELETED' ? undefined : obj, type);
-          if (out !== undefined) finish(() => resolve(out));
+      const check = () => {
+        let out: T | undefined;
+        try {
+          out = until([...state.values()]);
+        } catch (err) {
+          return finish(() => reject(err));
+        }
+        if (out !== undefined) finish(() => resolve(out));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`${what}: condition not reached within ${options.timeoutMs} ms`))), options.timeoutMs);
+      options.signal?.addEventListener('abort', () => finish(() => reject(options.signal!.reason)), { once: true });
+
+      // A watch may end (server timeout, 410 Gone): list again and carry on, a few times.
+      let restarts = 0;
+      const listAndWatch = async (): Promise<void> => {
+        const listed = await this.list(target, selectors);
+        state.clear();
+        for (const o of listed.items) state.set(o.metadata.name, o);
+        check();
+        if (settled) return;
+        const c = await new Watch(this.kc).watch(collectionPath(target), { ...selectors, resourceVersion: listed.resourceVersion, allowWatchBookmarks: false }, (type, obj: KubeObject) => {
+          if (type === 'DELETED') state.delete(obj.metadata.name);
+          else if (type === 'ADDED' || type === 'MODIFIED') state.set(obj.metadata.name, obj);
+          else return; // BOOKMARK, ERROR: the list-and-watch restart covers them
+          check();
         }, (err) => {
-          if (!settled && err) finish(() => reject(new Error(`watch of ${ref.plural}/${ref.name} ended: ${(err as Error).message ?? err}`)));
-        })
-        .then((c) => {
-          controller = c;
-          if (settled) c.abort();
-        }, (err: unknown) => finish(() => reject(err)));
+          if (settled) return;
+          if (restarts++ >= 5) return finish(() => reject(new Error(`watch of ${what} ended: ${(err as Error)?.message ?? err ?? 'closed'}`)));
+          setTimeout(() => void listAndWatch().catch((e: unknown) => finish(() => reject(e))), 200);
+        });
+        controller = c;
+        if (settled) c.abort();
+      };
+      listAndWatch().catch((err: unknown) => finish(() => reject(err)));
     });
+  }
+
+  /** Waits on one object; `until` sees `undefined` once it no longer exists. */
+  waitForObject<T>(ref: ObjectRef, until: (obj: KubeObject | undefined) => T | undefined, options: WaitOptions): Promise<T> {
+    return this.waitFor(ref, (objects) => until(objects[0]), options);
   }
 }

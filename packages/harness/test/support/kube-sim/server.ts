@@ -1,52 +1,94 @@
 // A simulated Kubernetes API server for tests (no cluster can run on these machines).
-// It speaks the real REST and watch wire protocol for what the Chaos Mesh provider uses —
-// create, get, list, watch (newline-delimited events from a resourceVersion), merge
-// patch, delete — validates created objects against the published CRD schemas
-// (422 Invalid, as a real API server), and plays two controllers: Chaos Mesh (conditions
-// and container records after a delay) and a Deployment (ready replicas dip on pod-kill).
+// A real HTTP server on 127.0.0.1 speaking the Kubernetes REST and watch wire protocol for
+// what the Chaos Mesh provider uses: chaos-mesh.org/v1alpha1 chaos kinds, Schedules and
+// Workflows (create, get, list, watch from a resourceVersion, merge and JSON patch, delete,
+// the /status subresource), apps/v1 Deployments (get, list, watch) and core/v1 Events
+// (list). Created and patched objects are validated against the published CRD schemas
+// (422 Invalid with causes, as a real API server). The controllers it plays live in
+// controllers.ts; the storage and resourceVersions in store.ts.
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CrdValidator } from '../../../src/faults/chaos-mesh/schema.ts';
+import { ChaosMeshController } from './controllers.ts';
+import { jsonPatch, mergePatch, type Json, type JsonPatchOp } from './patch.ts';
+import { ObjectStore, matches, parseSelector, type Selection, type SimObject, type StoredEvent } from './store.ts';
 
-type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown> & { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
-type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Obj; rv: number };
-
-const KINDS: Record<string, string> = { podchaos: 'PodChaos', networkchaos: 'NetworkChaos', stresschaos: 'StressChaos', schedules: 'Schedule', workflows: 'Workflow' };
+export type { SimObject } from './store.ts';
 
 export interface KubeSimOptions {
-  /** Chaos Mesh "controller" delay before conditions turn AllInjected. */
+  /** Chaos Mesh controller delay before a fault is reported applied (default 200 ms). */
   injectDelayMs?: number;
-  /** How long a killed pod takes to be ready again. */
+  /** Delay between a delete request and the object's removal (default 50 ms). */
+  deleteDelayMs?: number;
+  /** How long a killed pod takes to be ready again (default 500 ms). */
   podRestartMs?: number;
+  /** Deployments that exist from the start; their pods are what chaos selectors select. */
   deployments?: Array<{ namespace: string; name: string; replicas: number; labels: Record<string, string> }>;
+  /** Bearer token the server accepts (default `sim-token`). */
+  token?: string;
+}
+
+/** A resource the server serves: URL group/version and plural → kind. */
+const RESOURCES: Record<string, { kind: string; writable: boolean; validated: boolean }> = {
+  'chaos-mesh.org/v1alpha1/podchaos': { kind: 'PodChaos', writable: true, validated: true },
+  'chaos-mesh.org/v1alpha1/networkchaos': { kind: 'NetworkChaos', writable: true, validated: true },
+  'chaos-mesh.org/v1alpha1/stresschaos': { kind: 'StressChaos', writable: true, validated: true },
+  'chaos-mesh.org/v1alpha1/schedules': { kind: 'Schedule', writable: true, validated: true },
+  'chaos-mesh.org/v1alpha1/workflows': { kind: 'Workflow', writable: true, validated: true },
+  'apps/v1/deployments': { kind: 'Deployment', writable: false, validated: false },
+  'v1/events': { kind: 'Event', writable: false, validated: false },
+};
+
+const PATH = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/;
+
+interface Route {
+  resource: { kind: string; writable: boolean; validated: boolean };
+  plural: string;
+  namespace: string;
+  name?: string;
+  subresource?: 'status';
+}
+
+class ApiError extends Error {
+  constructor(readonly code: number, readonly reason: string, message: string, readonly causes?: Array<{ field: string; message: string }>) {
+    super(message);
+  }
 }
 
 export class KubeSim {
-  private server: Server | undefined;
-  private rv = 0;
-  private readonly objects = new Map<string, Obj>();
-  private readonly history: WatchEvent[] = [];
-  private readonly watchers = new Set<{ match: (e: WatchEvent) => boolean; res: ServerResponse }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly validator = new CrdValidator();
+  readonly store = new ObjectStore();
+  readonly controller: ChaosMeshController;
   /** Every request received, for tests that must see zero calls. */
-  readonly requests: Array<{ method: string; path: string }> = [];
-  /** When the simulated controller applied each chaos object (ms), by name. */
-  readonly appliedAt = new Map<string, number>();
+  readonly requests: Array<{ method: string; path: string; query: string }> = [];
   url = '';
+  private server: Server | undefined;
+  private readonly validator = new CrdValidator();
+  private readonly openWatches = new Set<ServerResponse>();
+  private readonly token: string;
+  private uid = 0;
 
-  constructor(private readonly opts: KubeSimOptions = {}) {
-    for (const d of opts.deployments ?? []) {
-      this.put({
+  constructor(opts: KubeSimOptions = {}) {
+    this.token = opts.token ?? 'sim-token';
+    this.controller = new ChaosMeshController(this.store, { injectDelayMs: opts.injectDelayMs ?? 200, deleteDelayMs: opts.deleteDelayMs ?? 50, podRestartMs: opts.podRestartMs ?? 500 });
+    for (const d of opts.deployments ?? [])
+      this.store.write({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        metadata: { name: d.name, namespace: d.namespace, labels: d.labels },
+        metadata: { name: d.name, namespace: d.namespace, labels: d.labels, uid: this.nextUid(), generation: 1 },
         spec: { replicas: d.replicas, selector: { matchLabels: d.labels } },
         status: { replicas: d.replicas, readyReplicas: d.replicas, availableReplicas: d.replicas },
-      }, 'ADDED');
-    }
+      });
+  }
+
+  /** When the controller applied a chaos object (wall ms). */
+  appliedAt(namespace: string, name: string): number | undefined {
+    return this.controller.appliedAt.get(`${namespace}/${name}`);
+  }
+
+  get(kind: string, namespace: string, name: string): SimObject | undefined {
+    return this.store.get(kind, namespace, name);
   }
 
   async start(): Promise<string> {
@@ -57,22 +99,22 @@ export class KubeSim {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    for (const w of this.watchers) w.res.end();
+    this.controller.stop();
+    for (const w of this.openWatches) w.end();
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  /** A kubeconfig pointing at this server, with the given context name. */
+  /** Writes a kubeconfig pointing at this server with one context of the given name. */
   writeKubeconfig(path: string, context = 'stage-sim'): string {
     writeFileSync(
       path,
       stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        // Plain HTTP on loopback: client-node accepts it only with skip-TLS-verify set.
+        // Plain HTTP on loopback; the flag is harmless there and keeps client-node from insisting on a CA.
         clusters: [{ name: 'sim', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: 'drillbook', user: { token: 'sim-token' } }],
+        users: [{ name: 'drillbook', user: { token: this.token } }],
         contexts: [{ name: context, context: { cluster: 'sim', user: 'drillbook' } }],
         'current-context': context,
       }),
@@ -80,158 +122,154 @@ export class KubeSim {
     return path;
   }
 
-  get(kind: string, namespace: string, name: string): Obj | undefined {
-    return this.objects.get(`${kind}/${namespace}/${name}`);
-  }
-
-  private later(ms: number, fn: () => void) {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-  }
-
-  private put(obj: Obj, type: WatchEvent['type']): Obj {
-    this.rv++;
-    obj.metadata.resourceVersion = String(this.rv);
-    const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
-    if (type === 'DELETED') this.objects.delete(key);
-    else this.objects.set(key, obj);
-    const ev: WatchEvent = { type, object: structuredClone(obj), rv: this.rv };
-    this.history.push(ev);
-    for (const w of this.watchers) if (w.match(ev)) w.res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
-    return obj;
-  }
-
-  private status(res: ServerResponse, code: number, reason: string, message: string, causes?: Array<{ field: string; message: string }>) {
-    res.writeHead(code, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(causes ? { details: { causes: causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}) }),
-    );
-  }
-
-  private async body(req: IncomingMessage): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-  }
-
-  /** The Chaos Mesh controller's part: inject after a delay; pod-kill also dips the Deployment. */
-  private reconcileCreate(o: Obj) {
-    this.later(this.opts.injectDelayMs ?? 200, () => {
-      const cur = this.get(o.kind, o.metadata.namespace, o.metadata.name);
-      if (!cur) return;
-      const at = Date.now();
-      this.appliedAt.set(cur.metadata.name, at);
-      const ts = new Date(at).toISOString();
-      const paused = cur.metadata.annotations?.['experiment.chaos-mesh.org/pause'] === 'true';
-      cur.status = {
-        conditions: [
-          { type: 'Selected', status: 'True' },
-          { type: 'AllInjected', status: 'True' },
-          { type: 'AllRecovered', status: 'False' },
-          { type: 'Paused', status: paused ? 'True' : 'False' },
-        ],
-        experiment: {
-          desiredPhase: 'Run',
-          containerRecords: [{ id: `${cur.metadata.namespace}/pod-0`, phase: 'Injected', injectedCount: 1, recoveredCount: 0, selectorKey: '.', events: [{ type: 'Succeeded', operation: 'Apply', timestamp: ts }] }],
-        },
-      };
-      this.put(cur, 'MODIFIED');
-      if (cur.kind === 'PodChaos' && cur.spec?.action === 'pod-kill') this.dipDeployments(cur);
-    });
-  }
-
-  private dipDeployments(chaos: Obj) {
-    const labels = ((chaos.spec?.selector as { labelSelectors?: Record<string, string> })?.labelSelectors ?? {}) as Record<string, string>;
-    for (const d of [...this.objects.values()].filter((x) => x.kind === 'Deployment')) {
-      const dl = (d.metadata.labels ?? {}) as Record<string, string>;
-      if (!Object.entries(labels).every(([k, v]) => dl[k] === v)) continue;
-      const desired = (d.spec as { replicas: number }).replicas;
-      d.status = { ...d.status, readyReplicas: desired - 1, availableReplicas: desired - 1 };
-      this.put(d, 'MODIFIED');
-      this.later(this.opts.podRestartMs ?? 500, () => {
-        d.status = { ...d.status, readyReplicas: desired, availableReplicas: desired };
-        this.put(d, 'MODIFIED');
-      });
-    }
+  private nextUid() {
+    return `00000000-0000-4000-8000-${String(++this.uid).padStart(12, '0')}`;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sim');
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname });
-    if (req.headers.authorization !== 'Bearer sim-token') return this.status(res, 401, 'Unauthorized', 'Unauthorized');
-    const m = /^\/apis\/(chaos-mesh\.org\/v1alpha1|apps\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
-    if (!m) return this.status(res, 404, 'NotFound', `the server could not find the requested resource ${url.pathname}`);
-    const [, group, namespace, plural, name] = m as unknown as [string, string, string, string, string | undefined];
-    const kind = group === 'apps/v1' ? (plural === 'deployments' ? 'Deployment' : '') : KINDS[plural];
-    if (!kind) return this.status(res, 404, 'NotFound', `unknown resource ${plural}`);
     const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname, query: url.search });
+    try {
+      if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      const route = this.route(url.pathname);
+      if (method === 'GET' && (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')) return this.watch(route, url, req, res);
+      const { code, body } = await this.dispatch(method, route, url, req);
+      res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
+      res.writeHead(e.code, { 'content-type': 'application/json' }).end(
+        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code, ...(e.causes ? { details: { causes: e.causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}) }),
+      );
+    }
+  }
 
-    if (method === 'GET' && url.searchParams.get('watch') === 'true') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? 0);
-      const field = url.searchParams.get('fieldSelector');
-      const onlyName = field?.startsWith('metadata.name=') ? field.slice('metadata.name='.length) : name;
-      const match = (e: WatchEvent) => e.object.kind === kind && e.object.metadata.namespace === namespace && (!onlyName || e.object.metadata.name === onlyName) && e.rv > from;
-      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      for (const e of this.history) if (match(e)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
-      const w = { match, res };
-      this.watchers.add(w);
-      req.on('close', () => this.watchers.delete(w));
-      return;
+  private route(pathname: string): Route {
+    const m = PATH.exec(pathname);
+    const groupVersion = m?.[1] ?? m?.[2];
+    const resource = m && RESOURCES[`${groupVersion}/${m[4]}`];
+    if (!m || !resource) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${pathname})`);
+    return { resource, plural: m[4]!, namespace: m[3]!, name: m[5], subresource: m[6] as 'status' | undefined };
+  }
+
+  private selection(route: Route, url: URL): Selection {
+    const fields = parseSelector(url.searchParams.get('fieldSelector')) ?? {};
+    const { 'metadata.name': byName, 'metadata.namespace': _ns, ...others } = fields;
+    return { kind: route.resource.kind, namespace: route.namespace, name: route.name ?? byName, labels: parseSelector(url.searchParams.get('labelSelector')), fields: others };
+  }
+
+  private async dispatch(method: string, route: Route, url: URL, req: IncomingMessage): Promise<{ code: number; body: unknown }> {
+    const { kind } = route.resource;
+    if (method === 'GET' && !route.name) {
+      return { code: 200, body: { apiVersion: 'v1', kind: `${kind}List`, metadata: { resourceVersion: String(this.store.resourceVersion) }, items: this.store.list(this.selection(route, url)) } };
     }
-    if (method === 'GET' && name) {
-      const o = this.get(kind, namespace, name);
-      if (!o) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
-    }
-    if (method === 'GET') {
-      const items = [...this.objects.values()].filter((o) => o.kind === kind && o.metadata.namespace === namespace);
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: `${kind}List`, metadata: { resourceVersion: String(this.rv) }, items }));
-    }
-    if (method === 'POST' && !name) {
-      const obj = (await this.body(req)) as Obj;
-      if (obj.metadata?.namespace && obj.metadata.namespace !== namespace) return this.status(res, 400, 'BadRequest', 'the namespace of the object does not match the namespace of the request');
-      obj.metadata = { ...obj.metadata, namespace };
-      const issues = this.validator.validate(obj);
-      if (issues.length) return this.status(res, 422, 'Invalid', `${kind}.chaos-mesh.org "${obj.metadata.name}" is invalid`, issues.map((i) => ({ field: i.path.replace(/^\//, '').replace(/\//g, '.'), message: i.message })));
-      if (this.get(kind, namespace, obj.metadata.name)) return this.status(res, 409, 'AlreadyExists', `${plural} "${obj.metadata.name}" already exists`);
-      if (url.searchParams.get('dryRun') === 'All') return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
-      obj.metadata.uid = `uid-${this.rv + 1}`;
-      obj.metadata.creationTimestamp = new Date().toISOString();
-      this.put(obj, 'ADDED');
-      this.reconcileCreate(obj);
-      return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
-    }
-    if (method === 'PATCH' && name) {
-      const o = this.get(kind, namespace, name);
-      if (!o) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
-      const ct = String(req.headers['content-type'] ?? '');
-      if (!ct.includes('merge-patch')) return this.status(res, 415, 'UnsupportedMediaType', `this simulation accepts application/merge-patch+json, got ${ct}`);
-      const patch = (await this.body(req)) as { metadata?: { annotations?: Record<string, string | null> } };
-      const annotations = { ...(o.metadata.annotations ?? {}) };
-      for (const [k, v] of Object.entries(patch.metadata?.annotations ?? {})) if (v === null) delete annotations[k];
-      else annotations[k] = v;
-      o.metadata.annotations = annotations;
-      const conditions = (o.status?.conditions as Array<{ type: string; status: string }> | undefined) ?? [];
-      for (const c of conditions) if (c.type === 'Paused') c.status = annotations['experiment.chaos-mesh.org/pause'] === 'true' ? 'True' : 'False';
-      this.put(o, 'MODIFIED');
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
-    }
-    if (method === 'DELETE' && name) {
-      const o = this.get(kind, namespace, name);
-      if (!o) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
-      // Recover, as the Chaos Mesh controller does on deletion, then remove.
-      const records = ((o.status?.experiment as { containerRecords?: Array<{ events: unknown[]; recoveredCount: number; phase: string }> })?.containerRecords ?? []);
-      for (const r of records) {
-        r.events.push({ type: 'Succeeded', operation: 'Recover', timestamp: new Date().toISOString() });
-        r.recoveredCount++;
-        r.phase = 'Not Injected';
+    if (!route.resource.writable && method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${method} on ${route.plural} is not served by this simulation`);
+    if (method === 'POST' && !route.name) return { code: 201, body: this.create(route, (await readJson(req)) as SimObject, url.searchParams.get('dryRun') === 'All') };
+    if (!route.name) throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
+
+    const current = this.store.get(kind, route.namespace, route.name);
+    if (!current) throw new ApiError(404, 'NotFound', `${route.plural} "${route.name}" not found`);
+    switch (method) {
+      case 'GET':
+        return { code: 200, body: current };
+      case 'PATCH':
+        return { code: 200, body: this.patch(route, current, String(req.headers['content-type'] ?? ''), await readJson(req)) };
+      case 'PUT': {
+        if (route.subresource !== 'status') throw new ApiError(405, 'MethodNotAllowed', 'only PUT on /status is supported');
+        const body = (await readJson(req)) as SimObject;
+        const next = { ...current, status: body.status };
+        this.validate(next, route);
+        return { code: 200, body: this.store.write(next) };
       }
-      this.put(o, 'MODIFIED');
-      this.later(50, () => this.put(o, 'DELETED'));
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name, kind: plural } }));
+      case 'DELETE':
+        return { code: 200, body: this.delete(current) };
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported`);
     }
-    return this.status(res, 405, 'MethodNotAllowed', `${method} is not supported here`);
+  }
+
+  private validate(obj: SimObject, route: Route) {
+    if (!route.resource.validated) return;
+    const issues = this.validator.validate(obj);
+    if (issues.length)
+      throw new ApiError(422, 'Invalid', `${obj.kind}.chaos-mesh.org "${obj.metadata?.name}" is invalid`, issues.map((i) => ({ field: i.path.replace(/^\//, '').replace(/\//g, '.'), message: i.message })));
+  }
+
+  private create(route: Route, obj: SimObject, dryRun: boolean): SimObject {
+    if (obj.metadata?.namespace && obj.metadata.namespace !== route.namespace) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    if (obj.kind !== route.resource.kind) throw new ApiError(400, 'BadRequest', `kind ${obj.kind} sent to ${route.plural}`);
+    obj.metadata = { ...obj.metadata, namespace: route.namespace };
+    this.validate(obj, route);
+    if (this.store.get(obj.kind, route.namespace, obj.metadata.name)) throw new ApiError(409, 'AlreadyExists', `${route.plural}.chaos-mesh.org "${obj.metadata.name}" already exists`);
+    const admitted: SimObject = { ...obj, metadata: { ...obj.metadata, uid: this.nextUid(), generation: 1, creationTimestamp: new Date().toISOString() } };
+    if (dryRun) return admitted; // validated and admitted, never stored
+    const stored = this.store.write(admitted);
+    if (this.controller.handles(stored.kind)) this.controller.created(stored);
+    return stored;
+  }
+
+  private patch(route: Route, current: SimObject, contentType: string, body: unknown): SimObject {
+    let patched: SimObject;
+    try {
+      if (contentType.startsWith('application/merge-patch+json')) patched = mergePatch(current as unknown as Json, body as Json) as unknown as SimObject;
+      else if (contentType.startsWith('application/json-patch+json')) patched = jsonPatch(current as unknown as Json, body as JsonPatchOp[]) as unknown as SimObject;
+      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got ${contentType})`);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(422, 'Invalid', `the patch could not be applied: ${(err as Error).message}`);
+    }
+    // The /status subresource changes status only; the main resource ignores status changes.
+    const next: SimObject = route.subresource === 'status' ? { ...current, status: patched.status } : { ...patched, status: current.status, metadata: { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid } };
+    if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    this.validate(next, route);
+    const stored = this.store.write(next);
+    if (this.controller.handles(stored.kind)) this.controller.updated(current, stored);
+    return stored;
+  }
+
+  private delete(current: SimObject): SimObject {
+    // Foreground deletion of an object with a finalizer answers with the object, marked for deletion.
+    if (!current.metadata.deletionTimestamp) {
+      if (this.controller.handles(current.kind)) this.controller.deleting(current);
+      else this.store.remove(current.kind, current.metadata.namespace, current.metadata.name);
+    }
+    return this.store.get(current.kind, current.metadata.namespace, current.metadata.name) ?? current;
+  }
+
+  /**
+   * A watch: newline-delimited `{type, object}` events. From a resourceVersion it replays
+   * what happened after it; without one (or "0") it starts with ADDED for what exists now.
+   */
+  private watch(route: Route, url: URL, req: IncomingMessage, res: ServerResponse) {
+    const sel = this.selection(route, url);
+    const rv = url.searchParams.get('resourceVersion');
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const send = (type: string, object: SimObject) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const backlog: StoredEvent[] = rv && rv !== '0' ? this.store.since(Number(rv), sel) : this.store.list(sel).map((object) => ({ type: 'ADDED', object, resourceVersion: 0 }));
+    for (const e of backlog) send(e.type, e.object);
+    const unsubscribe = this.store.subscribe((e) => {
+      if (matches(e.object, sel)) send(e.type, e.object);
+    });
+    this.openWatches.add(res);
+    const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0);
+    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+    const close = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      this.openWatches.delete(res);
+    };
+    req.on('close', close);
+    res.on('close', close);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  if (!chunks.length) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new ApiError(400, 'BadRequest', `request body is not JSON: ${(err as Error).message}`);
   }
 }

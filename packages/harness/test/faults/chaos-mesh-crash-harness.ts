@@ -1,5 +1,5 @@
-// A real harness process for the Kubernetes crash test: injects a NetworkChaos through
-// the Chaos Mesh provider, prints INJECTED, and waits (its fault lasts 10 minutes).
+// A real harness process for the Kubernetes crash test: runs a drill whose phase injects a
+// NetworkChaos through the Chaos Mesh provider (journaled first), prints INJECTED, and waits.
 import { RealClock } from '../../src/engine/clock.ts';
 import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
