@@ -95,6 +95,20 @@ describe('Chaos Mesh provider against the simulated API server', () => {
     expect(sim.requests.some((r) => r.method === 'DELETE' && r.path.endsWith(`/networkchaos/${name}`))).toBe(true);
   });
 
+  it('a fault left alone expires at its duration: the controller recovers it although nobody deleted it', async () => {
+    const provider = chaosMeshProvider({ kubeconfig });
+    const f: FaultSpec = { kind: 'pod-failure', target: 'api', selection: { mode: 'one' }, duration: 600 };
+    const record = await provider.prepare(f, `${RUN}-5-short`, ctx());
+    const injected = await provider.inject(f, record, ctx());
+    const c = new CustomObjects(loadKubeConfig(kubeconfig));
+    const ref = { group: 'chaos-mesh.org', version: 'v1alpha1', plural: 'podchaos', namespace: 'intelgraph', name: dataOf(record).name };
+    const recovered = await c.waitForObject(ref, (o) => ((o?.status?.conditions as Array<{ type: string; status: string }> | undefined) ?? []).some((x) => x.type === 'AllRecovered' && x.status === 'True') ? o : undefined, { timeoutMs: 10_000 });
+    const recoverAt = Date.parse((recovered!.status!.experiment as { containerRecords: Array<{ events: Array<{ operation: string; timestamp: string }> }> }).containerRecords[0]!.events.find((e) => e.operation === 'Recover')!.timestamp);
+    expect(recoverAt - injected.tInject).toBeGreaterThanOrEqual(599); // 600 ms, less a timer's 1 ms rounding
+    expect((await provider.status(record)).active).toBe(false);
+    await provider.revert(record, revertCtx());
+  });
+
   it('a fault that selects nothing fails inject with the object’s events, and its revert still deletes it', async () => {
     const provider = chaosMeshProvider({ kubeconfig });
     const f: FaultSpec = { kind: 'dependency-outage', target: 'db', selection: { mode: 'all' }, duration: 60_000 };
