@@ -1,5 +1,6 @@
 // The Chaos Mesh provider against the simulated API server (no cluster runs here). The
 // provider is handed a kubeconfig and does not know it talks to a simulation.
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,23 @@ describe('Chaos Mesh provider against the simulated API server', () => {
     expect(recoverAt - injected.tInject).toBeGreaterThanOrEqual(599); // 600 ms, less a timer's 1 ms rounding
     expect((await provider.status(record)).active).toBe(false);
     await provider.revert(record, revertCtx());
+  });
+
+  it('waits leave no listener on the run\'s abort signal, and an aborted run stops a wait', async () => {
+    const run = new AbortController();
+    const provider = chaosMeshProvider({ kubeconfig });
+    const f: FaultSpec = { kind: 'stress', target: 'api', selection: { mode: 'one' }, duration: 60_000, cpu: { workers: 1, load: 10 } };
+    const record = await provider.prepare(f, `${RUN}-6-cpu`, ctx());
+    await provider.inject(f, record, { ...ctx(), signal: run.signal });
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+    await provider.revert(record, revertCtx());
+    const stopped = new AbortController();
+    const second = await provider.prepare(f, `${RUN}-6-cpu-again`, ctx());
+    const pending = provider.inject(f, second, { ...ctx(), signal: stopped.signal });
+    stopped.abort(new Error('run aborted'));
+    await expect(pending).rejects.toThrow(/run aborted/);
+    await provider.revert(second, revertCtx());
+    expect(sim.get('StressChaos', 'intelgraph', dataOf(second).name)).toBeUndefined();
   });
 
   it('a fault that selects nothing fails inject with the object’s events, and its revert still deletes it', async () => {

@@ -124,7 +124,7 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
         }, { timeoutMs: options.injectTimeoutMs ?? 60_000, signal: ctx.signal });
       } catch (err) {
         const events = await eventsAbout(c, data.namespace, data.name);
-        throw new Error(`${(err as Error).message}${events.length ? `; events: ${events.join(' | ')}` : '; no events recorded'}`);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}${events.length ? `; events: ${events.join(' | ')}` : '; no events recorded'}`);
       }
       // The controller's own Apply timestamp; the moment we saw AllInjected when it gave none.
       const tInject = applyTime(injected) ?? ctx.clock.now();

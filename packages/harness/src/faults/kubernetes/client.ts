@@ -136,10 +136,13 @@ export class CustomObjects {
       let controller: AbortController | undefined;
       let settled = false;
       const state = new Map<string, KubeObject>();
+      const onAbort = () => finish(() => reject(options.signal!.reason));
       const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // The run's signal outlives this wait: leave no listener behind on it.
+        options.signal?.removeEventListener('abort', onAbort);
         controller?.abort();
         fn();
       };
@@ -153,7 +156,8 @@ export class CustomObjects {
         if (out !== undefined) finish(() => resolve(out));
       };
       const timer = setTimeout(() => finish(() => reject(new Error(`${what}: condition not reached within ${options.timeoutMs} ms`))), options.timeoutMs);
-      options.signal?.addEventListener('abort', () => finish(() => reject(options.signal!.reason)), { once: true });
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
 
       // A watch may end (server timeout, 410 Gone): list again and carry on, a few times.
       let restarts = 0;
