@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { defineLoadProfile, isLoadProfile, loadDefinitions, parseDuration, type LoadProfile } from '../../src/define/index.ts';
+import { defineLoadProfile, parseDuration, type LoadProfile } from '../../src/define/index.ts';
+import { loadProjectProfiles } from '../../src/load/profiles.ts';
 import { openApiToJsonSchema } from '../../src/faults/chaos-mesh/schema.ts';
 import { k6Duration, k6Options, k6Script } from '../../src/load/k6-export.ts';
 import { buildK6Artifacts, k6OperatorObjects, k6TestRunYaml, k8sName } from '../../src/load/k6-operator.ts';
@@ -44,10 +45,7 @@ const byUrl = defineLoadProfile({ name: 'by-url', request: { url: 'http://127.0.
 
 let repoProfiles: Array<{ profile: LoadProfile; source: string }> = [];
 beforeAll(async () => {
-  for (const f of readdirSync(join(repo, 'load')).filter((n) => n.endsWith('.ts')).sort()) {
-    const loaded = await loadDefinitions(join(repo, 'load', f));
-    for (const d of loaded.definitions) if (isLoadProfile(d.value)) repoProfiles.push({ profile: d.value, source: `load/${f}` });
-  }
+  repoProfiles = await loadProjectProfiles(repo);
 }, 60_000);
 
 /** Type-checks JS files with checkJs against @types/k6; returns tsc's diagnostics. */
@@ -194,6 +192,7 @@ describe('buildK6Artifacts', () => {
   it('writes a script and a TestRun per profile, the same bytes twice, and drops files of removed profiles', async () => {
     const out = mkdtempSync(join(tmp, 'out-'));
     const files = await buildK6Artifacts(repoProfiles, out);
+    expect(repoProfiles.map((p) => p.source)).toEqual(['load/spike.ts', 'load/steady-p50.ts', 'load/steady-p95.ts']);
     expect(files).toEqual(['k6/spike.js', 'k6/spike.testrun.yaml', 'k6/steady-p50.js', 'k6/steady-p50.testrun.yaml', 'k6/steady-p95.js', 'k6/steady-p95.testrun.yaml']);
     const first = Object.fromEntries(files.map((f) => [f, readFileSync(join(out, f), 'utf8')]));
     expect(first['k6/steady-p50.js']).toContain("from load profile 'steady-p50' (load/steady-p50.ts)");
