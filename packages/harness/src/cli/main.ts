@@ -67,6 +67,11 @@ const commands: Record<string, Command> = {
     usage: 'drill history [--evidence-dir dir] [--json]',
     run: async (argv, io) => (await import('./history.ts')).historyCommand(argv, io),
   },
+  bake: {
+    summary: 'a bake (72 h by default) with hourly checkpoints; --resume after a crash; --clock virtual rehearses on simulated telemetry',
+    usage: 'drill bake <bake-file> [--resume] [--clock real|virtual] [--env local] [--release tag] [--duration 72h] [--checkpoint 1h]',
+    run: async (argv, io) => (await import('./bake.ts')).bakeCommand(argv, io),
+  },
   schedule: {
     summary: 'run drills on cron in-process (no overlap per drill, missed runs reported), or emit a CronJob / CI workflow',
     usage: 'drill schedule <drill-file…> [--cron "0 2 * * *"] [--env local] [--emit k8s|github]',

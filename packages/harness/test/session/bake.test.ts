@@ -68,3 +68,22 @@ describe('resume after a crash', () => {
     expect(done.requests.filter((n) => n < 300).length).toBeLessThanOrEqual(1);
   });
 });
+
+describe('live bake windows', () => {
+  it('sum the load samples, weight percentiles by traffic, count critical alerts and journey runs in the window', async () => {
+    const { windowFromLog } = await import('../../src/cli/bake.ts');
+    const w = windowFromLog(
+      [
+        { t: 1_000, kind: 'load.sample', requests: 100, failures: 1, p50Ms: 10, p95Ms: 50, p99Ms: 90, dropped: 0, vus: 3 },
+        { t: 2_000, kind: 'load.sample', requests: 300, failures: 0, p50Ms: 20, p95Ms: 90, p99Ms: 120, dropped: 0, vus: 3 },
+        { t: 2_500, kind: 'alert', alert: 'GraphApiDatabaseDown', state: 'firing', source: 'prometheus', labels: { severity: 'critical' } },
+        { t: 2_600, kind: 'alert', alert: 'GraphApiReplicaDown', state: 'firing', source: 'prometheus', labels: { severity: 'warning' } },
+        { t: 2_700, kind: 'step', name: 'journey', detail: { ok: false } },
+        { t: 9_000, kind: 'load.sample', requests: 999, failures: 999, p50Ms: 1, p95Ms: 1, p99Ms: 1, dropped: 0, vus: 1 },
+      ],
+      0,
+      5_000,
+    );
+    expect(w).toEqual({ requests: 400, errors: 1, p50Ms: 17.5, p95Ms: 80, sev1: ['GraphApiDatabaseDown'], synthetics: { runs: 1, failed: 1 } });
+  });
+});
