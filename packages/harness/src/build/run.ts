@@ -127,7 +127,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildReport> {
   // Replace only what build owns (out/alerts, out/dashboards) so stale files do not linger.
   await writeTree(path.join(outDir, 'alerts'), alertFiles);
   await writeTree(path.join(outDir, 'dashboards'), dashboards);
-  report.files = [...alertFiles.map((f) => `alerts/${f.path}`), ...dashboards.map((f) => `dashboards/${f.path}`)].sort(cmp);
+  // Every load profile as a k6 script and a k6-operator TestRun (load/k6-export.ts, load/k6-operator.ts).
+  const { loadProjectProfiles } = await import('../load/profiles.ts');
+  const { buildK6Artifacts } = await import('../load/k6-operator.ts');
+  const k6Files = await buildK6Artifacts(await loadProjectProfiles(options.projectRoot), outDir);
+  report.files = [...alertFiles.map((f) => `alerts/${f.path}`), ...dashboards.map((f) => `dashboards/${f.path}`), ...k6Files].sort(cmp);
   return report;
 }
 
