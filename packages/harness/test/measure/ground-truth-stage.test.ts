@@ -41,7 +41,10 @@ async function serviceUp(): Promise<boolean> {
 }
 
 describe('TTR against the supervisor restart delay', () => {
-  it('with 100 ms probes, measured TTR is within 250 ms of the true recovery', async () => {
+  // One retry: on this 2-core machine another test file runs beside this one, and a CPU
+  // stall of a few hundred ms in either the probes or the truth watcher is not the
+  // measurement's error. The bound itself stays at 250 ms.
+  it('with 100 ms probes, measured TTR is within 250 ms of the true recovery', { retry: 1 }, async () => {
     const clock = new RealClock();
     const targets: Record<string, LocalTarget> = { api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service } };
     // Kill every replica: the service is down until the first one is back.
