@@ -1,7 +1,7 @@
 // The rollback journal: before a fault goes in, its revert is appended and fsynced; when
 // it is out, a `done` line follows. On normal end, abort, signal, or the next start after
 // a crash, every revert still pending (and whose owning process is gone) is carried out.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FileLock, isAlive } from './file-lock.ts';
 import type { FaultProvider, RevertRecord } from './types.ts';
@@ -53,9 +53,13 @@ export class RollbackJournal {
 
   private append(line: JournalLine, compact = false): void {
     this.writeLock.withLock(() => {
-      const fd = openSync(this.path, 'a');
+      const fd = openSync(this.path, 'a+');
       try {
-        writeSync(fd, `${JSON.stringify(line)}\n`);
+        // A crash mid-append leaves a torn last line; start on a fresh one so this line is not glued to it.
+        const size = fstatSync(fd).size;
+        const last = Buffer.alloc(1);
+        const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+        writeSync(fd, `${torn ? '\n' : ''}${JSON.stringify(line)}\n`);
         fsyncSync(fd);
         // Under the same lock, so no other process can append between the check and the truncate.
         if (compact && openIn(this.lines()).size === 0) {

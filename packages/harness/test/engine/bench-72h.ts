@@ -43,6 +43,7 @@ try {
       probes,
       events: log.events.length,
       jumps: clock.jumps,
+      turns: clock.turns,
       wallMs: Math.round(performance.now() - wall0),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     }),

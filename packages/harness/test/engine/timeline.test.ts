@@ -230,5 +230,107 @@ describe('timeline on the virtual clock', () => {
     expect(probes).toBeGreaterThanOrEqual(72 * 3600);
     expect(probes).toBeLessThanOrEqual(72 * 3600 + 2);
     expect(log.events.filter((e) => e.kind === 'probe').length).toBe(probes);
+    // One jump per probe interval: the probe timeouts wake together with the next probe.
+    expect(clock.jumps).toBe(72 * 3600);
+  });
+
+  it('fails a probe at its timeout on the run clock and never sends it again while the last one hangs', async () => {
+    const clock = new VirtualClock();
+    const { provider } = memoryProvider(clock);
+    let sent = 0;
+    let hangFrom = Infinity;
+    let release: (() => void) | undefined;
+    const runProbe = async (): Promise<ProbeOutcome> => {
+      sent++;
+      const started = clock.now();
+      if (started >= hangFrom && !release) {
+        // The target stops answering; the executor ignores its signal (the worst case).
+        await new Promise<void>((r) => (release = r));
+        return { ok: true, started, error: 'late answer' };
+      }
+      return { ok: true, started };
+    };
+    const drill = defineGameDay({
+      name: 'hang',
+      environments: ['local'],
+      steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s', timeout: '500ms' })],
+      phases: [{ name: 'wait', duration: '10s' }],
+    });
+    const { d, log } = deps(clock, provider, runProbe);
+    const running = runTimeline(drill.plan, d);
+    hangFrom = clock.now() + 3_000;
+    // Let it hang for 4 intervals, then answer.
+    await clock.sleep(7_600);
+    release!();
+    const outcome = await running;
+    expect(outcome.status).toBe('completed');
+    const results = log.events.filter((e): e is Extract<RunEvent, { kind: 'probe' }> => e.kind === 'probe');
+    const failed = results.filter((e) => !e.ok);
+    expect(failed[0]).toMatchObject({ error: 'timed out after 500 ms', latencyMs: 500 });
+    expect(failed[0]!.t - failed[0]!.started).toBe(500);
+    expect(failed.slice(1).every((e) => e.error === 'no answer yet (the previous probe is still in flight)')).toBe(true);
+    expect(failed.length).toBeGreaterThanOrEqual(4);
+    // Nothing was sent on top of the hung call: every call sent got exactly one answer (the hung one late).
+    expect(sent).toBe(results.length - failed.length);
+    expect(results.some((e) => e.error === 'late answer')).toBe(true);
+  });
+
+  it('retries a revert that throws; one that keeps failing stays in the journal and the run still ends', async () => {
+    const clock = new VirtualClock();
+    const { provider, calls } = memoryProvider(clock);
+    let failuresLeft = 2;
+    const realRevert = provider.revert.bind(provider);
+    provider.revert = async (r, c) => {
+      if (failuresLeft-- > 0) throw new Error('api server busy');
+      return realRevert(r, c);
+    };
+    const runProbe = async (): Promise<ProbeOutcome> => ({ ok: true, started: clock.now() });
+    const drill = defineGameDay({
+      name: 'flaky-revert',
+      environments: ['local'],
+      steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })],
+      phases: [{ name: 'lag', fault: fault.dependencyOutage({ target: 'db', duration: '5s' }), expect: { recoverWithin: '10s' } }],
+    });
+    const { d, log, journal } = deps(clock, provider, runProbe);
+    expect((await runTimeline(drill.plan, d)).status).toBe('completed');
+    expect(calls.filter((c) => c.startsWith('revert'))).toHaveLength(1);
+    expect(log.events.filter((e) => e.kind === 'log' && e.level === 'warn' && /attempt \d of 3/.test(e.message))).toHaveLength(2);
+    expect(journal.pending()).toEqual([]);
+
+    // Now a revert that never works.
+    const clock2 = new VirtualClock();
+    const broken = memoryProvider(clock2);
+    broken.provider.revert = async () => {
+      throw new Error('permission denied');
+    };
+    const second = deps(clock2, broken.provider, async () => ({ ok: true, started: clock2.now() }));
+    const outcome = await runTimeline(drill.plan, second.d);
+    expect(outcome.status).toBe('completed'); // the caller's verdict sees the revert-failed event
+    expect(second.log.events.find((e) => e.kind === 'fault.revert-failed')).toMatchObject({ error: 'permission denied' });
+    expect(second.journal.pending().map((p) => p.record.faultId)).toEqual(['run-test-0-lag']);
+  });
+
+  it('tells the progress callback the phase, the elapsed time and what comes next', async () => {
+    const clock = new VirtualClock();
+    const { provider } = memoryProvider(clock);
+    const seen: Array<{ phase: string; next: string; elapsedMs: number }> = [];
+    const drill = defineGameDay({
+      name: 'progress',
+      environments: ['local'],
+      steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })],
+      phases: [
+        { name: 'one', duration: '2s' },
+        { name: 'two', duration: '2s' },
+      ],
+    });
+    const { d } = deps(clock, provider, async () => ({ ok: true, started: clock.now() }), {
+      onProgress: (p) => seen.push({ phase: p.phase, next: p.next, elapsedMs: p.elapsedMs }),
+    });
+    await runTimeline(drill.plan, d);
+    expect(seen.find((p) => p.phase === 'one')).toMatchObject({ next: 'two' });
+    expect(seen.find((p) => p.phase === 'two')).toMatchObject({ next: 'steady-state check' });
+    expect(seen.find((p) => p.phase === '(after)')).toMatchObject({ next: 'end' });
+    const elapsed = seen.map((p) => p.elapsedMs);
+    expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
   });
 });
