@@ -56,6 +56,23 @@ async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefi
   return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl };
 }
 
+/** What `api` and `db` mean on the local stage; a DR drill's base backup goes beside its state. */
+export function localStageTargets(
+  stage: { urls: { control: string; service: string; database: string }; paths: { stateDir: string; dataDir: string; walArchive: string; pgBin: string } },
+  backupDir = join(stage.paths.stateDir, 'base-backup'),
+): Record<'api' | 'db', Extract<LocalTarget, { url: string }>> {
+  return {
+    api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
+    db: {
+      kind: 'stage-database',
+      name: 'db',
+      controlUrl: stage.urls.control,
+      url: stage.urls.database,
+      paths: { dataDir: stage.paths.dataDir, walArchive: stage.paths.walArchive, pgBin: stage.paths.pgBin, backupDir },
+    },
+  };
+}
+
 async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind: 'local' }>, opts: OpenOptions): Promise<OpenEnvironment> {
   const { startStage } = await import('@drillbook/stage');
   // Prometheus's URL is known only after the stage starts; the watcher gets it then.
@@ -81,18 +98,9 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
   }
   const prometheus = new PrometheusClient(stage.urls.prometheus);
   t.alerts.usePrometheus(prometheus);
-  const targets: Record<string, Extract<LocalTarget, { url: string }>> = {
-    api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
-    db: {
-      kind: 'stage-database',
-      name: 'db',
-      controlUrl: stage.urls.control,
-      url: stage.urls.database,
-      paths: { dataDir: stage.paths.dataDir, walArchive: stage.paths.walArchive, pgBin: stage.paths.pgBin, backupDir: join(stage.paths.stateDir, 'base-backup') },
-    },
-  };
+  const targets = localStageTargets(stage);
   const lookup = (target: string) => {
-    const t = targets[target];
+    const t = (targets as Record<string, (typeof targets)['api']>)[target];
     if (!t) throw new EnvironmentError(`the local stage has targets ${Object.keys(targets).join(', ')}; there is no '${target}'`);
     return t;
   };

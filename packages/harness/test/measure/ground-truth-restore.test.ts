@@ -19,6 +19,7 @@ import { runProbe } from '../../src/observe/probes.ts';
 import { measureEpisodes } from '../../src/measure/episodes.ts';
 import { restoreFromRun } from '../../src/measure/restore.ts';
 import { HeartbeatWriter } from '../../src/session/heartbeat.ts';
+import { localStageTargets } from '../../src/session/environment.ts';
 
 const ARCHIVE_TIMEOUT = 2_000;
 const HEARTBEAT = 100;
@@ -36,16 +37,7 @@ afterAll(async () => {
 describe('timed restore', () => {
   it(`RPO ≤ archive_timeout (${ARCHIVE_TIMEOUT} ms) + one heartbeat (${HEARTBEAT} ms) + 1 s switch slack; no acknowledged row missing below the newest survivor`, async () => {
     const clock = new RealClock();
-    const targets: Record<string, LocalTarget> = {
-      api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
-      db: {
-        kind: 'stage-database',
-        name: 'db',
-        controlUrl: stage.urls.control,
-        url: stage.urls.database,
-        paths: { dataDir: stage.paths.dataDir, walArchive: stage.paths.walArchive, pgBin: stage.paths.pgBin, backupDir: join(dir, 'backup') },
-      },
-    };
+    const targets: Record<string, LocalTarget> = localStageTargets(stage, join(dir, 'backup'));
     const drill = defineDrill({
       name: 'dr',
       environments: ['local'],
