@@ -12,6 +12,7 @@
 //   reset               every open connection is destroyed with RST, and new ones too
 // `direction`: 'to' = client → upstream, 'from' = upstream → client, 'both' (default).
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './ports.ts';
 
 export interface ProxyEffects {
   delayMs?: number;
@@ -151,11 +152,7 @@ export class FaultProxy {
   async start(): Promise<number> {
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (client) => this.accept(client));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.listenPort, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
+    this.port = await listenOnLoopback(server, this.listenPort);
     return this.port;
   }
 

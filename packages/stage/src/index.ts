@@ -1,6 +1,7 @@
 // Library API of the local stage: start it (with a lifeline to the caller), stop it, clean up
 // after a crashed one, and the `drill stage up|down|status` command.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,15 @@ export const defaultStateDir = (): string => join(repoRoot, '.drillbook', 'stage
 /** Kills whatever a previous (crashed) stage left and removes its temp dirs. */
 export function cleanupStaleStage(stateDir: string = defaultStateDir()): Promise<{ killed: number; removed: string[] }> {
   return cleanupIn(stateDir);
+}
+
+/** The last lines of a log, for an error message (the file may be cleaned up after). */
+function tailOf(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `  ${l}`).join('\n');
+  } catch {
+    return '  (no log)';
+  }
 }
 
 async function fetchStatus(controlUrl: string): Promise<ComponentStatus[]> {
@@ -135,7 +145,7 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
       else if (m.type === 'ready') resolveReady(m.state!);
       else if (m.type === 'error') reject(m.environment ? new EnvironmentError(m.message!) : new Error(`the stage did not start: ${m.message}`));
     });
-    host.once('exit', (code, signal) => reject(new Error(`the stage host exited during start-up (${signal ?? `code ${code}`}); see ${join(stateDir, 'host.log')}`)));
+    host.once('exit', (code, signal) => reject(new Error(`the stage host exited during start-up (${signal ?? `code ${code}`}); the end of ${join(stateDir, 'host.log')}:\n${tailOf(join(stateDir, 'host.log'), 20)}`)));
   }).catch(async (err: unknown) => {
     await waitUntil(() => host.exitCode !== null || host.signalCode !== null, 20_000);
     await cleanupIn(stateDir);

@@ -3,6 +3,7 @@
 // the health checks alike. When no replica is ready it fails open (like Envoy's panic
 // mode) so requests still reach the service and show up in its own error metrics.
 import http from 'node:http';
+import { listenOnLoopback } from '../ports.ts';
 import { EventEmitter } from 'node:events';
 
 export interface Backend {
@@ -88,8 +89,7 @@ export class Balancer extends EventEmitter<{ change: [] }> {
   async start(port = 0): Promise<number> {
     this.server = http.createServer((req, res) => this.forward(req, res));
     this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as { port: number }).port;
+    this.port = await listenOnLoopback(this.server, port);
     this.loop();
     return this.port;
   }

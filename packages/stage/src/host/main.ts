@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EnvironmentError, stageBinaries } from '../binaries.ts';
 import { FaultProxy } from '../fault-proxy.ts';
-import { freePort } from '../ports.ts';
+import { freePort, listenOnLoopback } from '../ports.ts';
 import { startTimeOf, waitUntil } from '../proc.ts';
 import { removeState, writeState, type StageState, type StageUrls } from '../state.ts';
 import { Balancer } from './balancer.ts';
@@ -119,8 +119,10 @@ async function main(): Promise<void> {
   const bins = stageBinaries();
   const n = Math.max(1, Math.floor(opts.replicas));
   const names = Array.from({ length: n }, (_, i) => `replica-${i + 1}`);
-  const [pgPort, controlPort, promPort, amPort, balancerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const replicaPorts = await Promise.all(names.map(() => freePort()));
+  // Ports for the children; the host's own servers (control, balancer, proxies) take port 0.
+  const [pgPort, promPort, amPort] = [await freePort(), await freePort(), await freePort()];
+  const replicaPorts: number[] = [];
+  for (const _ of names) replicaPorts.push(await freePort());
 
   // --- metrics of balancer and supervisor (the host's /metrics) ---
   const registry = new Registry();
@@ -224,10 +226,10 @@ async function main(): Promise<void> {
   let prom: Child | undefined;
   let am: Child | undefined;
   const urls: StageUrls = {
-    service: `http://127.0.0.1:${balancerPort}`,
+    service: '', // set once the balancer listens
     prometheus: `http://127.0.0.1:${promPort}`,
     alertmanager: `http://127.0.0.1:${amPort}`,
-    control: `http://127.0.0.1:${controlPort}`,
+    control: '', // set once the control API listens
     database: dbUrlDirect,
     databaseViaProxy: dbUrlProxy,
     replicas: replicaPorts.map((p) => `http://127.0.0.1:${p}`),
@@ -264,11 +266,13 @@ async function main(): Promise<void> {
     registry,
     shutdown: () => void shutdown('control API /shutdown'),
   });
-  await new Promise<void>((r) => control.listen(controlPort, '127.0.0.1', () => r()));
+  const controlPort = await listenOnLoopback(control);
+  urls.control = `http://127.0.0.1:${controlPort}`;
   cleanups.push(() => new Promise<void>((r) => { control.closeAllConnections(); control.close(() => r()); }));
 
   // --- start everything; the slow parts run side by side ---
-  await balancer.start(balancerPort);
+  const balancerPort = await balancer.start();
+  urls.service = `http://127.0.0.1:${balancerPort}`;
   cleanups.push(() => balancer.stop());
   sup.start();
   cleanups.push(() => sup.stop());
@@ -319,9 +323,17 @@ async function main(): Promise<void> {
   message({ type: 'ready', state });
 }
 
-main().catch(async (err: unknown) => {
+function failStartUp(err: unknown): void {
   const environment = err instanceof EnvironmentError;
-  message({ type: 'error', environment, message: (err as Error).message });
+  message({ type: 'error', environment, message: (err as Error).message ?? String(err) });
   log(`start-up failed: ${(err as Error).stack ?? err}`);
-  await shutdown('start-up failed');
+  void shutdown('start-up failed');
+}
+main().catch(failStartUp);
+// An error thrown outside main's promise chain (an event handler) must still stop everything
+// and tell the caller why, not leave it with "exited (code 1)".
+process.on('uncaughtException', (err) => {
+  if (!state.ready) return failStartUp(err);
+  log(`uncaught error: ${err.stack ?? err}`);
+  void shutdown('uncaught error');
 });
