@@ -15,3 +15,15 @@ export function runFileName(startedAt: number, suffix = ''): string {
   const iso = new Date(startedAt).toISOString();
   return `run-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}${suffix}.json`;
 }
+
+const stamp = (t: number) => new Date(t).toISOString().replace(/[-:]/g, '').slice(0, 15);
+
+/** A bake's files: its resumable state, one file per checkpoint, and the final record. */
+export const bakePaths = (packDir: string, bake: string) => ({
+  state: join(packDir, 'bake', `${bake}.state.json`),
+  checkpoint: (startedAt: number, i: number) => join(packDir, 'bake', 'checkpoints', `${bake}-${stamp(startedAt)}-${String(i).padStart(4, '0')}.json`),
+  result: (startedAt: number) => join(packDir, 'bake', `bake-${bake}-${stamp(startedAt)}.json`),
+});
+
+/** Pack paths of bake records (`bake/bake-<name>-<stamp>.json`, not the state files). */
+export const isBakeRecordPath = (p: string) => /^bake\/bake-[^/]+-\d{8}T\d{6}\.json$/.test(p);

@@ -1,5 +1,5 @@
-// Deriving a run record's measures and verdict again from its raw events, for `drill
-// verify`: a figure edited in the pack (even with digests and signature redone by
+// Deriving a run record's measures and verdict again from its raw events (and a bake's
+// verdict from its checkpoints), for `drill verify`: a figure edited in the pack (even with digests and signature redone by
 // someone with the key) no longer matches what its own samples say.
 import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog } from '../measure/burn.ts';
 import { measureEpisodes, mttr } from '../measure/episodes.ts';
@@ -9,6 +9,8 @@ import { traceCoverage } from '../measure/coverage.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import type { Measure } from '../measure/types.ts';
 import type { RunRecord } from './run-record.ts';
+import { canonicalJson } from './canonical.ts';
+import { bakeVerdict, checkpointOf, type BakeRecord, type Checkpoint } from '../measure/bake.ts';
 
 export interface Difference {
   what: string;
@@ -66,5 +68,31 @@ export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan
   const restore = record.heartbeat ? restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {}) : undefined;
   const v = decideVerdict({ outcome: { status }, events: record.events, episodes, ...(restore ? { restore } : {}), ...(coverageCheck ? { coverage: coverageCheck } : {}) });
   if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
+  return diffs;
+}
+
+const canon = (v: unknown) => canonicalJson(v);
+
+/**
+ * A bake record against its own checkpoints: each checkpoint's ratio and compliance from its
+ * counts, each checkpoint equal to its file in bake/checkpoints/ (written as the bake went),
+ * and the verdict over them from the criteria recorded with it.
+ */
+export function rederiveBakeRecord(record: BakeRecord, checkpointFile: (index: number) => Checkpoint | undefined): Difference[] {
+  const diffs: Difference[] = [];
+  const expected = Math.ceil(record.duration / record.checkpoint);
+  if (record.checkpoints.length !== expected) diffs.push({ what: 'checkpoints', recorded: record.checkpoints.length, derived: `${expected} for ${record.duration} ms in ${record.checkpoint} ms windows` });
+  for (const c of record.checkpoints) {
+    const again = checkpointOf(c.index, c.from, c.to, c.gap ? null : c, record.criteria.slos);
+    if (!same(c.errorRatio, again.errorRatio)) diffs.push({ what: `checkpoint ${c.index} errorRatio`, recorded: c.errorRatio, derived: again.errorRatio });
+    if (canon(c.compliant) !== canon(again.compliant)) diffs.push({ what: `checkpoint ${c.index} compliance`, recorded: c.compliant, derived: again.compliant });
+    const file = checkpointFile(c.index);
+    if (!file) diffs.push({ what: `checkpoint ${c.index}`, recorded: 'in the bake record', derived: 'no checkpoint file written during the bake' });
+    else if (canon(file) !== canon(c)) diffs.push({ what: `checkpoint ${c.index}`, recorded: c, derived: file });
+  }
+  const v = bakeVerdict(record.criteria, record.checkpoints);
+  if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
+  for (const k of ['sev1Total', 'gaps', 'budgetLeft', 'checks'] as const)
+    if (canon(v[k]) !== canon(record[k])) diffs.push({ what: `bake ${k}`, recorded: record[k], derived: v[k] });
   return diffs;
 }

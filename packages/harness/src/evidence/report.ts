@@ -1,7 +1,8 @@
 // report.html: one self-contained file (works offline) a person reads after a drill —
 // per run a verdict, the episode table, a timeline of probe results with fault windows
 // shaded and the detect/recover marks, error ratio and burn against the alert factors,
-// alert transitions, and a restore's RPO/RTO breakdown. Charts are drawn by uPlot,
+// alert transitions, and a restore's RPO/RTO breakdown; per bake its hourly windows
+// (traffic, error ratio against each SLO, latency, Sev-1s and gaps). Charts are drawn by uPlot,
 // inlined from its package; this module only prepares data and markup.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +12,9 @@ import type { RunEvent } from '../engine/types.ts';
 import { samplesFromRunLog } from '../measure/burn.ts';
 import { measureEpisodes } from '../measure/episodes.ts';
 import type { RunRecord } from './run-record.ts';
+import type { BakeRecord } from '../measure/bake.ts';
 import { listPackFiles } from './manifest.ts';
+import { isBakeRecordPath } from './layout.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export interface ReportAssets {
@@ -119,14 +122,66 @@ function restoreBars(record: RunRecord): string {
     .join('')}</div>`;
 }
 
+/** The plotted data of one bake: x in hours since its start, one point per checkpoint window. */
+export interface BakeChartData {
+  id: string;
+  hours: number[];
+  requestsPerSecond: Array<number | null>;
+  errorRatio: Array<number | null>;
+  p50: Array<number | null>;
+  p95: Array<number | null>;
+  /** Error-ratio ceilings, one per SLO (1 − objective). */
+  ceilings: Array<{ id: string; ratio: number }>;
+  /** Windows to shade: no data (gap) or a Sev-1 fired, in hours. */
+  gaps: Array<{ from: number; to: number }>;
+  sev1: Array<{ from: number; to: number; label: string }>;
+}
+
+/** Pure: what the charts of one bake show. */
+export function bakeChartData(bake: BakeRecord, index: number): BakeChartData {
+  const h = (t: number) => Math.round(((t - bake.startedAt) / 3_600_000) * 1000) / 1000;
+  const cs = [...bake.checkpoints].sort((a, b) => a.index - b.index);
+  return {
+    id: `bake${index}`,
+    hours: cs.map((c) => h(c.to)),
+    requestsPerSecond: cs.map((c) => (c.gap ? null : Math.round((c.requests / ((c.to - c.from) / 1000)) * 100) / 100)),
+    errorRatio: cs.map((c) => (c.gap ? null : c.errorRatio)),
+    p50: cs.map((c) => c.p50Ms),
+    p95: cs.map((c) => c.p95Ms),
+    ceilings: (bake.criteria?.slos ?? []).map((s) => ({ id: s.id, ratio: 1 - s.objective })),
+    gaps: cs.filter((c) => c.gap).map((c) => ({ from: h(c.from), to: h(c.to) })),
+    sev1: cs.filter((c) => c.sev1.length).map((c) => ({ from: h(c.from), to: h(c.to), label: c.sev1.join(', ') })),
+  };
+}
+
+function bakeSection(bake: BakeRecord, data: BakeChartData): string {
+  const window = formatDuration(bake.checkpoint);
+  const simulated = bake.telemetry === 'simulated' ? ' <span class="verdict error">SIMULATED telemetry — a rehearsal, not a measurement</span>' : '';
+  const rows = [...bake.checkpoints]
+    .sort((a, b) => a.index - b.index)
+    .map((c) => `<tr class="${c.gap ? 'gap' : c.sev1.length ? 'sev1' : ''}"><td>${c.index + 1}</td><td>${esc(new Date(c.from).toISOString())}</td><td>${c.gap ? 'no data (harness down)' : c.requests}</td><td>${c.errorRatio === null ? '—' : (c.errorRatio * 100).toFixed(3) + '%'}</td><td>${ms(c.p50Ms)}</td><td>${ms(c.p95Ms)}</td><td>${esc(c.sev1.join(', ') || '—')}</td><td>${c.synthetics.runs ? `${c.synthetics.runs - c.synthetics.failed}/${c.synthetics.runs}` : '—'}</td></tr>`)
+    .join('');
+  return `<section class="run bake">
+  <h2>${esc(bake.title ?? bake.bake)} <span class="verdict ${esc(bake.verdict)}">${esc(bake.verdict.toUpperCase())}</span>${simulated}</h2>
+  <p class="meta">${esc(bake.bake)} · ${esc(new Date(bake.startedAt).toISOString())} · ${ms(bake.duration)} in ${bake.checkpoints.length} windows of ${window}${bake.resumedFrom !== null ? ` · resumed at window ${bake.resumedFrom + 1}` : ''} · ${bake.sev1Total} Sev-1 · ${bake.gaps} gap(s)</p>
+  <ul class="checks">${bake.checks.map((c) => `<li class="${c.ok ? 'ok' : 'bad'}">${c.ok ? '✓' : '✗'} ${esc(c.name)} — ${esc(c.detail)}</li>`).join('')}</ul>
+  <h3>Traffic and error ratio per ${window} <small>(SLO ceilings dashed; Sev-1 windows red, gaps grey)</small></h3>
+  <div class="chart" id="${data.id}-errors"></div>
+  <h3>Latency per ${window} <small>(p50 and p95)</small></h3>
+  <div class="chart" id="${data.id}-latency"></div>
+  <details><summary>every window</summary><table><tr><th>#</th><th>from</th><th>requests</th><th>errors</th><th>p50</th><th>p95</th><th>Sev-1</th><th>synthetics ok</th></tr>${rows}</table></details>
+</section>`;
+}
+
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2733}h1{margin:0 0 4px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left}
 .verdict{font-size:13px;padding:2px 8px;border-radius:4px;color:#fff;vertical-align:middle}.pass{background:#1a7f37}.fail{background:#cf222e}.aborted{background:#bf8700}.error{background:#6e7781}
 .meta{color:#57606a}.chart{margin:4px 0 12px}.checks li.bad{color:#cf222e}.bars{display:flex;width:100%;max-width:900px;height:26px;font-size:12px;color:#fff}
-.bar{overflow:hidden;white-space:nowrap;padding:4px}.detect{background:#8250df}.restore{background:#0969da}.replay{background:#1a7f37}.warmUp{background:#bf8700}section.run{border-top:2px solid #d0d7de;padding-top:8px}`;
+.bar{overflow:hidden;white-space:nowrap;padding:4px}.detect{background:#8250df}.restore{background:#0969da}.replay{background:#1a7f37}.warmUp{background:#bf8700}section.run{border-top:2px solid #d0d7de;padding-top:8px}
+tr.gap td{color:#6e7781;font-style:italic}tr.sev1 td{color:#cf222e}`;
 
 /** The page's own script: draws every run's charts with uPlot from the embedded data. */
 const DRAW = `
-const runs = JSON.parse(document.getElementById('report-data').textContent);
+const { runs, bakes } = JSON.parse(document.getElementById('report-data').textContent);
 const width = Math.min(1100, document.body.clientWidth - 20);
 function shade(runData) {
   return (u) => {
@@ -164,34 +219,64 @@ for (const r of runs) {
   const bseries = [{ label: 's' }, { label: 'error ratio', stroke: '#cf222e', scale: 'ratio' }, { label: 'burn ×', stroke: '#0969da', scale: 'burn' }, ...r.factors.map((f) => ({ label: f + '× factor', stroke: '#57606a', dash: [6, 4], scale: 'burn' }))];
   new uPlot({ width, height: 200, scales: { x: { time: false }, ratio: { range: [0, 1] }, burn: {} }, series: bseries, axes: [{ label: 'seconds since start' }, { scale: 'ratio', label: 'error ratio' }, { scale: 'burn', side: 1, label: 'burn ×' }], hooks: { drawClear: [shade(r)] } }, bdata, document.getElementById(r.id + '-burn'));
 }
+function shadeWindows(b) {
+  return (u) => {
+    const ctx = u.ctx;
+    ctx.save();
+    for (const [list, colour] of [[b.gaps, 'rgba(110,119,129,0.18)'], [b.sev1, 'rgba(207,34,46,0.16)']]) {
+      for (const w of list) {
+        const x0 = u.valToPos(w.from, 'x', true), x1 = u.valToPos(w.to, 'x', true);
+        ctx.fillStyle = colour;
+        ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+      }
+    }
+    ctx.restore();
+  };
+}
+for (const b of bakes) {
+  const x = b.hours;
+  const hoursAxis = { label: 'hours since the bake started (window end)' };
+  const eseries = [{ label: 'h' }, { label: 'req/s', stroke: '#0969da', scale: 'rps', spanGaps: false }, { label: 'error ratio', stroke: '#cf222e', scale: 'ratio', spanGaps: false, value: (u, v) => (v === null ? '—' : +(v * 100).toPrecision(3) + '%') },
+    ...b.ceilings.map((c) => ({ label: c.id + ' ceiling', stroke: '#57606a', dash: [6, 4], scale: 'ratio' }))];
+  const edata = [x, b.requestsPerSecond, b.errorRatio, ...b.ceilings.map((c) => x.map(() => c.ratio))];
+  // The ratio axis runs to just above the highest SLO ceiling or error ratio, in percent.
+  const top = Math.max(...b.ceilings.map((c) => c.ratio), ...b.errorRatio.filter((v) => v !== null), 1e-6) * 1.25;
+  const pct = (u, vals) => vals.map((v) => +(v * 100).toPrecision(3) + '%');
+  new uPlot({ width, height: 220, scales: { x: { time: false }, rps: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] }, ratio: { range: [0, top] } }, series: eseries, axes: [hoursAxis, { scale: 'rps', label: 'req/s' }, { scale: 'ratio', side: 1, label: 'error ratio', values: pct, size: 70 }], hooks: { drawClear: [shadeWindows(b)] } }, edata, document.getElementById(b.id + '-errors'));
+  new uPlot({ width, height: 200, scales: { x: { time: false } }, series: [{ label: 'h' }, { label: 'p50 ms', stroke: '#1a7f37' }, { label: 'p95 ms', stroke: '#bf8700' }], axes: [hoursAxis, { label: 'ms' }], hooks: { drawClear: [shadeWindows(b)] } }, [x, b.p50, b.p95], document.getElementById(b.id + '-latency'));
+}
 `;
 
-/** Pure: the whole page. Newest run first. */
-export function renderReport(records: RunRecord[], assets: ReportAssets, title: string): string {
+/** Pure: the whole page. Newest run first, then the bakes, newest first. */
+export function renderReport(records: RunRecord[], assets: ReportAssets, title: string, bakes: BakeRecord[] = []): string {
   const sorted = [...records].sort((a, b) => b.startedAt - a.startedAt);
   const data = sorted.map((r, i) => chartData(r, i));
+  const sortedBakes = [...bakes].sort((a, b) => b.startedAt - a.startedAt);
+  const bakeData = sortedBakes.map((b, i) => bakeChartData(b, i));
   // Embedded JSON: '<' escaped so no data can close the script element.
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const json = JSON.stringify({ runs: data, bakes: bakeData }).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>${assets.uplotCss}</style><style>${STYLE}</style></head>
 <body>
 <h1>${esc(title)}</h1>
-<p class="meta">${sorted.length} run(s) · generated ${esc(new Date().toISOString())} by drillbook · figures are re-derivable from the run records with <code>drill verify</code></p>
+<p class="meta">${sorted.length} run(s)${sortedBakes.length ? ` · ${sortedBakes.length} bake(s)` : ''} · generated ${esc(new Date().toISOString())} by drillbook · figures are re-derivable from the run records with <code>drill verify</code></p>
 <table><tr><th>run</th><th>drill</th><th>verdict</th><th>MTTR</th></tr>${sorted.map((r) => `<tr><td>${esc(r.runId)}</td><td>${esc(r.drill)}</td><td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span></td><td>${ms(r.measures.mttr?.value)}</td></tr>`).join('')}</table>
 ${sorted.map((r, i) => runSection(r, data[i]!)).join('\n')}
+${sortedBakes.map((b, i) => bakeSection(b, bakeData[i]!)).join('\n')}
 <script>${assets.uplotJs}</script>
 <script type="application/json" id="report-data">${json}</script>
 <script>${DRAW}</script>
 </body></html>`;
 }
 
-/** Reads every run record of a pack and writes its report.html. */
+/** Reads every run and bake record of a pack and writes its report.html. */
 export function writeReport(packDir: string, title = `Drillbook evidence — ${packDir.split('/').pop()}`): string {
-  const records = listPackFiles(packDir)
-    .filter((p) => p.startsWith('chaos-dr/') && p.endsWith('.json'))
-    .map((p) => JSON.parse(readFileSync(join(packDir, p), 'utf8')) as RunRecord);
+  const files = listPackFiles(packDir);
+  const read = <T>(p: string) => JSON.parse(readFileSync(join(packDir, p), 'utf8')) as T;
+  const records = files.filter((p) => p.startsWith('chaos-dr/') && p.endsWith('.json')).map((p) => read<RunRecord>(p));
+  const bakes = files.filter(isBakeRecordPath).map((p) => read<BakeRecord>(p));
   const path = join(packDir, 'report.html');
-  writeFileAtomic(path, renderReport(records, loadReportAssets(), title));
+  writeFileAtomic(path, renderReport(records, loadReportAssets(), title, bakes));
   return path;
 }

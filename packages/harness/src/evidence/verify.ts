@@ -5,9 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { sha256 } from './canonical.ts';
-import { MANIFEST, STATEMENT } from './layout.ts';
+import { MANIFEST, STATEMENT, bakePaths, isBakeRecordPath } from './layout.ts';
 import { listPackFiles, type Manifest } from './manifest.ts';
-import { rederiveRunRecord, type Difference } from './rederive.ts';
+import { rederiveBakeRecord, rederiveRunRecord, type Difference } from './rederive.ts';
+import { BAKE_RECORD_SCHEMA, type BakeRecord, type Checkpoint } from '../measure/bake.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import { RUN_RECORD_SCHEMA, type RunRecord } from './run-record.ts';
 import { PREDICATE_TYPE, STATEMENT_TYPE, verifyEnvelope, type DsseEnvelope, type Statement } from './sign.ts';
@@ -93,6 +94,21 @@ export function verifyPack(packDir: string, options: VerifyOptions = {}): { ok: 
     const spans = existsSync(spansFile) ? (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans : undefined;
     for (const d of rederive(record, spans))
       problems.push({ kind: d.what === 'verdict' ? 'verdict-mismatch' : 'measure-mismatch', path: f.path, detail: `${d.what}: recorded ${JSON.stringify(d.recorded)}, derived from the raw events ${JSON.stringify(d.derived)}` });
+  }
+  for (const f of manifest.files.filter((x) => isBakeRecordPath(x.path) && present.has(x.path))) {
+    const bake = readJson<BakeRecord>(join(packDir, f.path), problems, f.path);
+    if (!bake) continue;
+    if (bake.schema !== BAKE_RECORD_SCHEMA || !bake.criteria) {
+      problems.push({ kind: 'malformed', path: f.path, detail: `schema ${String(bake.schema)}${bake.criteria ? '' : ' without criteria'}, expected ${BAKE_RECORD_SCHEMA}` });
+      continue;
+    }
+    const paths = bakePaths(packDir, bake.bake);
+    const checkpointFile = (i: number) => {
+      const p = paths.checkpoint(bake.startedAt, i);
+      return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Checkpoint) : undefined;
+    };
+    for (const d of rederiveBakeRecord(bake, checkpointFile))
+      problems.push({ kind: d.what === 'verdict' ? 'verdict-mismatch' : 'measure-mismatch', path: f.path, detail: `${d.what}: recorded ${JSON.stringify(d.recorded)}, derived from the checkpoints ${JSON.stringify(d.derived)}` });
   }
   return { ok: problems.length === 0, problems, files: manifest.files.length, signed: existsSync(statementPath) };
 }

@@ -3,37 +3,20 @@
 // so `--resume` after a crash or reboot continues from the last checkpoint: at most the
 // window in progress is lost, and longer outages show as explicit gaps, never as health.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BakePlan } from '../define/bake.ts';
 import type { Clock } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
+import { bakePaths } from '../evidence/layout.ts';
+import { BAKE_RECORD_SCHEMA, bakeVerdict, checkpointOf, type BakeCriteria, type BakeRecord, type BakeVerdict, type BakeWindow, type Checkpoint } from '../measure/bake.ts';
 
-/** What happened in one window, as the environment's telemetry saw it. */
-export interface BakeWindow {
-  requests: number;
-  errors: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  /** Critical (Sev-1) alerts that fired in the window. */
-  sev1: string[];
-  synthetics: { runs: number; failed: number };
-}
+export type { BakeWindow, Checkpoint } from '../measure/bake.ts';
 
+/** Where the windows' figures come from. */
 export interface BakeTelemetry {
   /** Telemetry kind, for the record: a bake on simulated telemetry says so. */
   readonly source: 'live' | 'simulated';
   collect(from: number, to: number): Promise<BakeWindow>;
-}
-
-export interface Checkpoint extends BakeWindow {
-  index: number;
-  from: number;
-  to: number;
-  /** No data: the harness was not running for this window. */
-  gap: boolean;
-  errorRatio: number | null;
-  compliant: Record<string, boolean | null>;
 }
 
 export interface BakeState {
@@ -43,41 +26,8 @@ export interface BakeState {
   completed: number;
 }
 
-export interface BakeVerdict {
-  verdict: 'pass' | 'fail';
-  checks: Array<{ name: string; ok: boolean; detail: string }>;
-  sev1Total: number;
-  budgetLeft: Record<string, number | null>;
-  gaps: number;
-}
 
-const stamp = (t: number) => new Date(t).toISOString().replace(/[-:]/g, '').slice(0, 15);
-
-export const bakePaths = (packDir: string, bake: string) => ({
-  state: join(packDir, 'bake', `${bake}.state.json`),
-  checkpoint: (startedAt: number, i: number) => join(packDir, 'bake', 'checkpoints', `${bake}-${stamp(startedAt)}-${String(i).padStart(4, '0')}.json`),
-  result: (startedAt: number) => join(packDir, 'bake', `bake-${bake}-${stamp(startedAt)}.json`),
-});
-
-/** Pure: the verdict over checkpoints — no Sev-1 beyond the allowance, every window within each SLO, budget left, no gap. */
-export function bakeVerdict(plan: BakePlan, checkpoints: readonly Checkpoint[]): BakeVerdict {
-  const sev1Total = checkpoints.reduce((n, c) => n + c.sev1.length, 0);
-  const gaps = checkpoints.filter((c) => c.gap).length;
-  const checks: BakeVerdict['checks'] = [{ name: `Sev-1 alerts ≤ ${plan.verdict.sev1}`, ok: sev1Total <= plan.verdict.sev1, detail: `${sev1Total} critical alert firing(s)` }];
-  const budgetLeft: Record<string, number | null> = {};
-  const req = checkpoints.reduce((n, c) => n + c.requests, 0);
-  const err = checkpoints.reduce((n, c) => n + c.errors, 0);
-  for (const slo of plan.verdict.slos) {
-    const bad = checkpoints.filter((c) => c.compliant[slo.id] === false).map((c) => c.index);
-    checks.push({ name: `${slo.id}: every window within ${(slo.objective * 100).toFixed(2)}%`, ok: bad.length === 0, detail: bad.length ? `windows out of objective: ${bad.join(', ')}` : `${checkpoints.length - gaps} window(s) compliant` });
-    // Budget consumed over the bake as a share of the SLO period's whole budget.
-    const consumed = req ? ((err / req / (1 - slo.objective)) * plan.duration) / slo.periodMs : null;
-    budgetLeft[slo.id] = consumed === null ? null : 1 - consumed;
-    checks.push({ name: `${slo.id}: error budget left`, ok: consumed !== null && consumed < 1, detail: consumed === null ? 'no traffic measured' : `${((1 - consumed) * 100).toFixed(2)}% left` });
-  }
-  checks.push({ name: 'no checkpoint lost', ok: gaps === 0, detail: gaps ? `${gaps} window(s) without data (the harness was down)` : 'every window measured' });
-  return { verdict: checks.every((c) => c.ok) ? 'pass' : 'fail', checks, sev1Total, budgetLeft, gaps };
-}
+const criteriaOf = (plan: BakePlan): BakeCriteria => ({ duration: plan.duration, sev1: plan.verdict.sev1, slos: plan.verdict.slos });
 
 export interface RunBakeOptions {
   packDir: string;
@@ -119,12 +69,11 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
     let c: Checkpoint;
     if (to <= resumeAt && resumedFrom !== null) {
       // This window ended while the harness was down: say so, do not invent it.
-      c = { index: i, from, to, gap: true, requests: 0, errors: 0, p50Ms: null, p95Ms: null, sev1: [], synthetics: { runs: 0, failed: 0 }, errorRatio: null, compliant: Object.fromEntries(plan.verdict.slos.map((s) => [s.id, null])) };
+      c = checkpointOf(i, from, to, null, plan.verdict.slos);
     } else {
       await opts.clock.sleep(Math.max(0, to - opts.clock.now()), opts.signal);
       const w = await opts.telemetry.collect(Math.max(from, resumedFrom !== null && i === resumedFrom ? resumeAt : from), to);
-      const ratio = w.requests ? w.errors / w.requests : null;
-      c = { index: i, from, to, gap: false, ...w, errorRatio: ratio, compliant: Object.fromEntries(plan.verdict.slos.map((s) => [s.id, ratio === null ? null : ratio <= 1 - s.objective])) };
+      c = checkpointOf(i, from, to, w, plan.verdict.slos);
     }
     writeFileAtomic(paths.checkpoint(state.startedAt, i), canonicalJson(c));
     state = { ...state, completed: i + 1 };
@@ -132,9 +81,10 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
     opts.onCheckpoint?.(c, total);
   }
   const checkpoints = Array.from({ length: total }, (_, i) => JSON.parse(readFileSync(paths.checkpoint(state.startedAt, i), 'utf8')) as Checkpoint);
-  const verdict = bakeVerdict(plan, checkpoints);
+  const verdict = bakeVerdict(criteriaOf(plan), checkpoints);
   const path = paths.result(state.startedAt);
-  writeFileAtomic(path, canonicalJson({ schema: 'drillbook.bake/v1', bake: plan.name, title: plan.title, telemetry: opts.telemetry.source, startedAt: state.startedAt, duration: plan.duration, checkpoint: plan.checkpoint, resumedFrom, checkpoints, ...verdict }));
+  const record: BakeRecord = { schema: BAKE_RECORD_SCHEMA, bake: plan.name, title: plan.title, telemetry: opts.telemetry.source, startedAt: state.startedAt, duration: plan.duration, checkpoint: plan.checkpoint, criteria: criteriaOf(plan), resumedFrom, checkpoints, ...verdict };
+  writeFileAtomic(path, canonicalJson(record));
   return { path, startedAt: state.startedAt, checkpoints, verdict, resumedFrom };
 }
 
