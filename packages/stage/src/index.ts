@@ -15,6 +15,7 @@ export { EnvironmentError } from './binaries.ts';
 export { FaultProxy, type ProxyEffects } from './fault-proxy.ts';
 export type { ComponentStatus, ReplicaInfo } from './host/control.ts';
 export type { StageState } from './state.ts';
+export { ownStateDir } from './state.ts';
 
 export interface StageOptions {
   /** Service replicas behind the balancer (default 2). */

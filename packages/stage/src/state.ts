@@ -1,6 +1,6 @@
 // The stage's state file (<stateDir>/stage.json): every process group and temp dir the host
 // started, so the next `up` (or cleanupStaleStage) can remove what a crashed stage left.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupAlive, killGroup, startTimeOf, waitUntil } from './proc.ts';
 
@@ -86,4 +86,40 @@ export async function cleanupStaleStage(stateDir: string): Promise<{ killed: num
   }
   removeState(stateDir);
   return { killed, removed };
+}
+
+const OWNER_FILE = 'owner.json';
+let ownedDirs = 0;
+
+/**
+ * A state dir of this process's own under `parent`, so several callers (a scheduler running
+ * two drills, two test files) each get a stage without stopping another's. Dirs whose owner
+ * process is gone are cleaned up (processes killed, temp dirs removed) on the way; so is a
+ * stage recorded directly in `parent` by an older layout.
+ */
+export async function ownStateDir(parent: string): Promise<{ dir: string; swept: number }> {
+  mkdirSync(parent, { recursive: true });
+  let swept = 0;
+  if (readState(parent)) {
+    await cleanupStaleStage(parent);
+    swept++;
+  }
+  for (const name of readdirSync(parent)) {
+    const dir = join(parent, name);
+    let owner: ProcessRecord | undefined;
+    try {
+      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as ProcessRecord;
+    } catch {
+      continue; // not an owned stage dir
+    }
+    if (sameProcess(owner)) continue;
+    await cleanupStaleStage(dir);
+    rmSync(dir, { recursive: true, force: true });
+    swept++;
+  }
+  const dir = join(parent, `${process.pid}-${Date.now().toString(36)}-${++ownedDirs}`);
+  mkdirSync(dir, { recursive: true });
+  const me: ProcessRecord = { name: 'owner', pid: process.pid, pgid: process.pid, startTime: startTimeOf(process.pid) };
+  writeFileSync(join(dir, OWNER_FILE), JSON.stringify(me));
+  return { dir, swept };
 }

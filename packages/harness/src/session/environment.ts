@@ -1,6 +1,7 @@
 // Opening an environment for a drill: what its targets mean, where its Prometheus is,
 // where alerts and traces arrive. `local` starts the embedded stage with the generated
 // alert rules; `hosts` points at a team's running service; `kubernetes` at a cluster.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvironmentConfig } from '../define/types.ts';
 import { AlertWatcher } from '../observe/alert-watcher.ts';
@@ -74,7 +75,11 @@ export function localStageTargets(
 }
 
 async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind: 'local' }>, opts: OpenOptions): Promise<OpenEnvironment> {
-  const { startStage } = await import('@drillbook/stage');
+  const { startStage, ownStateDir } = await import('@drillbook/stage');
+  // One stage dir per harness process: drills run side by side (a scheduler) never stop each
+  // other's stage; a crashed harness's stage is cleaned up by the next one.
+  const own = await ownStateDir(join(opts.projectRoot, '.drillbook', 'stage'));
+  if (own.swept) opts.log?.(`cleaned up ${own.swept} stage(s) left by harness processes that are gone`);
   // Prometheus's URL is known only after the stage starts; the watcher gets it then.
   const t = await openTelemetry(opts.clock, undefined);
   let stage;
@@ -88,12 +93,13 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       alertWebhookUrl: t.webhookUrl,
       otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
       faroCollectorUrl: `${t.telemetryUrl}/collect`,
-      stateDir: join(opts.projectRoot, '.drillbook', 'stage'),
+      stateDir: own.dir,
       log: opts.log,
     });
   } catch (err) {
     await t.alerts.close();
     await t.telemetry.close();
+    rmSync(own.dir, { recursive: true, force: true });
     throw err;
   }
   const prometheus = new PrometheusClient(stage.urls.prometheus);
@@ -120,6 +126,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       await t.alerts.close();
       await t.telemetry.close();
       await stage.stop();
+      rmSync(own.dir, { recursive: true, force: true });
     },
   };
 }
