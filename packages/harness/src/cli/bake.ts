@@ -19,6 +19,7 @@ import { writeReport } from '../evidence/report.ts';
 import { runBake, simulatedTelemetry, type BakeTelemetry, type BakeWindow } from '../session/bake.ts';
 import { openEnvironment } from '../session/environment.ts';
 import { sealWithProjectKey } from '../session/run-drill.ts';
+import { buildLocalRules } from '../session/local-rules.ts';
 import { runHttpJourney } from '../synthetics/http-journey.ts';
 import { createProgress, type CliIo } from './io.ts';
 
@@ -98,7 +99,16 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
   } else {
     clock = new RealClock();
     const stop = new AbortController();
-    const open = await openEnvironment(parsed.values.env!, env, { projectRoot: root, clock, log: (l) => progress.update(l) });
+    let rulesDir: string | undefined;
+    if (env.kind === 'local') {
+      const rules = await buildLocalRules(root, (l) => io.err(l));
+      if (!rules.ok) {
+        io.err(rules.message);
+        return ExitCode.usage;
+      }
+      rulesDir = rules.rulesDir;
+    }
+    const open = await openEnvironment(parsed.values.env!, env, { projectRoot: root, clock, log: (l) => progress.update(l), ...(rulesDir ? { rulesDir } : {}) });
     const log = new MemoryRunLog();
     open.alerts.start(log);
     // Each load profile runs again whenever it ends, for the whole bake.

@@ -41,8 +41,13 @@ export function keygen(dir: string): { privateKeyPath: string; publicKeyPath: st
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const privateKeyPath = join(dir, 'signing.key');
   const publicKeyPath = join(dir, 'signing.pub');
-  if (existsSync(privateKeyPath)) throw new Error(`${privateKeyPath} exists: refusing to overwrite a signing key`);
-  writeFileSync(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  try {
+    // 'wx': created only if absent, atomically — two first runs at once cannot both make a key.
+    writeFileSync(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${privateKeyPath} exists: refusing to overwrite a signing key`);
+    throw err;
+  }
   chmodSync(privateKeyPath, 0o600);
   writeFileSync(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }));
   return { privateKeyPath, publicKeyPath, keyid: keyIdOf(publicKey) };

@@ -43,6 +43,7 @@ import type { LocalTarget } from '../faults/local/targets.ts';
 import { restoreFromRun, type RestoreReport, type HeartbeatAck } from '../measure/restore.ts';
 import { keygen, loadSigningKey } from '../evidence/sign.ts';
 import { sealPack } from '../evidence/seal.ts';
+import { buildLocalRules } from './local-rules.ts';
 import { EnvironmentError, openEnvironment, type OpenEnvironment } from './environment.ts';
 
 export interface RunDrillOptions {
@@ -96,9 +97,15 @@ export function sealWithProjectKey(projectRoot: string, packDir: string, note: (
   const keyDir = join(projectRoot, '.drillbook', 'keys');
   let key = loadSigningKey(join(keyDir, 'signing.key'));
   if (!key) {
-    const made = keygen(keyDir);
-    note(`made a signing key for this machine: ${relative(projectRoot, made.publicKeyPath)} verifies its packs`);
-    key = loadSigningKey(made.privateKeyPath)!;
+    try {
+      const made = keygen(keyDir);
+      note(`made a signing key for this machine: ${relative(projectRoot, made.publicKeyPath)} verifies its packs`);
+      key = loadSigningKey(made.privateKeyPath)!;
+    } catch (err) {
+      // Another run made it a moment ago: use that one.
+      key = loadSigningKey(join(keyDir, 'signing.key'));
+      if (!key) throw err;
+    }
   }
   const { keyid } = sealPack(packDir, key);
   return `signed, keyid ${keyid.slice(0, 16)}…`;
@@ -163,16 +170,9 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
   mkdirSync(join(opts.projectRoot, '.drillbook', 'runs'), { recursive: true });
   let rulesDir: string | undefined;
   if (envConfig.kind === 'local') {
-    const { runBuild } = await import('../build/run.ts');
-    opts.note('building alert rules and dashboards (out/)…');
-    try {
-      const built = await runBuild({ projectRoot: opts.projectRoot });
-      if (!built.ok) return { exitCode: ExitCode.usage, summary: `drill build found problems in alerts/ or runbooks/:\n${built.problems.map((p) => `  ${p.file}: ${p.path}: ${p.problem}\n    fix: ${p.fix}`).join('\n')}\nrun 'drill build' for details` };
-    } catch (err) {
-      if (err instanceof DefinitionError) return { exitCode: ExitCode.usage, summary: err.message };
-      throw err;
-    }
-    rulesDir = join(opts.projectRoot, 'out', 'alerts');
+    const rules = await buildLocalRules(opts.projectRoot, opts.note);
+    if (!rules.ok) return { exitCode: ExitCode.usage, summary: rules.message };
+    rulesDir = rules.rulesDir;
     opts.note('starting the local stage…');
   }
 

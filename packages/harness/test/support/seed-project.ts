@@ -1,0 +1,33 @@
+// A throwaway project that holds the repository's own definitions (symlinked, so the seed
+// drills are run exactly as committed) but its own .drillbook/, out/ and evidence-pack/:
+// tests run the real drills without touching the working tree or each other.
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
+import { loadPublicKey } from '../../src/evidence/sign.ts';
+import { verifyPack } from '../../src/evidence/verify.ts';
+import type { RunRecord } from '../../src/evidence/run-record.ts';
+import { runDrill } from '../../src/session/run-drill.ts';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..', '..', '..');
+const SHARED = ['drillbook.config.ts', 'package.json', 'alerts', 'dashboards', 'drills', 'load', 'runbooks', 'synthetics'];
+
+export function seedProject(prefix = 'drillbook-seed-'): { root: string; remove: () => void } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  for (const name of SHARED) symlinkSync(join(repoRoot, name), join(root, name));
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Runs drills/<name>.ts on `local`, checks the pack, returns the run record. */
+export async function runSeedDrill(root: string, name: string): Promise<RunRecord> {
+  const notes: string[] = [];
+  const r = await runDrill({ file: join(root, 'drills', `${name}.ts`), environment: 'local', release: `seed-${name}`, projectRoot: root, note: (l) => notes.push(l) });
+  if (r.exitCode !== 0) throw new Error(`${name} exited ${r.exitCode}:\n${r.summary}\n${notes.join('\n')}`);
+  const verified = verifyPack(r.packDir!, { publicKey: loadPublicKey(join(root, '.drillbook', 'keys', 'signing.pub')) });
+  expect(verified.problems).toEqual([]);
+  for (const f of ['report.html', join('junit', `${r.runId}.xml`)]) expect(existsSync(join(r.packDir!, f))).toBe(true);
+  console.log(`${name}: ${r.summary.split('\n').slice(0, 12).join('\n')}`);
+  return JSON.parse(readFileSync(r.runFile!, 'utf8')) as RunRecord;
+}
+
