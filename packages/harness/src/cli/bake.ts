@@ -16,6 +16,7 @@ import { ExitCode, type Clock, type RunEvent } from '../engine/types.ts';
 import { packDir as packDirOf } from '../evidence/layout.ts';
 import { runLoad } from '../load/runner.ts';
 import { writeReport } from '../evidence/report.ts';
+import { withPackLock } from '../evidence/seal.ts';
 import { runBake, simulatedTelemetry, type BakeTelemetry, type BakeWindow } from '../session/bake.ts';
 import { openEnvironment } from '../session/environment.ts';
 import { sealWithProjectKey } from '../session/run-drill.ts';
@@ -134,8 +135,7 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const r = await runBake(plan, { packDir, clock, telemetry, resume: parsed.values.resume!, onCheckpoint });
     progress.done();
-    const report = writeReport(packDir);
-    const sealed = sealWithProjectKey(root, packDir, (l) => io.err(l));
+    const { report, sealed } = withPackLock(packDir, () => ({ report: writeReport(packDir), sealed: sealWithProjectKey(root, packDir, (l) => io.err(l)) }));
     io.out(`${plan.name} — ${r.verdict.verdict.toUpperCase()}${r.resumedFrom !== null ? ` (resumed at checkpoint ${r.resumedFrom + 1})` : ''} · ${r.checkpoints.length} checkpoints · ${r.path}`);
     for (const c of r.verdict.checks) io.out(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
     io.out(`evidence: ${packDir} (${sealed}) · report ${report}`);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { findProjectRoot, loadConfig } from '../define/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
+import { withPackLock } from '../evidence/seal.ts';
 import { canonicalJson, sha256 } from '../evidence/canonical.ts';
 import { packDir as packDirOf } from '../evidence/layout.ts';
 import { listPackFiles, updateManifest } from '../evidence/manifest.ts';
@@ -49,10 +50,12 @@ export async function reviewCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const input = { release: values.release, now: values.now ? Date.parse(values.now) : Date.now(), files, runs };
   const decision = review(input);
-  writeFileAtomic(join(dir, 'go-no-go.md'), goNoGoMemo(input, decision));
-  updateManifest(dir);
-  writeFileAtomic(join(dir, 'go-no-go.json'), canonicalJson(verificationSummary(input, decision, sha256(readFileSync(join(dir, 'manifest.json'))))));
-  const sealed = sealWithProjectKey(root, dir, (l) => io.err(l));
+  const sealed = withPackLock(dir, () => {
+    writeFileAtomic(join(dir, 'go-no-go.md'), goNoGoMemo(input, decision));
+    updateManifest(dir);
+    writeFileAtomic(join(dir, 'go-no-go.json'), canonicalJson(verificationSummary(input, decision, sha256(readFileSync(join(dir, 'manifest.json'))))));
+    return sealWithProjectKey(root, dir, (l) => io.err(l));
+  });
   if (values.json) io.out(JSON.stringify(decision, null, 2));
   else {
     io.out(`${decision.decision} for release ${values.release}`);

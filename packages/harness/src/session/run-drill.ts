@@ -42,7 +42,8 @@ import { takeBaseBackup } from '../faults/local/pitr.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
 import { restoreFromRun, type RestoreReport, type HeartbeatAck } from '../measure/restore.ts';
 import { keygen, loadSigningKey } from '../evidence/sign.ts';
-import { sealPack } from '../evidence/seal.ts';
+import { sealPack, withPackLock } from '../evidence/seal.ts';
+import { packDir as packDirOf } from '../evidence/layout.ts';
 import { buildLocalRules } from './local-rules.ts';
 import { EnvironmentError, openEnvironment, type OpenEnvironment } from './environment.ts';
 
@@ -317,31 +318,35 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       measures[`${e.phase}.ttr`] = e.ttr;
       measures[`${e.phase}.impact`] = e.impact;
     }
-    writeTraceFiles(evidenceDir, opts.release, runId, { traceId, spans: runSpans, annotations: annotationsOf(events, plan.name, runId) });
-    const written = writeRunRecord(evidenceDir, opts.release, {
-      schema: RUN_RECORD_SCHEMA,
-      runId,
-      drill: plan.name,
-      environment: opts.environment,
-      startedAt: outcome.startedAt,
-      endedAt: outcome.endedAt,
-      plan,
-      events: log.events as RunEvent[],
-      measures,
-      checks,
-      verdict,
-      exitCode,
-      ...(outcome.reason ? { reason: outcome.reason } : {}),
-      facts: { ...env.facts, ...(coverage ? { coverage: { perPath: coverage.perPath, incomplete: coverage.incomplete.slice(0, 50), errors: coverage.errors.slice(0, 50) } } : {}), traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
-      ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
-      ...(journeyRequests.length ? { coverageRequests: journeyRequests } : {}),
-      ...(promSli ? { prometheusSli: promSli } : {}),
-      tool: TOOL,
+    // Record, report and seal under the pack's lock: another process may write this release.
+    const { written, reportPath, sealed } = withPackLock(packDirOf(evidenceDir, opts.release), () => {
+      writeTraceFiles(evidenceDir, opts.release, runId, { traceId, spans: runSpans, annotations: annotationsOf(events, plan.name, runId) });
+      const written = writeRunRecord(evidenceDir, opts.release, {
+        schema: RUN_RECORD_SCHEMA,
+        runId,
+        drill: plan.name,
+        environment: opts.environment,
+        startedAt: outcome.startedAt,
+        endedAt: outcome.endedAt,
+        plan,
+        events: log.events as RunEvent[],
+        measures,
+        checks,
+        verdict,
+        exitCode,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+        facts: { ...env.facts, ...(coverage ? { coverage: { perPath: coverage.perPath, incomplete: coverage.incomplete.slice(0, 50), errors: coverage.errors.slice(0, 50) } } : {}), traceId: traceId ?? null, spansReceived: runSpans.length, burnSource: source, burnPeaks: burn.peaks, ...(restore ? { restoreBreakdown: restore.breakdown } : {}) },
+        ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
+        ...(journeyRequests.length ? { coverageRequests: journeyRequests } : {}),
+        ...(promSli ? { prometheusSli: promSli } : {}),
+        tool: TOOL,
+      });
+      writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
+      if (loadSummary) writeFileAtomic(join(written.packDir, 'load', `${runId}.summary.json`), canonicalJson(loadSummary));
+      const reportPath = writeReport(written.packDir);
+      const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
+      return { written, reportPath, sealed };
     });
-    writeFileAtomic(join(written.packDir, 'junit', `${runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
-    if (loadSummary) writeFileAtomic(join(written.packDir, 'load', `${runId}.summary.json`), canonicalJson(loadSummary));
-    const reportPath = writeReport(written.packDir);
-    const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note);
     const summary = renderSummary({
       drill: plan.name,
       environment: opts.environment,
