@@ -2,6 +2,7 @@
 // suites under out/alerts/tests/), out/dashboards/*.json. The I/O edge of build/.
 import { mkdir, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { DefinitionError } from '../define/errors.ts';
@@ -140,14 +141,29 @@ function dedupe<T extends { def: object }>(xs: T[]): T[] {
 }
 
 async function writeTree(dir: string, files: GeneratedFile[]): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  // Each file replaced atomically, then what build no longer makes removed: never an empty or
+  // half-written tree, so a stage starting now (or a second build at once, as when the
+  // scheduler starts two drills) reads either the old rules or the new ones.
+  const wanted = new Set(files.map((f) => path.join(dir, f.path)));
   for (const f of files) {
     const target = path.join(dir, f.path);
     await mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
+    const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     await writeFile(tmp, f.text);
     await rename(tmp, target);
   }
+  for (const existing of await listFiles(dir)) if (!wanted.has(existing) && !/\.tmp-\d+-[0-9a-f]+$/.test(existing)) await rm(existing, { force: true });
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
 }
 
 // ─── CLI ─────────────────────────────────────────────────────────────────────

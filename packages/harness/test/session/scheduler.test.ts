@@ -1,6 +1,7 @@
 // The scheduler on a fast cron: two drills, each run longer than the interval — never two
 // runs of one drill at once, the ticks that found it busy reported as missed.
-// The drill runs here are stand-ins that only take time: the scheduler's job is timing.
+// The drill runs here are stand-ins that only take time (the scheduler's job is timing);
+// schedule-real.test.ts runs real drills through `drill schedule`.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
 import { cronJobYaml, DrillScheduler, githubWorkflowYaml } from '../../src/session/scheduler.ts';
