@@ -15,7 +15,8 @@ export default defineConfig({
       traces: { tempo: 'http://tempo.monitoring:3200' },
       targets: {
         api: { selector: { app: 'graph-api' }, namespace: 'intelgraph', url: 'https://stage.example/api' },
-        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph' },
+        // SQL probes and migrations need the database itself: a port-forward or an in-cluster address.
+        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph', url: 'postgres://drill@graph-db.intelgraph:5432/graph' },
       },
       load: { k6Operator: { namespace: 'intelgraph' } },
     },

@@ -6,7 +6,7 @@ import { defineDrill, probe } from '@drillbook/harness';
 export default defineDrill({
   name: 'dr-timed-restore',
   title: 'DR: timed point-in-time restore of the database',
-  environments: ['local'],
+  environments: ['local'], // the restore is the stage's own PITR; on Kubernetes a team writes its restore as fault.custom
   steadyState: [
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '200ms', timeout: '1s' }),
     // Healthy means writable again: a database still replaying WAL answers reads only.

@@ -9,7 +9,7 @@ import journey from '../synthetics/ingest-resolve-runbook-report.ts';
 export default defineGameDay({
   name: 'gameday-migration-rollback',
   title: 'Game-day 2: a bad migration under load, detected and rolled back',
-  environments: ['local'],
+  environments: ['local', 'stage'],
   load: steady,
   steadyState: [
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms' }),

@@ -145,7 +145,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
         validator = undefined;
       }
       plan.phases.forEach((phase, i) => {
-        if (!phase.fault || phase.fault.kind === 'custom') return;
+        if (!phase.fault || providersByPhase[phase.name] !== 'chaos-mesh') return; // SQL, custom: no object to show
         const o = chaosObjectFor(phase.fault, envConfig as Extract<EnvironmentConfig, { kind: 'kubernetes' }>, { runId: 'run-dry', faultId: `${i}-${phase.name}` });
         const issues = validator?.validate(o);
         details[phase.name] = [

@@ -67,6 +67,27 @@ export default defineGameDay({ name: 'bad', environments: ['local'],
     expect(snapshot(repo)).toEqual(before);
   });
 
+  it('the seed drills have a Kubernetes variant: on `stage` they plan Chaos Mesh objects valid against the CRDs, and SQL for the migration', () => {
+    const nightly = drill('run', 'drills/nightly.ts', '--env', 'stage', '--dry-run');
+    expect(nightly.code, nightly.err).toBe(0);
+    expect(nightly.out).toMatch(/PodChaos intelgraph\/drillbook-run-dry-\d+-replica-loss/);
+    expect(nightly.out).toMatch(/NetworkChaos intelgraph\/drillbook-run-dry-\d+-slow-db/);
+    const outage = drill('run', 'drills/gameday-dependency-outage.ts', '--env', 'stage', '--dry-run');
+    expect(outage.code, outage.err).toBe(0);
+    expect(outage.out).toMatch(/"action":"partition"/);
+    for (const out of [nightly.out, outage.out]) {
+      expect(out).toMatch(/valid against the Chaos Mesh CRD schema/);
+      expect(out).not.toMatch(/INVALID/);
+    }
+    const migration = drill('run', 'drills/gameday-migration-rollback.ts', '--env', 'stage', '--dry-run');
+    expect(migration.code, migration.err).toBe(0);
+    expect(migration.out).toMatch(/fault: migration on db \(one\) for 15s via sql-migration/);
+    // The DR restore is the local stage's own PITR: not offered on Kubernetes, and it says so.
+    const dr = drill('run', 'drills/dr-timed-restore.ts', '--env', 'stage', '--dry-run');
+    expect(dr.code).toBe(2);
+    expect(dr.err + dr.out).toMatch(/stage/);
+  });
+
   it('run refuses an environment the drill does not allow (exit 2) and an unknown command (exit 2)', () => {
     const r = drill('run', 'drills/example.ts', '--env', 'prod', '--dry-run');
     expect(r.code).toBe(2);

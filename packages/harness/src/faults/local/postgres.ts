@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { EnvironmentConfig, MigrationFault } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
 import { stageControl, StageUnreachable } from './stage-control.ts';
-import { requireLocalTarget } from './targets.ts';
+import { isLocalTarget, requireLocalTarget } from './targets.ts';
 
 async function runSql(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
@@ -61,14 +61,19 @@ export const databaseOutageProvider: FaultProvider = {
 export const migrationProvider: FaultProvider = {
   name: 'sql-migration',
 
+  // A migration is SQL against the database: anywhere the harness has the database's URL,
+  // including a Kubernetes environment whose target names one (port-forward or in-cluster).
   supports(fault, env: EnvironmentConfig) {
-    return (env.kind === 'local' || env.kind === 'hosts') && fault.kind === 'migration';
+    if (fault.kind !== 'migration') return false;
+    if (env.kind === 'kubernetes') return /^postgres(ql)?:\/\//.test(env.targets[(fault as MigrationFault).target]?.url ?? '');
+    return env.kind === 'local' || env.kind === 'hosts';
   },
 
   async prepare(fault, faultId, ctx): Promise<RevertRecord> {
     const m = fault as MigrationFault;
-    const target = requireLocalTarget(ctx.resolveTarget, m.target);
-    const url = target.kind === 'host' ? target.target.url : target.url;
+    const resolved = ctx.resolveTarget(m.target);
+    const target = isLocalTarget(resolved) ? resolved : undefined;
+    const url = target ? (target.kind === 'host' ? target.target.url : target.url) : (resolved as { url?: string } | undefined)?.url;
     if (!url) throw new Error(`migration target '${m.target}' has no database URL`);
     return { faultId, provider: 'sql-migration', data: { url, rollback: m.rollback }, description: `roll back migration on ${m.target}` };
   },
