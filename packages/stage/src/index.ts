@@ -34,6 +34,8 @@ export interface StageOptions {
   otlpTracesUrl?: string;
   /** Faro collector URL the web page reports to. */
   faroCollectorUrl?: string;
+  /** More Prometheus scrape jobs (`host:port`, path /metrics), e.g. the harness's fault gauges. */
+  extraScrapeTargets?: Array<{ job: string; target: string }>;
   /** PostgreSQL archive_timeout in ms (default 10000; rounded to whole seconds). */
   archiveTimeout?: number;
   /** Where stage.json and the WAL archive live (default <repo>/.drillbook/stage). */
@@ -116,6 +118,7 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     alertWebhookUrl: options.alertWebhookUrl,
     otlpTracesUrl: options.otlpTracesUrl,
     faroCollectorUrl: options.faroCollectorUrl,
+    extraScrapeTargets: options.extraScrapeTargets,
     archiveTimeout: options.archiveTimeout ?? 10_000,
     stateDir,
     lifeline: !options.detached,

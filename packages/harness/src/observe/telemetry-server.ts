@@ -45,10 +45,17 @@ const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers
 export class TelemetryServer {
   private server: Server | undefined;
   private readonly routes = new Map<string, TelemetryHandler>();
+  private readonly reads = new Map<string, () => HandlerResponse | Promise<HandlerResponse>>();
   url = '';
 
   route(path: string, handler: TelemetryHandler): this {
     this.routes.set(path, handler);
+    return this;
+  }
+
+  /** A GET endpoint (the harness's own /metrics for Prometheus to scrape). */
+  get(path: string, handler: () => HandlerResponse | Promise<HandlerResponse>): this {
+    this.reads.set(path, handler);
     return this;
   }
 
@@ -63,6 +70,12 @@ export class TelemetryServer {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS).end();
+      return;
+    }
+    const read = req.method === 'GET' ? this.reads.get(path) : undefined;
+    if (read) {
+      const out = await read();
+      res.writeHead(out.status, { ...(out.contentType ? { 'content-type': out.contentType } : {}), ...out.headers }).end(out.body);
       return;
     }
     const handler = this.routes.get(path);

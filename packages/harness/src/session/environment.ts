@@ -10,6 +10,7 @@ import { TelemetryServer } from '../observe/telemetry-server.ts';
 import { otlpTraceHandler } from '../observe/otlp-receiver.ts';
 import { faroHandler, RumStore } from '../observe/faro-receiver.ts';
 import { TraceStore } from '../observe/trace-store.ts';
+import { FaultMetrics } from '../observe/fault-metrics.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
 import type { Clock } from '../engine/types.ts';
 
@@ -36,6 +37,8 @@ export interface OpenEnvironment {
   urls: Record<string, string>;
   /** Extra facts for the run record (stage start time, versions). */
   facts: Record<string, unknown>;
+  /** `drillbook_fault_active` on the harness's /metrics (scraped by the local stage's Prometheus). */
+  faultMetrics: FaultMetrics;
   close(): Promise<void>;
 }
 
@@ -50,11 +53,15 @@ export interface OpenOptions {
 async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefined) {
   const traces = new TraceStore();
   const rum = new RumStore();
-  const telemetry = new TelemetryServer().route('/v1/traces', otlpTraceHandler(traces)).route('/collect', faroHandler(rum, traces));
+  const faultMetrics = new FaultMetrics();
+  const telemetry = new TelemetryServer()
+    .route('/v1/traces', otlpTraceHandler(traces))
+    .route('/collect', faroHandler(rum, traces))
+    .get('/metrics', async () => ({ status: 200, contentType: faultMetrics.registry.contentType, body: await faultMetrics.text() }));
   const telemetryUrl = await telemetry.listen();
   const alerts = new AlertWatcher({ now: () => clock.now(), prometheus, sleep: (ms, s) => clock.sleep(ms, s) });
   const webhookUrl = await alerts.listen();
-  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl };
+  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics };
 }
 
 /** What `api` and `db` mean on the local stage; a DR drill's base backup goes beside its state. */
@@ -93,6 +100,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       alertWebhookUrl: t.webhookUrl,
       otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
       faroCollectorUrl: `${t.telemetryUrl}/collect`,
+      extraScrapeTargets: [{ job: 'drillbook', target: new URL(t.telemetryUrl).host }],
       stateDir: own.dir,
       log: opts.log,
     });
@@ -115,6 +123,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     config,
     prometheus,
     alerts: t.alerts,
+    faultMetrics: t.faultMetrics,
     traces: t.traces,
     rum: t.rum,
     targetUrl: (target) => lookup(target).url,
@@ -149,6 +158,7 @@ async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind
     config,
     prometheus,
     alerts: t.alerts,
+    faultMetrics: t.faultMetrics,
     traces: t.traces,
     rum: t.rum,
     targetUrl: url,

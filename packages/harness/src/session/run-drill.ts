@@ -197,6 +197,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       else if (e.kind === 'alert' && e.state === 'firing' && e.source === 'prometheus') opts.note(`  alert firing: ${e.alert}`);
       else if (e.kind === 'stop.breached') opts.note(`■ stop condition: ${e.condition} (${e.detail})`);
     });
+    log.onAppend((e) => env.faultMetrics.observe(e, { drill: plan.name, runId }));
     // Journeys run as probes; every step's request is kept for trace coverage.
     const journeyRequests: CoverageRequest[] = [];
     const runJourney = async (name: string, signal: AbortSignal) => {

@@ -28,6 +28,7 @@ export interface HostOptions {
   alertWebhookUrl?: string;
   otlpTracesUrl?: string;
   faroCollectorUrl?: string;
+  extraScrapeTargets?: Array<{ job: string; target: string }>;
   archiveTimeout: number;
   stateDir: string;
   lifeline: boolean;
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
     alertmanagerPort: amPort,
     replicas: names.map((name, i) => ({ name, port: replicaPorts[i]! })),
     hostPort: controlPort,
+    ...(opts.extraScrapeTargets ? { extraScrapeTargets: opts.extraScrapeTargets } : {}),
   }));
   am = startAlertmanager(bins.alertmanager, join(monitoringDir, 'alertmanager'), amPort, alertmanagerConfig(opts.alertWebhookUrl));
   children.set('prometheus', prom);

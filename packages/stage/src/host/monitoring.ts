@@ -11,6 +11,8 @@ export interface PrometheusConfigInput {
   alertmanagerPort: number;
   replicas: Array<{ name: string; port: number }>;
   hostPort: number;
+  /** More jobs to scrape, e.g. the harness's own /metrics (fault windows for dashboards). */
+  extraScrapeTargets?: Array<{ job: string; target: string }>;
 }
 
 export function prometheusConfig(i: PrometheusConfigInput): object {
@@ -30,6 +32,7 @@ export function prometheusConfig(i: PrometheusConfigInput): object {
       },
       // Balancer and supervisor live in the stage host and share its /metrics.
       { job_name: 'stage', static_configs: [{ targets: [`127.0.0.1:${i.hostPort}`] }] },
+      ...(i.extraScrapeTargets ?? []).map((t) => ({ job_name: t.job, static_configs: [{ targets: [t.target] }] })),
     ],
   };
 }
