@@ -10,12 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '@drillbook/stage';
 import { defineDrill, probe } from '../../src/define/index.ts';
 import { RealClock } from '../../src/engine/clock.ts';
-import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
-import { runTimeline } from '../../src/engine/timeline.ts';
+import { runTimelineOnStage } from '../support/stage-timeline.ts';
 import { pitrProvider, takeBaseBackup } from '../../src/faults/local/pitr.ts';
 import type { LocalTarget } from '../../src/faults/local/targets.ts';
-import { runProbe } from '../../src/observe/probes.ts';
 import { measureEpisodes } from '../../src/measure/episodes.ts';
 import { restoreFromRun } from '../../src/measure/restore.ts';
 import { HeartbeatWriter } from '../../src/session/heartbeat.ts';
@@ -54,16 +52,14 @@ describe('timed restore', () => {
     await heartbeat.prepare();
     takeBaseBackup(stage.paths.pgBin, stage.urls.database, join(dir, 'backup'));
     const log = new MemoryRunLog();
-    const outcome = await runTimeline(drill.plan, {
+    const outcome = await runTimelineOnStage(drill.plan, {
       runId: 'dr',
-      environmentName: 'local',
-      environment: { kind: 'local' },
+      dir,
       clock,
       sink: log,
-      journal: new RollbackJournal(join(dir, 'journal.jsonl')),
-      chooseProvider: () => pitrProvider,
-      resolveTarget: (n) => targets[n],
-      runProbe: (p, signal) => runProbe(p, { now: () => clock.now(), targetUrl: () => stage.urls.service, databaseUrl: () => stage.urls.database }, signal),
+      provider: pitrProvider,
+      targets,
+      probes: { targetUrl: () => stage.urls.service, databaseUrl: () => stage.urls.database },
       background: [heartbeat],
     });
     expect(outcome.status).toBe('completed');

@@ -10,12 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '@drillbook/stage';
 import { defineGameDay, fault, probe } from '../../src/define/index.ts';
 import { RealClock } from '../../src/engine/clock.ts';
-import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
-import { runTimeline } from '../../src/engine/timeline.ts';
+import { runTimelineOnStage } from '../support/stage-timeline.ts';
 import { processProvider } from '../../src/faults/local/process.ts';
 import type { LocalTarget } from '../../src/faults/local/targets.ts';
-import { runProbe } from '../../src/observe/probes.ts';
 import { measureEpisodes } from '../../src/measure/episodes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-truth-'));
@@ -66,16 +64,14 @@ describe('TTR against the supervisor restart delay', () => {
     log.onAppend((e) => {
       if (e.kind === 'fault.injected') killedAt = e.t;
     });
-    const outcome = await runTimeline(drill.plan, {
+    const outcome = await runTimelineOnStage(drill.plan, {
       runId: 'truth',
-      environmentName: 'local',
-      environment: { kind: 'local' },
+      dir,
       clock,
       sink: log,
-      journal: new RollbackJournal(join(dir, 'journal.jsonl')),
-      chooseProvider: () => processProvider,
-      resolveTarget: (n) => targets[n],
-      runProbe: (p, signal) => runProbe(p, { now: () => clock.now(), targetUrl: (t) => targets[t]!.kind === 'stage-service' ? (targets[t] as { url: string }).url : '', databaseUrl: () => '' }, signal),
+      provider: processProvider,
+      targets,
+      probes: { targetUrl: (t) => (targets[t]!.kind === 'stage-service' ? (targets[t] as { url: string }).url : ''), databaseUrl: () => '' },
     });
     await watcher;
     expect(outcome.status).toBe('completed');

@@ -10,14 +10,12 @@ import { startStage, type Stage } from '@drillbook/stage';
 import { runBuild } from '../../src/build/run.ts';
 import { defineGameDay, fault, probe } from '../../src/define/index.ts';
 import { RealClock } from '../../src/engine/clock.ts';
-import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
-import { runTimeline } from '../../src/engine/timeline.ts';
+import { runTimelineOnStage } from '../support/stage-timeline.ts';
 import { processProvider } from '../../src/faults/local/process.ts';
 import type { LocalTarget } from '../../src/faults/local/targets.ts';
 import { AlertWatcher } from '../../src/observe/alert-watcher.ts';
 import { PrometheusClient } from '../../src/observe/prometheus.ts';
-import { runProbe } from '../../src/observe/probes.ts';
 import { measureEpisodes } from '../../src/measure/episodes.ts';
 
 const FOR = 5_000;
@@ -55,16 +53,14 @@ describe('TTD against an alert with a known `for`', () => {
     });
     const prometheus = new PrometheusClient(stage.urls.prometheus);
     const log = new MemoryRunLog();
-    const outcome = await runTimeline(drill.plan, {
+    const outcome = await runTimelineOnStage(drill.plan, {
       runId: 'ttd',
-      environmentName: 'local',
-      environment: { kind: 'local' },
+      dir,
       clock,
       sink: log,
-      journal: new RollbackJournal(join(dir, 'journal.jsonl')),
-      chooseProvider: () => processProvider,
-      resolveTarget: (n) => targets[n],
-      runProbe: (p, signal) => runProbe(p, { now: () => clock.now(), targetUrl: () => stage.urls.service, databaseUrl: () => '', prometheus }, signal),
+      provider: processProvider,
+      targets,
+      probes: { targetUrl: () => stage.urls.service, databaseUrl: () => '', prometheus },
       background: [{ name: 'alerts', start: (sink) => watcher.start(sink), stop: () => watcher.stop() }],
     });
     expect(outcome.status).toBe('completed');
