@@ -21,7 +21,8 @@ import { runBake, simulatedTelemetry, type BakeTelemetry, type BakeWindow } from
 import { openEnvironment } from '../session/environment.ts';
 import { sealWithProjectKey } from '../session/run-drill.ts';
 import { buildLocalRules } from '../session/local-rules.ts';
-import { runHttpJourney } from '../synthetics/http-journey.ts';
+import { BrowserPool, runJourney, type AnyJourney } from '../synthetics/run-journey.ts';
+import { isBrowserJourney } from '../define/browser-journey.ts';
 import { createProgress, type CliIo } from './io.ts';
 
 /** Pure: a window's figures from the run log of a live bake. */
@@ -116,10 +117,11 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
     const loops = plan.uses.load.filter(isLoadProfile).map(async (profile) => {
       while (!stop.signal.aborted) await runLoad(profile, { baseUrl: open.targetUrl(profile.target), clock, signal: stop.signal, onSample: (x) => log.append({ ...x, kind: 'load.sample' }) });
     });
+    const browsers = new BrowserPool();
     const synth = (async () => {
       while (!stop.signal.aborted) {
-        for (const j of plan.uses.journeys.filter(isJourney)) {
-          const r = await runHttpJourney(j, { baseUrl: open.targetUrl(j.target), signal: stop.signal }).catch(() => undefined);
+        for (const j of plan.uses.journeys.filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v))) {
+          const r = await runJourney(j, { baseUrl: open.targetUrl(j.target), signal: stop.signal, ...(isBrowserJourney(j) ? { browser: await browsers.get() } : {}) }).catch(() => undefined);
           log.append({ t: clock.now(), kind: 'step', name: 'journey', detail: { journey: j.name, ok: r?.ok ?? false } });
         }
         await clock.sleep(plan.synthetics.every, stop.signal).catch(() => {});
@@ -129,6 +131,7 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
     close = async () => {
       stop.abort();
       await Promise.allSettled([...loops, synth]);
+      await browsers.close();
       await open.close();
     };
   }

@@ -11,37 +11,44 @@ import { listPackFiles } from '../evidence/manifest.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { traceCoverage } from '../measure/coverage.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
-import { runHttpJourney } from '../synthetics/http-journey.ts';
+import { BrowserPool, runJourney, type AnyJourney } from '../synthetics/run-journey.ts';
+import { isBrowserJourney } from '../define/browser-journey.ts';
 import type { CliIo } from './io.ts';
 
 export async function synthCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' }, json: { type: 'boolean', default: false }, screenshots: { type: 'string', default: '.drillbook/screenshots' } } });
   if (!positionals.length || !values.target) {
-    io.err('usage: drill synth <journey-file…> --target <base-url> [--json]');
+    io.err('usage: drill synth <journey-file…> --target <base-url> [--json] [--screenshots dir]   (HTTP and browser journeys)');
     return ExitCode.usage;
   }
   let failed = 0;
   const out = [];
-  for (const file of positionals) {
-    let journeys;
-    try {
-      journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter(isJourney);
-    } catch (err) {
-      if (err instanceof DefinitionError) {
-        io.err(err.message);
-        return ExitCode.usage;
+  const browsers = new BrowserPool();
+  try {
+    for (const file of positionals) {
+      let journeys;
+      try {
+        journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v));
+      } catch (err) {
+        if (err instanceof DefinitionError) {
+          io.err(err.message);
+          return ExitCode.usage;
+        }
+        throw err;
       }
-      throw err;
-    }
-    for (const j of journeys) {
-      const r = await runHttpJourney(j, { baseUrl: values.target });
-      out.push(r);
-      if (!r.ok) failed++;
-      if (!values.json) {
-        io.out(`${r.ok ? '✓' : '✗'} ${j.name}  trace ${r.traceId}`);
-        for (const s of r.steps) io.out(`    ${s.ok ? '✓' : '✗'} ${s.name.padEnd(12)} ${String(s.status).padEnd(4)} ${s.durationMs.toFixed(0).padStart(5)} ms${s.ok ? '' : `  ${s.failedAssertions.join('; ')}`}`);
+      for (const j of journeys) {
+        const r = await runJourney(j, { baseUrl: values.target, ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots! } : {}) });
+        out.push(r);
+        if (!r.ok) failed++;
+        if (!values.json) {
+          io.out(`${r.ok ? '✓' : '✗'} ${j.name} (${r.runner})  trace ${r.traceId}${r.faroSessionId ? `  Faro session ${r.faroSessionId}` : ''}`);
+          for (const s of r.steps) io.out(`    ${s.ok ? '✓' : '✗'} ${s.name.padEnd(12)} ${s.durationMs.toFixed(0).padStart(5)} ms  ${s.detail}`);
+          if (r.screenshot) io.out(`    screenshot: ${r.screenshot}`);
+        }
       }
     }
+  } finally {
+    await browsers.close();
   }
   if (values.json) io.out(JSON.stringify(out, null, 2));
   return failed ? ExitCode.fail : ExitCode.pass;

@@ -9,4 +9,5 @@ export { DefinitionError, type DefinitionIssue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
 export { defineLoadProfile, isLoadProfile, type LoadProfile, type LoadProfileInput, type ScenarioPlan, type Executor } from './load.ts';
 export { defineJourney, isJourney, type Journey, type JourneyInput, type JourneyStep } from './journey.ts';
+export { defineBrowserJourney, isBrowserJourney, type BrowserJourney, type BrowserJourneyInput, type BrowserStep } from './browser-journey.ts';
 export { defineBake, isBakePlan, type BakePlan, type BakeInput } from './bake.ts';

@@ -88,6 +88,7 @@ export function defineJourney(input: JourneyInput, file?: string): Journey {
   return { kind: 'journey', name: d.name, target: d.target ?? 'api', critical: d.critical ?? false, steps, trace: { services: d.trace?.services ?? [] } };
 }
 
+/** An HTTP journey (browser journeys: isBrowserJourney in browser-journey.ts). */
 export function isJourney(v: unknown): v is Journey {
-  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'journey' && Array.isArray((v as { steps?: unknown }).steps);
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'journey' && (v as { runner?: unknown }).runner !== 'browser' && Array.isArray((v as { steps?: unknown }).steps);
 }

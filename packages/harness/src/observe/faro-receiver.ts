@@ -75,6 +75,19 @@ export class RumStore {
     return this.sessions.get(id);
   }
 
+  /**
+   * The link from a browser session to the backend: each trace id the session mentioned,
+   * with the spans of it that reached the trace store (none yet: the backend trace is missing).
+   */
+  linkedTraces(sessionId: string, traces: TraceStore): Array<{ traceId: string; spans: number; services: string[] }> {
+    const s = this.sessions.get(sessionId);
+    if (!s) return [];
+    return [...s.traceIds].map((traceId) => {
+      const spans = traces.trace(traceId);
+      return { traceId, spans: spans.length, services: [...new Set(spans.map((x) => x.service))].sort() };
+    });
+  }
+
   all(): RumSession[] {
     return [...this.sessions.values()];
   }

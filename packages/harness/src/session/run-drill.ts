@@ -32,7 +32,8 @@ import { canonicalJson } from '../evidence/canonical.ts';
 import { isLoadProfile } from '../define/load.ts';
 import { runLoad, type LoadSummary } from '../load/runner.ts';
 import { isJourney } from '../define/journey.ts';
-import { runHttpJourney } from '../synthetics/http-journey.ts';
+import { BrowserPool, runJourney } from '../synthetics/run-journey.ts';
+import { isBrowserJourney } from '../define/browser-journey.ts';
 import { traceCoverage, type CoverageReport, type CoverageRequest } from '../measure/coverage.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
@@ -188,6 +189,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
   const log = new JsonlRunLog(join(opts.projectRoot, '.drillbook', 'runs', `${runId}.jsonl`));
   const controller = new AbortController();
   const disposeSignals = abortOnSignals(controller, opts.note);
+  const browsers = new BrowserPool(); // Chromium for browser journeys, started on first use
   try {
     if (env.facts.stageReadyMs) opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
     log.onAppend((e) => {
@@ -200,18 +202,22 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     log.onAppend((e) => env.faultMetrics.observe(e, { drill: plan.name, runId }));
     // Journeys run as probes; every step's request is kept for trace coverage.
     const journeyRequests: CoverageRequest[] = [];
-    const runJourney = async (name: string, signal: AbortSignal) => {
+    const runJourneyProbe = async (name: string, signal: AbortSignal) => {
       const journey = drill.uses.journeys[name];
-      if (!journey || !isJourney(journey)) return { ok: false, error: `journey '${name}' was not imported by the drill` };
-      const r = await runHttpJourney(journey, { baseUrl: env.targetUrl(journey.target), signal, runId, now: () => clock.now() });
-      r.steps.forEach((st, i) => {
-        if (journey.critical && st.status > 0) journeyRequests.push({ path: `${journey.name}/${st.name}`, traceId: st.traceId, clientSpanId: st.clientSpanId, expectedSpans: journey.steps[i]!.spans, services: journey.trace.services });
-        log.append({ t: clock.now(), kind: 'step', name: 'journey', detail: { journey: journey.name, step: st.name, ok: st.ok, status: st.status, traceId: st.traceId, clientSpanId: st.clientSpanId, critical: journey.critical } });
+      if (!journey || !(isJourney(journey) || isBrowserJourney(journey))) return { ok: false, error: `journey '${name}' was not imported by the drill` };
+      const r = await runJourney(journey, {
+        baseUrl: env.targetUrl(journey.target),
+        signal,
+        runId,
+        now: () => clock.now(),
+        ...(isBrowserJourney(journey) ? { browser: await browsers.get(), screenshotDir: join(opts.projectRoot, '.drillbook', 'runs', `${runId}-screenshots`) } : {}),
       });
-      const failed = r.steps.find((st) => !st.ok);
-      return { ok: r.ok, ...(failed ? { error: `${failed.name}: ${failed.failedAssertions.join('; ')}` } : {}) };
+      if (journey.critical) journeyRequests.push(...r.coverage);
+      for (const st of r.steps)
+        log.append({ t: clock.now(), kind: 'step', name: 'journey', detail: { journey: journey.name, runner: r.runner, step: st.name, ok: st.ok, detail: st.detail, requests: st.requests, critical: journey.critical, ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}) } });
+      return { ok: r.ok, ...(r.error ? { error: r.error } : {}) };
     };
-    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, runJourney, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
+    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, runJourney: runJourneyProbe, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
     const stops = createStopEvaluator(plan.stopWhen, { slos: slosOf(drill) });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
     // Load runs for the whole drill (until its own duration ends or the run does).
@@ -366,6 +372,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     return { exitCode, verdict, summary: `${summary}\nevidence: ${relative(opts.projectRoot, written.packDir)} (${sealed})`, runFile: written.path, packDir: written.packDir, runId };
   } finally {
     disposeSignals();
+    await browsers.close();
     log.close();
     opts.note('stopping the environment…');
     await env.close();
