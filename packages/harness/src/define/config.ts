@@ -23,6 +23,7 @@ const hosts = strictObject({
   kind: z.literal('hosts'),
   prometheus: url('prometheus').optional(),
   alertmanager: url('alertmanager').optional(),
+  traces: strictObject({ tempo: url('tempo').optional(), jaeger: url('jaeger').optional() }).optional(),
   targets: z.record(z.string(), hostTarget),
 });
 

@@ -27,7 +27,15 @@ export interface HostsEnvironment {
   kind: 'hosts';
   prometheus?: string;
   alertmanager?: string;
+  /** Where the service's traces can be read back (else: the harness's own OTLP receiver). */
+  traces?: TraceBackends;
   targets: Record<string, HostTarget>;
+}
+
+/** Base URLs of a trace store's query API: Tempo (:3200) or Jaeger query (:16686). */
+export interface TraceBackends {
+  tempo?: string;
+  jaeger?: string;
 }
 
 export interface KubernetesTarget {
@@ -42,7 +50,7 @@ export interface KubernetesEnvironment {
   /** The allow-list: a drill touches these namespaces and no other. */
   namespaces: string[];
   prometheus?: string;
-  traces?: { tempo?: string; jaeger?: string };
+  traces?: TraceBackends;
   targets: Record<string, KubernetesTarget>;
   load?: { k6Operator?: { namespace: string } };
 }

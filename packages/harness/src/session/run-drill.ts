@@ -33,6 +33,7 @@ import { isLoadProfile } from '../define/load.ts';
 import { runLoad, type LoadSummary } from '../load/runner.ts';
 import { isJourney } from '../define/journey.ts';
 import { BrowserPool, runJourney } from '../synthetics/run-journey.ts';
+import { fetchTraces, selectTraceSource } from '../observe/trace-backends.ts';
 import { isBrowserJourney } from '../define/browser-journey.ts';
 import { traceCoverage, type CoverageReport, type CoverageRequest } from '../measure/coverage.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
@@ -307,6 +308,14 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     // that both trace coverage and the pack's traces/ file use, so verify can re-derive it.
     if (journeyRequests.length) await new Promise((r) => setTimeout(r, 1_500));
     const runSpans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
+    // On a stage whose traces live in Tempo or Jaeger, read the journeys' traces back from there.
+    const traceSource = selectTraceSource(envConfig, env.traces);
+    if (traceSource.name !== 'local' && journeyRequests.length) {
+      opts.note(`reading ${new Set(journeyRequests.map((r) => r.traceId)).size} journey traces from ${traceSource.name}…`);
+      const known = new Set(runSpans.map((sp) => `${sp.traceId}/${sp.spanId}`));
+      for (const spans of (await fetchTraces(traceSource, journeyRequests.map((r) => r.traceId), { waitMs: 15_000 })).values())
+        for (const sp of spans) if (!known.has(`${sp.traceId}/${sp.spanId}`)) runSpans.push(sp);
+    }
     const byTrace = new Map<string, StoredSpan[]>();
     for (const sp of runSpans) (byTrace.get(sp.traceId) ?? byTrace.set(sp.traceId, []).get(sp.traceId)!).push(sp);
     const coverage: CoverageReport | undefined = journeyRequests.length ? traceCoverage(journeyRequests, (id) => byTrace.get(id) ?? []) : undefined;
