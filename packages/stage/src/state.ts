@@ -94,13 +94,16 @@ let ownedDirs = 0;
 /**
  * A state dir of this process's own under `parent`, so several callers (a scheduler running
  * two drills, two test files) each get a stage without stopping another's. Dirs whose owner
- * process is gone are cleaned up (processes killed, temp dirs removed) on the way; so is a
- * stage recorded directly in `parent` by an older layout.
+ * process is gone are cleaned up (processes killed, temp dirs removed) on the way.
  */
 export async function ownStateDir(parent: string): Promise<{ dir: string; swept: number }> {
   mkdirSync(parent, { recursive: true });
   let swept = 0;
-  if (readState(parent)) {
+  // A stage recorded in `parent` itself is `drill stage up`'s (or an older layout's): left alone
+  // while its host runs, cleaned up once the host is gone.
+  const direct = readState(parent);
+  const directHost = direct?.processes.find((p) => p.name === 'host');
+  if (direct && !(directHost && sameProcess(directHost))) {
     await cleanupStaleStage(parent);
     swept++;
   }
