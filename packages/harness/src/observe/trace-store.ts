@@ -139,3 +139,34 @@ export class TraceStore {
     return [...this.byTrace.values()].flat();
   }
 }
+
+export interface SettleOptions {
+  /** Stop waiting once no span has arrived for this long (the exporter has gone quiet). */
+  quietMs?: number;
+  /** Never wait longer than this. */
+  maxMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * Waits for spans still in flight: until `complete()` holds, or nothing new has arrived for
+ * `quietMs`, or `maxMs` has passed. Exporters send in batches, and on a busy machine a batch
+ * can be seconds late; a fixed pause would then count a trace as incomplete that was merely
+ * slow. Returns how long it waited.
+ */
+export async function settleSpans(store: TraceStore, complete: () => boolean, opts: SettleOptions = {}): Promise<number> {
+  const { quietMs = 1_500, maxMs = 15_000, pollMs = 100 } = opts;
+  const t0 = Date.now();
+  let seen = store.size;
+  let lastArrival = t0;
+  while (!complete()) {
+    const now = Date.now();
+    if (store.size !== seen) {
+      seen = store.size;
+      lastArrival = now;
+    }
+    if (now - lastArrival >= quietMs || now - t0 >= maxMs) break;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return Date.now() - t0;
+}

@@ -36,7 +36,7 @@ import { BrowserPool, runJourney } from '../synthetics/run-journey.ts';
 import { fetchTraces, selectTraceSource } from '../observe/trace-backends.ts';
 import { isBrowserJourney } from '../define/browser-journey.ts';
 import { traceCoverage, type CoverageReport, type CoverageRequest } from '../measure/coverage.ts';
-import type { StoredSpan } from '../observe/trace-store.ts';
+import { settleSpans, type StoredSpan } from '../observe/trace-store.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { HeartbeatWriter } from './heartbeat.ts';
@@ -304,9 +304,10 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     } catch (err) {
       opts.note(`warn: the run's own trace was not exported: ${(err as Error).message}`);
     }
-    // Spans arrive in batches: give the service's last ones a moment, then take one snapshot
-    // that both trace coverage and the pack's traces/ file use, so verify can re-derive it.
-    if (journeyRequests.length) await new Promise((r) => setTimeout(r, 1_500));
+    // Spans arrive in batches: wait until every journey's trace is complete or the exporter
+    // has gone quiet, then take one snapshot that both trace coverage and the pack's traces/
+    // file use, so verify can re-derive it.
+    if (journeyRequests.length) await settleSpans(env.traces, () => traceCoverage(journeyRequests, (id) => env.traces.trace(id)).value === 1);
     const runSpans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
     // On a stage whose traces live in Tempo or Jaeger, read the journeys' traces back from there.
     const traceSource = selectTraceSource(envConfig, env.traces);

@@ -13,7 +13,7 @@ import { traceCoverage } from '../../src/measure/coverage.ts';
 import { faroHandler, RumStore } from '../../src/observe/faro-receiver.ts';
 import { otlpTraceHandler } from '../../src/observe/otlp-receiver.ts';
 import { TelemetryServer } from '../../src/observe/telemetry-server.ts';
-import { TraceStore } from '../../src/observe/trace-store.ts';
+import { settleSpans, TraceStore } from '../../src/observe/trace-store.ts';
 import { BrowserPool, runJourney } from '../../src/synthetics/run-journey.ts';
 
 const repo = resolve(__dirname, '../../../..');
@@ -72,7 +72,9 @@ describe('a browser journey on the stage', () => {
     });
     expect(linked, 'the backend trace of the page’s API calls did not arrive').toBeDefined();
     expect(linked!.services).toEqual(['graph-api']);
-    // Every API call's backend trace is complete: coverage over the browser's requests.
+    // Every API call's backend trace is complete: coverage over the browser's requests, once
+    // the service's span batches have landed (as a drill waits for them).
+    await settleSpans(traces, () => traceCoverage(r.coverage, (id) => traces.trace(id)).value === 1);
     const c = traceCoverage(r.coverage, (id) => traces.trace(id));
     expect(c.total).toBe(3);
     expect(c.value).toBe(1);
