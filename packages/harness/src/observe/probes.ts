@@ -1,7 +1,7 @@
 // Probe executors: one observation each (HTTP, PromQL, SQL), returning a uniform
 // outcome the engine appends to the run log. Journeys plug in through `runJourney`.
 import { request } from 'undici';
-import pg from 'pg';
+import { pgClient } from './pg-client.ts';
 import type { HttpProbe, JourneyProbe, PromqlProbe, ProbeSpec, SqlProbe, Tolerance } from '../define/types.ts';
 import { PrometheusClient } from './prometheus.ts';
 import type { ProbeOutcome } from '../engine/timeline.ts';
@@ -92,11 +92,7 @@ async function runPromqlProbe(probe: PromqlProbe, env: ProbeEnvironment, signal:
 async function runSqlProbe(probe: SqlProbe, env: ProbeEnvironment, signal: AbortSignal): Promise<ProbeResult> {
   const started = env.now();
   const t0 = performance.now();
-  const client = new pg.Client({
-    connectionString: env.databaseUrl(probe.target),
-    connectionTimeoutMillis: probe.timeout,
-    query_timeout: probe.timeout,
-  });
+  const client = pgClient(env.databaseUrl(probe.target), { connectionTimeoutMillis: probe.timeout, query_timeout: probe.timeout });
   const onAbort = () => void client.end().catch(() => {});
   signal.addEventListener('abort', onAbort, { once: true });
   try {

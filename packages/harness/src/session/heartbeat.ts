@@ -2,7 +2,8 @@
 // the moment each commit was acknowledged, so RPO is measured from what the database
 // promised, not guessed. While the database is down it keeps trying; failed attempts
 // were never acknowledged and so cannot be "lost".
-import pg from 'pg';
+import type pg from 'pg';
+import { pgClient } from '../observe/pg-client.ts';
 import type { Clock, RunLogSink } from '../engine/types.ts';
 import type { BackgroundTask } from '../engine/timeline.ts';
 import type { HeartbeatAck } from '../measure/restore.ts';
@@ -23,7 +24,7 @@ export class HeartbeatWriter implements BackgroundTask {
   ) {}
 
   async prepare(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.databaseUrl });
+    const c = pgClient(this.databaseUrl);
     await c.connect();
     try {
       await c.query(`create table if not exists ${HEARTBEAT_TABLE} (seq bigint primary key, written_at timestamptz not null default clock_timestamp())`);
@@ -42,8 +43,7 @@ export class HeartbeatWriter implements BackgroundTask {
         const next = this.clock.now() + this.everyMs;
         try {
           if (!client) {
-            client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 500, query_timeout: 1_000 });
-            client.on('error', () => {});
+            client = pgClient(this.databaseUrl, { connectionTimeoutMillis: 500, query_timeout: 1_000 });
             await client.connect();
           }
           const seq = this.seq + 1;
@@ -67,7 +67,7 @@ export class HeartbeatWriter implements BackgroundTask {
 
   /** Sequence numbers present in the database now. */
   async surviving(): Promise<Set<number>> {
-    const c = new pg.Client({ connectionString: this.databaseUrl });
+    const c = pgClient(this.databaseUrl);
     await c.connect();
     try {
       const r = await c.query(`select seq from ${HEARTBEAT_TABLE}`);

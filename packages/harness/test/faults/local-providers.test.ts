@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
+import { pgClient } from '../../src/observe/pg-client.ts';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '@drillbook/stage';
@@ -115,9 +116,15 @@ describe('local fault providers on the real stage', () => {
     expect(after).toBeLessThan(base + 150);
   });
 
-  it('dependency outage: the database is down (readyz 503) and up again after revert', async () => {
+  it('dependency outage: the database is down (readyz 503) and up again after revert; the harness’s own open connections survive it', async () => {
+    // An idle harness connection when the server goes away gets 57P01 as an 'error' event:
+    // without pgClient's listener that is an uncaught exception (vitest would fail the run).
+    const idle = pgClient(stage.urls.database);
+    await idle.connect();
+    const idleEnded = new Promise<void>((resolve) => idle.once('end', () => resolve()));
     await through(databaseOutageProvider, { kind: 'dependency-outage', target: 'db', selection: { mode: 'one' }, duration: 60_000 }, 'outage-1', async () => {
       expect(await status('/readyz')).toBe(503);
+      await idleEnded;
     });
     expect(await waitFor(async () => (await status('/readyz')) === 200, 20_000)).toBe(true);
   });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import { pgClient } from '../../observe/pg-client.ts';
 import type { EnvironmentConfig } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
 import { stageControl } from './stage-control.ts';
@@ -35,8 +35,7 @@ function postgresOwner(): string | undefined {
 }
 
 async function inRecovery(url: string): Promise<boolean | undefined> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-  c.on('error', () => {});
+  const c = pgClient(url, { connectionTimeoutMillis: 1_000 });
   try {
     await c.connect();
     return (await c.query('select pg_is_in_recovery() as r')).rows[0].r as boolean;

@@ -1,13 +1,13 @@
 // The stage's PostgreSQL as a fault target: an outage (server stopped, then started)
 // and a bad migration (SQL applied, and its rollback journaled before it runs).
-import pg from 'pg';
+import { pgClient } from '../../observe/pg-client.ts';
 import type { EnvironmentConfig, MigrationFault } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
 import { stageControl, StageUnreachable } from './stage-control.ts';
 import { isLocalTarget, requireLocalTarget } from './targets.ts';
 
 async function runSql(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = pgClient(url, { connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     await client.query(sql);
