@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 // @ts-expect-error autocannon ships no types; the part used is declared below (Autocannon)
 import autocannonImport from 'autocannon';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import { defineLoadProfile } from '../packages/harness/src/define/load.ts';
 import { RealClock } from '../packages/harness/src/engine/clock.ts';
 import { runLoad, type LoadSample, type LoadSummary } from '../packages/harness/src/load/runner.ts';
@@ -22,7 +22,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const withStage = process.argv.includes('--stage');
 const CONNECTIONS = 50;
-const CLOSED_S = quick ? 3 : 10;
+const CLOSED_S = quick ? 3 : 6;
+// Closed-model rounds: the tools take turns, in a rotating order, and each tool's median
+// round is compared; one round each is at the mercy of whatever else the machine did then.
+const ROUNDS = quick ? 1 : 5;
 const ARRIVAL_RATE = 5_000;
 const ARRIVAL_S = quick ? 5 : 30;
 const CO_RATE = 1_000;
@@ -90,13 +93,74 @@ function embeddedClosed(s: LoadSummary, seconds: number): ClosedFigures {
 const stallAt = (url: string, afterMs: number) =>
   setTimeout(() => void request(`${url}/__stall?ms=${STALL_MS}`, { method: 'POST' }).then((r) => r.body.dump()), afterMs);
 
+/**
+ * The floor under the embedded runner: undici with nothing around it — a connection per VU,
+ * requests back to back, bodies dropped, no measurement. The runner cannot be faster than its
+ * HTTP library; the gap between the two is what the runner itself costs.
+ */
+async function bareUndici(url: string, seconds: number): Promise<ClosedFigures> {
+  const target = new URL(url);
+  const options = { origin: target.origin, path: `${target.pathname}${target.search}`, method: 'GET' as const };
+  const end = performance.now() + seconds * 1_000;
+  let requests = 0;
+  let failures = 0;
+  const clients = Array.from({ length: CONNECTIONS }, () => new Client(target.origin, { pipelining: 1 }));
+  await Promise.all(
+    clients.map(async (client) => {
+      while (performance.now() < end) {
+        const ok = await new Promise<boolean>((resolve) => {
+          let status = 0;
+          client.dispatch(options, {
+            onRequestStart: () => {},
+            onResponseStart: (_c, code) => void (status = code),
+            onResponseData: () => {},
+            onResponseEnd: () => resolve(status === 200),
+            onResponseError: () => resolve(false),
+          });
+        });
+        requests++;
+        if (!ok) failures++;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  return { tool: 'undici', reqPerSec: requests / seconds, p50Ms: NaN, p99Ms: NaN, requests, failures };
+}
+
+/** Each tool's closed-model figures over ROUNDS interleaved rounds; the median round by req/s. */
+async function closedRounds(url: string) {
+  const tools: Array<() => Promise<ClosedFigures>> = [
+    async () => ({ ...(await wrk(url, CLOSED_S)), raw: undefined }),
+    () => autocannonRun(url, CLOSED_S),
+    async () => embeddedClosed(await embedded(url, { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CLOSED_S}s`, gracefulStop: '0s' }), CLOSED_S),
+    () => bareUndici(url, CLOSED_S),
+  ];
+  const rounds: ClosedFigures[][] = tools.map(() => []);
+  for (let r = 0; r < ROUNDS; r++)
+    for (let k = 0; k < tools.length; k++) {
+      const i = (k + r) % tools.length;
+      rounds[i]!.push(await tools[i]!());
+    }
+  const median = (xs: ClosedFigures[]) => [...xs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(xs.length / 2)]!;
+  const [w, a, e, u] = rounds.map(median) as [ClosedFigures, ClosedFigures, ClosedFigures, ClosedFigures];
+  const perRound = (i: number) => rounds[i]!.map((x) => Math.round(x.reqPerSec));
+  return {
+    connections: CONNECTIONS,
+    seconds: CLOSED_S,
+    rounds: ROUNDS,
+    wrk: w,
+    autocannon: a,
+    embedded: e,
+    bareUndici: u,
+    allRounds: { wrk: perRound(0), autocannon: perRound(1), embedded: perRound(2), bareUndici: perRound(3) },
+    ratio: { embeddedToWrk: e.reqPerSec / w.reqPerSec, embeddedToAutocannon: e.reqPerSec / a.reqPerSec, embeddedToBareUndici: e.reqPerSec / u.reqPerSec, bareUndiciToAutocannon: u.reqPerSec / a.reqPerSec },
+  };
+}
+
 async function closedModel(url: string) {
   // Warm-up so the target's JIT is not measured against the first tool only.
   await autocannonRun(url, 1);
-  const w = await wrk(url, CLOSED_S);
-  const a = await autocannonRun(url, CLOSED_S);
-  const e = embeddedClosed(await embedded(url, { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CLOSED_S}s`, gracefulStop: '0s' }), CLOSED_S);
-  return { connections: CONNECTIONS, seconds: CLOSED_S, wrk: { ...w, raw: undefined }, autocannon: a, embedded: e, ratio: { embeddedToWrk: e.reqPerSec / w.reqPerSec, embeddedToAutocannon: e.reqPerSec / a.reqPerSec } };
+  return closedRounds(url);
 }
 
 async function arrivalAccuracy(url: string) {
@@ -161,12 +225,8 @@ async function stageClosed(): Promise<ClosedFigures[] | { skipped: string }> {
     throw err;
   });
   try {
-    const url = `${stage.urls.service}/healthz`;
-    const w = await wrk(url, CLOSED_S);
-    const a = await autocannonRun(url, CLOSED_S);
-    const profile = defineLoadProfile({ name: 'bench-stage', request: { url, expect: { status: 200 } }, scenarios: { s: { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CLOSED_S}s`, gracefulStop: '0s' } } });
-    const e = embeddedClosed(await runLoad(profile, { baseUrl: url, clock: new RealClock() }), CLOSED_S);
-    return [w, a, e].map((x) => ({ ...x, raw: undefined }) as ClosedFigures);
+    const r = await closedRounds(`${stage.urls.service}/healthz`);
+    return [r.wrk, r.autocannon, r.embedded, r.bareUndici];
   } finally {
     await stage.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -174,6 +234,8 @@ async function stageClosed(): Promise<ClosedFigures[] | { skipped: string }> {
 }
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
+const closedLine = (label: string, f: ClosedFigures) =>
+  `${label} ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${Number.isNaN(f.p50Ms) ? '(not measured)' : `p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`}  failures ${f.failures}`;
 
 async function main() {
   const { url, child } = await startTarget();
@@ -181,14 +243,14 @@ async function main() {
   try {
     console.log(`target ${url} · ${cpus().length} cores · ${quick ? 'quick' : 'full'} run`);
     const closed = await closedModel(url);
-    for (const f of [closed.wrk, closed.autocannon, closed.embedded]) console.log(`closed  ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms  failures ${f.failures}`);
-    console.log(`closed  embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×`);
+    for (const f of [closed.wrk, closed.autocannon, closed.embedded, closed.bareUndici]) console.log(closedLine('closed ', f));
+    console.log(`closed  embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×  embedded/bare undici ${fmt(closed.ratio.embeddedToBareUndici, 2)}×  bare undici/autocannon ${fmt(closed.ratio.bareUndiciToAutocannon, 2)}×  (median of ${closed.rounds} rounds of ${closed.seconds} s each; every round: ${Object.entries(closed.allRounds).map(([t, xs]) => `${t} ${xs.map((x) => fmt(x, 0)).join('/')}`).join(' · ')})`);
     const arrival = await arrivalAccuracy(url);
     console.log(`arrival ${arrival.rate}/s × ${arrival.seconds}s: ${arrival.completed} completed, ${arrival.dropped} dropped, ${fmt(arrival.achievedPerSec)} /s (error ${fmt(arrival.errorPct, 2)} %), per second ${arrival.perSecondMin}–${arrival.perSecondMax}, p99 ${fmt(arrival.p99Ms, 2)} ms (corrected ${fmt(arrival.correctedP99Ms, 2)} ms)`);
     const co = await coordinatedOmission(url);
     console.log(`stall   ${co.stallMs} ms in ${co.seconds}s: embedded open p99 raw ${fmt(co.embeddedOpen.rawP99Ms!)} ms / corrected ${fmt(co.embeddedOpen.correctedP99Ms!)} ms · embedded closed p99 ${fmt(co.embeddedClosed.rawP99Ms!)} ms · wrk p99 ${fmt(co.wrk.p99Ms)} ms`);
     const stage = withStage ? await stageClosed() : { skipped: 'run with --stage to include the stage service' };
-    if (Array.isArray(stage)) for (const f of stage) console.log(`stage   ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`);
+    if (Array.isArray(stage)) for (const f of stage) console.log(closedLine('stage  ', f));
     const targets = {
       closedVsWrk: { want: '≥ 0.9', got: closed.ratio.embeddedToWrk, met: closed.ratio.embeddedToWrk >= 0.9 },
       closedVsAutocannon: { want: '≥ 1.0', got: closed.ratio.embeddedToAutocannon, met: closed.ratio.embeddedToAutocannon >= 1.0 },

@@ -5,7 +5,7 @@
 // executors, from the intended start (http_req_duration_corrected, as wrk2 corrects for
 // coordinated omission). Per-second samples stream out while the run goes on.
 import { build } from 'hdr-histogram-js';
-import { Agent } from 'undici';
+import { Agent, Client, type Dispatcher } from 'undici';
 import type { LoadProfile, ScenarioPlan } from '../define/load.ts';
 import type { Clock } from '../engine/types.ts';
 import { MetricStore, type Tags } from './metrics.ts';
@@ -49,6 +49,46 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
   signal.addEventListener('abort', onAbort, { once: true });
 });
+
+interface SendResult {
+  status: number;
+  bytes: number;
+}
+
+/**
+ * Receives one response through undici's dispatch API: the status, and the body counted and
+ * dropped. A class rather than an object of closures: the runner's hot path makes one per
+ * request, and methods on a prototype cost nothing to create.
+ */
+class ResponseCounter implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private bytes = 0;
+  constructor(private readonly done: (r: SendResult) => void) {}
+  onRequestStart(): void {} // its presence selects undici's current handler API
+  onResponseStart(_c: Dispatcher.DispatchController, status: number): void {
+    this.status = status;
+  }
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
+  }
+  onResponseEnd(): void {
+    this.done({ status: this.status, bytes: this.bytes });
+  }
+  onResponseError(): void {
+    this.done({ status: 0, bytes: this.bytes }); // refused, reset or interrupted
+  }
+}
+
+/** One request; lighter than undici's `request()`, which wraps every body in a stream. */
+function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<SendResult> {
+  return new Promise((resolve) => {
+    try {
+      dispatcher.dispatch(options, new ResponseCounter(resolve));
+    } catch {
+      resolve({ status: 0, bytes: 0 }); // the dispatcher was already destroyed
+    }
+  });
+}
 
 export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promise<LoadSummary> {
   const store = new MetricStore();
@@ -101,63 +141,70 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   const origin = target.origin;
   const path = `${target.pathname}${target.search}`;
   const sentBytes = (profile.request.body?.length ?? 0) + url.length;
-  const tagCache = new Map<string, { iter: Tags; req: Tags; check: Tags }>();
-  const tagsFor = (scenario: string, status: number, ok: boolean) => {
+  // Per (scenario, status): the recorders for that tag set, with submetric matching done once.
+  type Recorders = { reqs: Rec; duration: Rec; corrected: Rec; failed: Rec; checks: Rec; iterations: Rec; iterationDuration: Rec; received: Rec; sent: Rec; ok: boolean };
+  type Rec = (v: number) => void;
+  const recorderCache = new Map<string, Recorders>();
+  const recordersFor = (scenario: string, status: number): Recorders => {
     const key = `${scenario}\u0000${status}`;
-    let t = tagCache.get(key);
-    if (!t) {
+    let r = recorderCache.get(key);
+    if (!r) {
+      const ok = profile.request.expectStatus.includes(status);
       const iter: Tags = { scenario, method: profile.request.method, name: profile.request.name, url };
-      const req = { ...iter, status: String(status), expected_response: String(ok) };
-      t = { iter, req, check: { ...req, check: checkName } };
-      tagCache.set(key, t);
+      const req: Tags = { ...iter, status: String(status), expected_response: String(ok) };
+      r = {
+        ok,
+        reqs: store.recorder('http_reqs', req),
+        duration: store.recorder('http_req_duration', req),
+        corrected: store.recorder('http_req_duration_corrected', req),
+        failed: store.recorder('http_req_failed', req),
+        checks: store.recorder('checks', { ...req, check: checkName }),
+        iterations: store.recorder('iterations', iter),
+        iterationDuration: store.recorder('iteration_duration', iter),
+        received: store.recorder('data_received', req),
+        sent: store.recorder('data_sent', req),
+      };
+      recorderCache.set(key, r);
     }
-    return t;
+    return r;
   };
 
-  const iteration = async (scenario: string, dispatcher: Agent, intendedPerf?: number) => {
+  const requestOptions = { origin, path, method: profile.request.method as 'GET', headers, body: profile.request.body ?? null };
+  const iteration = async (scenario: string, dispatcher: Dispatcher, intendedPerf?: number) => {
     const p0 = performance.now();
-    let status = 0;
-    let bytes = 0;
-    try {
-      const res = await dispatcher.request({ origin, path, method: profile.request.method as 'GET', headers, body: profile.request.body ?? null });
-      status = res.statusCode;
-      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-    } catch {
-      status = 0;
-    }
-    const dur = performance.now() - p0;
-    const ok = profile.request.expectStatus.includes(status);
-    const { iter: tags, req: t, check } = tagsFor(scenario, status, ok);
-    store.add('http_reqs', 1, t);
-    store.add('http_req_duration', dur, t);
-    if (intendedPerf !== undefined) store.add('http_req_duration_corrected', performance.now() - intendedPerf, t);
-    store.add('http_req_failed', ok ? 0 : 1, t);
-    store.add('checks', ok ? 1 : 0, check);
-    store.add('iterations', 1, tags);
-    store.add('iteration_duration', dur, tags);
-    store.add('data_received', bytes, t);
-    store.add('data_sent', sentBytes, t);
-    if (ok) checkPasses++;
+    const { status, bytes } = await send(dispatcher, requestOptions);
+    const end = performance.now();
+    const dur = end - p0;
+    const r = recordersFor(scenario, status);
+    r.reqs(1);
+    r.duration(dur);
+    if (intendedPerf !== undefined) r.corrected(end - intendedPerf);
+    r.failed(r.ok ? 0 : 1);
+    r.checks(r.ok ? 1 : 0);
+    r.iterations(1);
+    r.iterationDuration(dur);
+    r.received(bytes);
+    r.sent(sentBytes);
+    if (r.ok) checkPasses++;
     else checkFails++;
     secRequests++;
-    if (!ok) secFailures++;
+    if (!r.ok) secFailures++;
     secHist.recordValue(Math.round(dur * 1000));
   };
 
   const runScenario = async (name: string, s: ScenarioPlan) => {
     await sleep(s.startTime, run.signal);
-    const dispatcher = new Agent({ connections: connectionsFor(s), pipelining: 1, keepAliveTimeout: 10_000 });
-    const onRunAbort = () => void dispatcher.destroy();
+    const dispatchers: Dispatcher[] = [];
+    const onRunAbort = () => dispatchers.forEach((d) => void d.destroy());
     run.signal.addEventListener('abort', onRunAbort, { once: true });
     const inflight = new Set<Promise<void>>();
     const startPerf = performance.now();
     const length = scenarioDuration(s);
     const elapsed = () => performance.now() - startPerf;
-    const track = (p: Promise<void>) => {
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    };
     if (s.executor === 'constant-arrival-rate' || s.executor === 'ramping-arrival-rate') {
+      // Open model: iterations take any free connection from one pool.
+      const pool = new Agent({ connections: connectionsFor(s), pipelining: 1, keepAliveTimeout: 10_000 });
+      dispatchers.push(pool);
       let allocated = s.preAllocatedVUs ?? 1;
       let busy = 0;
       maxVUsSeen = Math.max(maxVUsSeen, allocated);
@@ -176,13 +223,18 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
         }
         busy++;
         activeVUs++;
-        track(iteration(name, dispatcher, startPerf + off).finally(() => (busy--, activeVUs--)));
+        const it = iteration(name, pool, startPerf + off).finally(() => (busy--, activeVUs--, inflight.delete(it)));
+        inflight.add(it);
       }
     } else {
+      // Closed model: each VU keeps its own connection, as in k6 (VUs beyond maxConnections
+      // share one and queue on it); no pool to search for a free connection on every request.
       const workers = s.executor === 'ramping-vus' ? Math.max(s.startVUs ?? 0, ...s.stages!.map((st) => st.target)) : s.vus ?? 1;
       maxVUsSeen = Math.max(maxVUsSeen, workers);
+      for (let i = 0; i < connectionsFor(s); i++) dispatchers.push(new Client(origin, { pipelining: 1, keepAliveTimeout: 10_000 }));
       let shared = s.iterations ?? 0;
       const worker = async (i: number) => {
+        const connection = dispatchers[i % dispatchers.length]!;
         let mine = s.iterations ?? 0;
         while (!run.signal.aborted && elapsed() < length) {
           if (s.executor === 'ramping-vus' && i >= vusAt(s.startVUs ?? 1, s.stages!, elapsed())) {
@@ -192,16 +244,21 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
           if (s.executor === 'per-vu-iterations' && mine-- <= 0) break;
           if (s.executor === 'shared-iterations' && shared-- <= 0) break;
           activeVUs++;
-          const it = iteration(name, dispatcher);
-          track(it);
-          await it.finally(() => activeVUs--);
+          const it = iteration(name, connection);
+          inflight.add(it);
+          try {
+            await it;
+          } finally {
+            inflight.delete(it);
+            activeVUs--;
+          }
         }
       };
       await Promise.race([Promise.all(Array.from({ length: workers }, (_, i) => worker(i))), sleep(length + 1, run.signal)]);
     }
     // Graceful stop: in-flight iterations may finish within gracefulStop, then are interrupted.
     await Promise.race([Promise.all([...inflight]), sleep(s.gracefulStop, run.signal)]);
-    await dispatcher.destroy();
+    await Promise.all(dispatchers.map((d) => d.destroy()));
     await Promise.allSettled([...inflight]);
     run.signal.removeEventListener('abort', onRunAbort);
   };
