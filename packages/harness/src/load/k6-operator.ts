@@ -1,10 +1,11 @@
 // A load profile for the k6-operator: a ConfigMap holding the generated script and a
 // TestRun (k6.io/v1alpha1) that runs it, as one multi-document YAML file. Plus the
 // `drill build` step that writes out/k6/<name>.js and out/k6/<name>.testrun.yaml.
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { LoadProfile } from '../define/load.ts';
+import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { k6Script } from './k6-export.ts';
 
 export interface TestRunOptions {
@@ -79,13 +80,14 @@ export async function buildK6Artifacts(profiles: Array<LoadProfile | { profile: 
   const written: string[] = [];
   for (const { profile, source } of items) {
     const o = { ...opts, ...(source ? { source } : {}) };
-    await writeFile(join(dir, `${profile.name}.js`), k6Script(profile, source ? { source } : {}));
-    await writeFile(join(dir, `${profile.name}.testrun.yaml`), k6TestRunYaml(profile, o));
+    // Replaced atomically, and stale files removed with force: two drills may build at once.
+    writeFileAtomic(join(dir, `${profile.name}.js`), k6Script(profile, source ? { source } : {}));
+    writeFileAtomic(join(dir, `${profile.name}.testrun.yaml`), k6TestRunYaml(profile, o));
     written.push(`k6/${profile.name}.js`, `k6/${profile.name}.testrun.yaml`);
   }
   for (const f of await readdir(dir)) {
     const generated = f.endsWith('.testrun.yaml') || f.endsWith('.js');
-    if (generated && !written.includes(`k6/${f}`)) await rm(join(dir, f));
+    if (generated && !written.includes(`k6/${f}`)) await rm(join(dir, f), { force: true });
   }
   return written.sort();
 }
