@@ -52,3 +52,37 @@ export const databaseDown = defineAlert({
     },
   ],
 });
+
+export const routeFailing = defineAlert({
+  name: 'GraphApiRouteFailing',
+  service: 'graph-api',
+  // One route failing while the others work: the signature of a change that broke that
+  // route (a migration renaming a table it reads, a bad deploy of one handler). Overall
+  // error ratios can stay low when the route carries little traffic, so it is watched alone,
+  // over a short window: a route with one request every 2 s must still fire within ~10 s.
+  expr: `(
+  sum by (route) (rate(http_requests_total{service="graph-api",code=~"5.."}[10s]))
+/
+  sum by (route) (rate(http_requests_total{service="graph-api"}[10s]))
+) > 0.5`,
+  for: '2s',
+  severity: 'warning',
+  summary: 'one graph-api route fails most of its requests (the alert’s route label names it)',
+  description: 'More than half of the requests to one route over the last 10s ended in a 5xx, for 2s, while other routes may be healthy. Look for a recent migration or deploy that touched this route.',
+  runbook: 'runbooks/graph-api-route-failing.md',
+  labels: { team: 'graph' },
+  examples: [
+    {
+      name: 'the runbook route breaks at 30s while /resolve stays healthy',
+      interval: '1s',
+      series: {
+        'http_requests_total{service="graph-api",route="/resolve",method="POST",code="200"}': '0+20x60',
+        'http_requests_total{service="graph-api",route="/runbook/:id/run",method="POST",code="200"}': '0+1x30 30x30',
+        'http_requests_total{service="graph-api",route="/runbook/:id/run",method="POST",code="500"}': '0x30 0+1x30',
+      },
+      quietAt: ['20s', '35s'],
+      firingAt: ['50s'],
+      seriesLabels: { route: '/runbook/:id/run' },
+    },
+  ],
+});

@@ -27,7 +27,8 @@ export default defineGameDay({
         rollback: 'ALTER TABLE runbook_runs_v2 RENAME TO runbook_runs',
         duration: '15s', // how long the bad migration stays before the rollback
       }),
-      expect: { alerts: [], recoverWithin: '30s' },
+      // Only the broken route fails: the per-route alert must see it within the 15 s.
+      expect: { alerts: ['GraphApiRouteFailing'], recoverWithin: '30s' },
     },
     { name: 'cool-down', duration: '10s' },
   ],

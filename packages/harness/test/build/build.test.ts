@@ -43,7 +43,7 @@ describe('drill build on this repository', () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.slos).toEqual(['graph-api:availability', 'graph-api:latency']);
-    expect(report.alerts).toEqual(['GraphApiAvailability', 'GraphApiDatabaseDown', 'GraphApiLatency', 'GraphApiReplicaDown']);
+    expect(report.alerts).toEqual(['GraphApiAvailability', 'GraphApiDatabaseDown', 'GraphApiLatency', 'GraphApiReplicaDown', 'GraphApiRouteFailing']);
     expect(report.files).toEqual(expect.arrayContaining(['alerts/graph-api.yaml', 'dashboards/slo-graph-api.json', 'dashboards/drills.json']));
   });
 
@@ -64,7 +64,7 @@ describe('drill build on this repository', () => {
     const sli = file.groups.find((g) => g.name === 'sloth-slo-sli-recordings-graph-api-availability')!.rules[0]!;
     expect(sli.labels).toEqual({ sloth_id: 'graph-api-availability', sloth_service: 'graph-api', sloth_slo: 'availability', sloth_window: '5m' });
     const alerts = file.groups.flatMap((g) => g.rules).filter((r) => r.alert);
-    expect(alerts.length).toBe(2 * 6 + 2);
+    expect(alerts.length).toBe(2 * 6 + 3); // 2 SLOs × 6 burn alerts + 3 operational alerts
     for (const a of alerts) {
       expect(['critical', 'warning']).toContain(a.labels.severity);
       expect(a.annotations.summary).toBeTruthy();

@@ -88,8 +88,8 @@ describe('generated rules and dashboards on the local stage', () => {
       const all = body.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((r) => r.health !== 'unknown') ? all : undefined;
     });
-    // 2 SLOs × (8 SLI + 7 meta recordings + 6 alerts) + 2 operational alerts; the tests/ copies are not loaded.
-    expect(rules.length).toBe(44);
+    // 2 SLOs × (8 SLI + 7 meta recordings + 6 alerts) + 3 operational alerts; the tests/ copies are not loaded.
+    expect(rules.length).toBe(45);
     expect(rules.filter((r) => r.health !== 'ok' || r.lastError)).toEqual([]);
   });
 

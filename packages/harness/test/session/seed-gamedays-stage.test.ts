@@ -31,6 +31,13 @@ describe('seed game-days on the local stage', () => {
     expect(ttr.value).toBeLessThanOrEqual(15_000 + 30_000);
     const impact = rec.measures['bad-migration.impact']!;
     expect(impact.value).toBeGreaterThan(0); // the journey failed while the migration was in
+    // Detected by the per-route alert while the migration was in (the overall error ratio
+    // stays low: only the runbook route breaks, and the load writes to /ingest).
+    const ttd = rec.measures['bad-migration.ttd']!;
+    expect(ttd.value).toBeGreaterThan(0);
+    expect(ttd.value).toBeLessThan(15_000 + 10_000); // at the latest while the failures are still in its 10 s window
+    const fired = rec.events.filter((e) => e.kind === 'alert' && e.state === 'firing').map((e) => (e as { alert: string; labels: Record<string, string> }));
+    expect(fired.find((a) => a.alert === 'GraphApiRouteFailing')?.labels.route).toBe('/runbook/:id/run');
     const failedJourney = rec.events.filter((e) => e.kind === 'probe' && !e.ok && e.probe.includes('ingest-resolve-runbook-report'));
     expect(failedJourney.length).toBeGreaterThan(0);
   }, DRILL_TIMEOUT);
