@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 // @ts-expect-error autocannon ships no types; the part used is declared below (Autocannon)
 import autocannonImport from 'autocannon';
-import { Client, request, type Dispatcher } from 'undici';
+import { Client, request } from 'undici';
 import { defineLoadProfile } from '../packages/harness/src/define/load.ts';
 import { RealClock } from '../packages/harness/src/engine/clock.ts';
-import { runLoad, type LoadSample, type LoadSummary } from '../packages/harness/src/load/runner.ts';
+import { runLoad, send, type LoadSample, type LoadSummary } from '../packages/harness/src/load/runner.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -94,9 +94,9 @@ const stallAt = (url: string, afterMs: number) =>
   setTimeout(() => void request(`${url}/__stall?ms=${STALL_MS}`, { method: 'POST' }).then((r) => r.body.dump()), afterMs);
 
 /**
- * The floor under the embedded runner: undici with nothing around it — a connection per VU,
- * requests back to back, bodies dropped, no measurement. The runner cannot be faster than its
- * HTTP library; the gap between the two is what the runner itself costs.
+ * The floor under the embedded runner: the runner's own request path (`send`, undici's
+ * dispatch API) with nothing around it — a connection per VU, requests back to back, bodies
+ * dropped, no measurement. The gap between the two is what the runner itself costs.
  */
 async function bareUndici(url: string, seconds: number): Promise<ClosedFigures> {
   const target = new URL(url);
@@ -104,29 +104,13 @@ async function bareUndici(url: string, seconds: number): Promise<ClosedFigures> 
   const end = performance.now() + seconds * 1_000;
   let requests = 0;
   let failures = 0;
-  // As lean as undici allows: one handler object per request, its methods on the prototype.
-  class Handler implements Dispatcher.DispatchHandler {
-    private status = 0;
-    constructor(private readonly done: (ok: boolean) => void) {}
-    onRequestStart(): void {}
-    onResponseStart(_c: Dispatcher.DispatchController, status: number): void {
-      this.status = status;
-    }
-    onResponseData(): void {}
-    onResponseEnd(): void {
-      this.done(this.status === 200);
-    }
-    onResponseError(): void {
-      this.done(false);
-    }
-  }
   const clients = Array.from({ length: CONNECTIONS }, () => new Client(target.origin, { pipelining: 1 }));
   await Promise.all(
     clients.map(async (client) => {
       while (performance.now() < end) {
-        const ok = await new Promise<boolean>((resolve) => client.dispatch(options, new Handler(resolve)));
+        const { status } = await send(client, options);
         requests++;
-        if (!ok) failures++;
+        if (status !== 200) failures++;
       }
     }),
   );

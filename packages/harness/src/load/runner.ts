@@ -50,7 +50,7 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', onAbort, { once: true });
 });
 
-interface SendResult {
+export interface SendResult {
   status: number;
   bytes: number;
 }
@@ -79,8 +79,11 @@ class ResponseCounter implements Dispatcher.DispatchHandler {
   }
 }
 
-/** One request; lighter than undici's `request()`, which wraps every body in a stream. */
-function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<SendResult> {
+/**
+ * One request; lighter than undici's `request()`, which wraps every body in a stream.
+ * Exported for the benchmark, which runs it bare as the runner's floor.
+ */
+export function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<SendResult> {
   return new Promise((resolve) => {
     try {
       dispatcher.dispatch(options, new ResponseCounter(resolve));
