@@ -1,6 +1,8 @@
 // The one error type a bad definition produces. It names the file, the field path,
 // what was expected and how to fix it, so the CLI can print it and exit 2 before
 // anything runs.
+import { DrillbookError } from '../errors.ts';
+import { ExitCode } from '../engine/types.ts';
 
 export interface DefinitionIssue {
   /** Dotted path to the field, e.g. `phases[1].fault.duration`. */
@@ -11,7 +13,8 @@ export interface DefinitionIssue {
   fix: string;
 }
 
-export class DefinitionError extends Error {
+export class DefinitionError extends DrillbookError {
+  readonly exitCode = ExitCode.usage;
   readonly file: string | undefined;
   readonly issues: DefinitionIssue[];
 

@@ -140,7 +140,8 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   const grace = deps.recoveryGrace ?? 30_000;
   const run = new AbortController();
   const probesStop = new AbortController();
-  let ending: { status: 'aborted' | 'error'; reason: string } | undefined;
+  // Why the run ended early, with the revert reason it implies (typed, never read back from text).
+  let ending: { status: 'aborted' | 'error'; reason: string; revert: RevertReason } | undefined;
   const active = new Map<string, ActiveFault>();
   const board = new ProbeBoard(plan.steadyState.map((p) => p.name));
   const startedAt = clock.now();
@@ -148,9 +149,9 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   let phaseIndex = -1;
   let lastInject = startedAt;
 
-  const abort = (status: 'aborted' | 'error', reason: string) => {
+  const abort = (status: 'aborted' | 'error', reason: string, revert: RevertReason) => {
     if (ending) return;
-    ending = { status, reason };
+    ending = { status, reason, revert };
     run.abort(new Aborted(reason));
   };
 
@@ -160,11 +161,11 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     const breach = deps.checkStop(event);
     if (breach) {
       sink.append({ t: clock.now(), kind: 'stop.breached', condition: breach.condition, detail: breach.detail });
-      abort('aborted', `stop condition: ${breach.condition} (${breach.detail})`);
+      abort('aborted', `stop condition: ${breach.condition} (${breach.detail})`, 'stop-condition');
     }
   };
 
-  const onExternalAbort = () => abort('aborted', `signal: ${String((deps.signal?.reason as Error)?.message ?? deps.signal?.reason ?? 'aborted')}`);
+  const onExternalAbort = () => abort('aborted', `signal: ${String((deps.signal?.reason as Error)?.message ?? deps.signal?.reason ?? 'aborted')}`, 'signal');
   if (deps.signal?.aborted) onExternalAbort();
   deps.signal?.addEventListener('abort', onExternalAbort, { once: true });
 
@@ -411,14 +412,13 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     } else {
       status = 'error';
       reason = (err as Error).message;
-      ending ??= { status: 'error', reason };
+      ending ??= { status: 'error', reason, revert: 'error' };
     }
     if (phaseIndex >= 0 && phaseName === plan.phases[phaseIndex]?.name)
       sink.append({ t: clock.now(), kind: 'phase.ended', phase: phaseName, outcome: 'aborted' });
   } finally {
     // Every fault still in goes out at once, whatever ended the run.
-    const revertReason: RevertReason = reason?.startsWith('stop condition') ? 'stop-condition' : reason?.startsWith('signal') ? 'signal' : status === 'error' ? 'error' : 'phase-ended';
-    await revertAll(revertReason);
+    await revertAll(ending?.revert ?? 'phase-ended');
     probesStop.abort();
     await Promise.allSettled(loops);
     for (const task of background) await task.stop().catch((e: unknown) => log('warn', `stopping ${task.name}: ${(e as Error).message}`));

@@ -1,6 +1,7 @@
 // Every fault provider the harness has, and the choice of one per fault and environment.
 import type { EnvironmentConfig, FaultSpec } from '../define/types.ts';
 import type { FaultProvider } from '../engine/types.ts';
+import { UsageError } from '../errors.ts';
 import { customProvider } from './custom.ts';
 import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
 import { processProvider } from './local/process.ts';
@@ -22,9 +23,16 @@ export class ProviderRegistry {
   }
 
   /** The provider for a fault in an environment; an error names the fault kind and environment kind when none fits. */
-  choose(fault: FaultSpec, environment: EnvironmentConfig): FaultProvider {
+  /** The first provider that can inject this fault here, if any. */
+  find(fault: FaultSpec, environment: EnvironmentConfig): FaultProvider | undefined {
     for (const p of this.byName.values()) if (p.supports(fault, environment)) return p;
-    throw new Error(`no provider can inject a '${fault.kind}' fault in a '${environment.kind}' environment`);
+    return undefined;
+  }
+
+  choose(fault: FaultSpec, environment: EnvironmentConfig): FaultProvider {
+    const p = this.find(fault, environment);
+    if (!p) throw new UsageError(`no provider can inject a '${fault.kind}' fault in a '${environment.kind}' environment`);
+    return p;
   }
 
   all(): FaultProvider[] {
