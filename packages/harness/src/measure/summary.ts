@@ -1,7 +1,7 @@
 // The short readable end of a run, as in API-SKETCH.md "What comes out". Pure text.
 import { formatDuration } from '../define/duration.ts';
 import type { Verdict } from '../engine/types.ts';
-import type { BurnReport } from './burn.ts';
+import type { SloBurn } from './run.ts';
 import type { Episode } from './episodes.ts';
 import type { Check } from './verdict.ts';
 import type { RestoreReport } from './restore.ts';
@@ -14,7 +14,8 @@ export interface SummaryInput {
   runFile?: string;
   reportFile?: string;
   episodes: readonly Episode[];
-  burn?: BurnReport;
+  /** Burn per declared SLO; an empty list says the drill declared none. */
+  burns?: readonly SloBurn[];
   coverage?: { value: number; min: number };
   checks: readonly Check[];
   faultsLeftIn: number;
@@ -36,7 +37,7 @@ export function renderSummary(s: SummaryInput): string {
   if (s.episodes.length) {
     const rows = [['episode', 'TTD', 'TTR', 'impact', 'alerts fired', 'within']];
     for (const e of s.episodes) {
-      const fired = Object.entries(e.alertsFired).map(([a, t]) => (t === undefined ? `${a} ✗` : a));
+      const fired = [...Object.entries(e.alertsFired).map(([a, t]) => (t === undefined ? `${a} ✗` : a)), ...e.unexpectedAlerts.map((a) => `${a} (unexpected)`)];
       const within = e.recoverWithin === undefined ? '' : `${formatDuration(e.recoverWithin)} ${e.ttr.value !== null && e.ttr.value <= e.recoverWithin ? '✓' : '✗'}`;
       rows.push([e.phase, ms(e.ttd.value), e.noImpact ? '0 (no impact)' : ms(e.ttr.value), ms(e.impact.value), fired.join(', ') || '—', within]);
     }
@@ -49,9 +50,11 @@ export function renderSummary(s: SummaryInput): string {
     );
   }
   const tail: string[] = [];
-  if (s.burn) {
-    const peak = s.burn.peaks[0];
-    tail.push(`burn: ${((s.burn.budgetConsumed.value ?? 0) * 100).toFixed(3)} % of ${Math.round(s.burn.periodMs / 86_400_000)}-day budget${peak ? ` (peak ${peak.pair} burn ${peak.peak.toFixed(1)}×)` : ''}`);
+  if (s.burns && s.burns.length === 0) tail.push('burn: no SLO declared');
+  for (const { sloId, report } of s.burns ?? []) {
+    const peak = report.peaks[0];
+    const days = Math.round(report.periodMs / 86_400_000);
+    tail.push(`burn ${sloId}: ${((report.budgetConsumed.value ?? 0) * 100).toFixed(3)} % of ${days}-day budget${peak ? ` (peak ${peak.pair} burn ${peak.peak.toFixed(1)}×)` : ''}`);
   }
   if (s.coverage) tail.push(`trace coverage ${(s.coverage.value * 100).toFixed(0)} % (≥ ${(s.coverage.min * 100).toFixed(0)} %)`);
   tail.push(`${s.faultsLeftIn} faults left in`);

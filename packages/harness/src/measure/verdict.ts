@@ -16,6 +16,8 @@ export interface VerdictInput {
   episodes: readonly Episode[];
   restore?: RestoreReport;
   coverage?: { value: number; min: number };
+  /** Checks decided elsewhere from recorded results (the load profile's thresholds). */
+  extraChecks?: readonly Check[];
 }
 
 export function decideVerdict(input: VerdictInput): { verdict: Verdict; checks: Check[] } {
@@ -35,6 +37,7 @@ export function decideVerdict(input: VerdictInput): { verdict: Verdict; checks: 
   const stuck = input.events.filter((e) => e.kind === 'fault.revert-failed');
   checks.push({ name: 'every fault reverted', ok: stuck.length === 0, detail: stuck.length ? `${stuck.length} revert(s) failed: run 'drill recover'` : '0 faults left in' });
   if (input.restore) checks.push(...input.restore.checks);
+  if (input.extraChecks) checks.push(...input.extraChecks);
   if (input.coverage)
     checks.push({ name: `trace coverage ≥ ${(input.coverage.min * 100).toFixed(0)}%`, ok: input.coverage.value >= input.coverage.min, detail: `${(input.coverage.value * 100).toFixed(1)}%` });
   let verdict: Verdict;

@@ -17,7 +17,7 @@ describe('seed drills on the local stage', () => {
     expect(rec.measures['replica-loss.ttr']!.value).toBeLessThanOrEqual(60_000);
     expect(rec.measures['slow-db.ttr']!.value).toBeLessThanOrEqual(30_000);
     expect(rec.measures.traceCoverage!.value).toBeGreaterThanOrEqual(0.7);
-    expect(rec.measures.burnRate).toBeDefined();
+    expect(rec.measures['slo.graph-api:availability.burnRate']).toBeDefined();
     expect(rec.events.some((e) => e.kind === 'load.sample')).toBe(true);
   }, DRILL_TIMEOUT);
 

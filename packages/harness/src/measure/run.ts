@@ -1,0 +1,139 @@
+// Every figure and the verdict of one drill run, from what the run recorded and nothing else.
+// The run pipeline calls this once the timeline ends, and `drill verify` calls it again on the
+// pack's record: one function, so the figures a reviewer checks are derived the way they were made.
+import type { DrillPlan } from '../define/types.ts';
+import type { RunEvent, Verdict } from '../engine/types.ts';
+import type { StoredSpan } from '../observe/trace-store.ts';
+import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog, type BurnReport } from './burn.ts';
+import { traceCoverage, type CoverageReport, type CoverageRequest } from './coverage.ts';
+import { measureEpisodes, mttr, type Episode } from './episodes.ts';
+import { restoreFromRun, type HeartbeatAck, type RestoreReport } from './restore.ts';
+import type { Measure } from './types.ts';
+import { decideVerdict, type Check } from './verdict.ts';
+
+/** An SLO a drill declared, as the measures need it. */
+export interface SloTarget {
+  objective: number;
+  periodMs: number;
+}
+
+/** One threshold of the drill's load profile, as the load runner evaluated it. */
+export interface LoadThresholdResult {
+  metric: string;
+  threshold: string;
+  ok: boolean;
+  /** The metric's aggregated values when the run ended (e.g. rate, p(95)). */
+  values: Record<string, number>;
+}
+
+/** The SLI series Prometheus recorded for one SLO during the run. */
+export interface PrometheusSli {
+  sloId: string;
+  query: string;
+  series: Array<{ t: number; ratio: number }>;
+}
+
+export interface RunMeasureInput {
+  plan: DrillPlan;
+  events: readonly RunEvent[];
+  outcome: { status: 'completed' | 'aborted' | 'error'; startedAt: number; endedAt: number };
+  /** Every SLO the drill declared, by id; none means no burn is reported. */
+  slos: Readonly<Record<string, SloTarget>>;
+  heartbeat?: { acks: readonly HeartbeatAck[]; surviving: readonly number[] };
+  coverage?: { requests: readonly CoverageRequest[]; spans: readonly StoredSpan[] };
+  prometheusSlis?: readonly PrometheusSli[];
+  loadThresholds?: readonly LoadThresholdResult[];
+}
+
+export interface SloBurn {
+  sloId: string;
+  report: BurnReport;
+  /** The same burn from Prometheus's recorded SLI, when it was read. */
+  prometheus?: Pick<BurnReport, 'burnRate' | 'budgetConsumed' | 'errorRatio'>;
+}
+
+export interface RunMeasurement {
+  episodes: Episode[];
+  burns: SloBurn[];
+  restore?: RestoreReport;
+  coverage?: CoverageReport;
+  /** Every figure by its record key (see `measureKey`). */
+  measures: Record<string, Measure>;
+  checks: Check[];
+  verdict: Verdict;
+}
+
+/** Record keys of measures: per phase (`<phase>.ttd`) and per SLO (`slo.<id>.burnRate`). */
+export const measureKey = {
+  phase: (phase: string, what: 'ttd' | 'ttr' | 'impact') => `${phase}.${what}`,
+  slo: (sloId: string, what: 'errorRatio' | 'burnRate' | 'budgetConsumed' | 'promBurnRate' | 'promBudgetConsumed') => `slo.${sloId}.${what}`,
+} as const;
+
+function groupByTrace(spans: readonly StoredSpan[]): Map<string, StoredSpan[]> {
+  const byTrace = new Map<string, StoredSpan[]>();
+  for (const sp of spans) {
+    const list = byTrace.get(sp.traceId);
+    if (list) list.push(sp);
+    else byTrace.set(sp.traceId, [sp]);
+  }
+  return byTrace;
+}
+
+function loadThresholdChecks(results: readonly LoadThresholdResult[]): Check[] {
+  return results.map((r) => ({
+    name: `load threshold ${r.metric} ${r.threshold}`,
+    ok: r.ok,
+    detail: Object.entries(r.values)
+      .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
+      .join(' '),
+  }));
+}
+
+export function measureRun(input: RunMeasureInput): RunMeasurement {
+  const { plan, events, outcome } = input;
+  const episodes = measureEpisodes(events, plan);
+  const measures: Record<string, Measure> = { mttr: mttr(episodes) };
+  for (const e of episodes) {
+    measures[measureKey.phase(e.phase, 'ttd')] = e.ttd;
+    measures[measureKey.phase(e.phase, 'ttr')] = e.ttr;
+    measures[measureKey.phase(e.phase, 'impact')] = e.impact;
+  }
+
+  const { source, samples } = samplesFromRunLog(events);
+  const burns: SloBurn[] = Object.entries(input.slos).map(([sloId, slo]) => {
+    const report = measureBurn(samples, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt, source);
+    const sli = input.prometheusSlis?.find((s) => s.sloId === sloId);
+    const prometheus = sli?.series.length ? measureBurnFromRatioSeries(sli.series, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt) : undefined;
+    return { sloId, report, ...(prometheus ? { prometheus } : {}) };
+  });
+  for (const b of burns) {
+    measures[measureKey.slo(b.sloId, 'errorRatio')] = b.report.errorRatio;
+    measures[measureKey.slo(b.sloId, 'burnRate')] = b.report.burnRate;
+    measures[measureKey.slo(b.sloId, 'budgetConsumed')] = b.report.budgetConsumed;
+    if (b.prometheus) {
+      measures[measureKey.slo(b.sloId, 'promBurnRate')] = b.prometheus.burnRate;
+      measures[measureKey.slo(b.sloId, 'promBudgetConsumed')] = b.prometheus.budgetConsumed;
+    }
+  }
+
+  const restore = input.heartbeat && outcome.status !== 'error' ? restoreFromRun(events, episodes, input.heartbeat, plan.targets ?? {}) : undefined;
+  if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
+
+  let coverage: CoverageReport | undefined;
+  if (input.coverage?.requests.length) {
+    const byTrace = groupByTrace(input.coverage.spans);
+    coverage = traceCoverage(input.coverage.requests, (id) => byTrace.get(id) ?? []);
+    measures.traceCoverage = coverage.measure;
+  }
+  const coverageCheck = plan.checks?.traceCoverage && coverage ? { value: coverage.value, min: plan.checks.traceCoverage.min } : undefined;
+
+  const { verdict, checks } = decideVerdict({
+    outcome,
+    events,
+    episodes,
+    ...(restore ? { restore } : {}),
+    ...(coverageCheck ? { coverage: coverageCheck } : {}),
+    extraChecks: loadThresholdChecks(input.loadThresholds ?? []),
+  });
+  return { episodes, burns, ...(restore ? { restore } : {}), ...(coverage ? { coverage } : {}), measures, checks, verdict };
+}

@@ -1,0 +1,115 @@
+// Step 1 of a run: everything that can be checked before anything starts. The dry run and the
+// real run both call this, so a dry run accepts exactly what a real run accepts. A mistake is a
+// DefinitionError (exit 2) naming the file, the field and the fix.
+import { join } from 'node:path';
+import { resolveEnvironment } from '../../define/config.ts';
+import { DefinitionError, type DefinitionIssue } from '../../define/errors.ts';
+import { loadConfig, loadDefinitions, pickDrill } from '../../define/loader.ts';
+import { isSloDefinition } from '../../define/slo.ts';
+import type { DefinedDrill, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
+import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
+import { localProviders, ProviderRegistry } from '../../faults/registry.ts';
+import type { SloTarget } from '../../measure/run.ts';
+import { LOCAL_STAGE_TARGET_KINDS } from '../environment.ts';
+
+export interface PrepareOptions {
+  file: string;
+  drillName?: string;
+  environment: string;
+  projectRoot: string;
+}
+
+export interface PreparedRun {
+  file: string;
+  drill: DefinedDrill;
+  plan: DrillPlan;
+  environmentName: string;
+  envConfig: EnvironmentConfig;
+  evidenceDir: string;
+  registry: ProviderRegistry;
+  /** The provider chosen for each fault phase, by phase name. */
+  providersByPhase: Record<string, string>;
+  /** Every SLO the drill declared (stop conditions and checks), by id. */
+  slos: Record<string, SloTarget>;
+}
+
+export function providerRegistry(): ProviderRegistry {
+  return new ProviderRegistry([...localProviders, chaosMeshProvider()]);
+}
+
+/** The SLOs a drill imported, with the objective and period each declares. */
+export function declaredSlos(drill: DefinedDrill): Record<string, SloTarget> {
+  const out: Record<string, SloTarget> = {};
+  for (const [id, slo] of Object.entries(drill.uses.slos)) if (isSloDefinition(slo)) out[id] = { objective: slo.objective, periodMs: slo.period };
+  return out;
+}
+
+/** Pure: what the plan asks of an environment that it cannot give, as definition issues. */
+export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expectedAlertNames?: ReadonlySet<string>): DefinitionIssue[] {
+  const issues: DefinitionIssue[] = [];
+  if (plan.restore) {
+    if (envConfig.kind !== 'local')
+      issues.push({
+        path: 'restore',
+        problem: `a postgres-pitr restore drill runs on the local stage, not on '${envConfig.kind}'`,
+        fix: "write the team's restore script as fault.custom({ inject, revert }) and it is timed the same way",
+      });
+    else if (LOCAL_STAGE_TARGET_KINDS[plan.restore.database as keyof typeof LOCAL_STAGE_TARGET_KINDS] !== 'stage-database')
+      issues.push({ path: 'restore.database', problem: `'${plan.restore.database}' is not the stage's database`, fix: "name the local stage's database target, 'db'" });
+  }
+  if (expectedAlertNames)
+    plan.phases.forEach((phase, i) =>
+      (phase.expect?.alerts ?? []).forEach((alert, j) => {
+        if (!expectedAlertNames.has(alert))
+          issues.push({
+            path: `phases[${i}].expect.alerts[${j}]`,
+            problem: `no alert named '${alert}' is defined under alerts/, so it can never fire`,
+            fix: `define it in alerts/ or use one of: ${[...expectedAlertNames].sort().join(', ') || '(none defined)'}`,
+          });
+      }),
+    );
+  return issues;
+}
+
+/** Names of every alert the project's alerts/ would load into the local stage's Prometheus. */
+async function projectAlertNames(projectRoot: string): Promise<Set<string>> {
+  const { loadAlertDefinitions } = await import('../../build/run.ts');
+  const { burnAlerts } = await import('../../build/rules.ts');
+  const loaded = await loadAlertDefinitions(projectRoot);
+  return new Set([...loaded.alerts.map((a) => a.def.name), ...loaded.slos.flatMap((s) => burnAlerts(s.def).map((b) => b.alert))]);
+}
+
+export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
+  const drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
+  const { config, file: configFile } = await loadConfig(opts.projectRoot);
+  const envConfig = resolveEnvironment(drill.plan, opts.environment, config, configFile ?? 'drillbook.config.ts');
+  const registry = providerRegistry();
+  const providersByPhase: Record<string, string> = {};
+  const issues: DefinitionIssue[] = [];
+  drill.plan.phases.forEach((phase, i) => {
+    if (!phase.fault) return;
+    const provider = registry.find(phase.fault, envConfig);
+    if (provider) providersByPhase[phase.name] = provider.name;
+    else
+      issues.push({
+        path: `phases[${i}].fault`,
+        problem: `no provider can inject a '${phase.fault.kind}' fault in a '${envConfig.kind}' environment ('${opts.environment}')`,
+        fix: `run it on an environment whose kind supports it, or drop '${opts.environment}' from the drill's environments`,
+      });
+  });
+  // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
+  const alertNames = envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
+  issues.push(...planIssues(drill.plan, envConfig, alertNames));
+  if (issues.length) throw new DefinitionError(opts.file, issues);
+  return {
+    file: opts.file,
+    drill,
+    plan: drill.plan,
+    environmentName: opts.environment,
+    envConfig,
+    evidenceDir: join(opts.projectRoot, config.evidenceDir),
+    registry,
+    providersByPhase,
+    slos: declaredSlos(drill),
+  };
+}
