@@ -1,4 +1,4 @@
-// `drill review`: the seeds' eight Operational Readiness checks, decided from the pack.
+// `drill review`: the seeds' eight Operational Readiness checks, and that every drill in the release passed, decided from the pack.
 // What the harness measures (alerts doing their job, backout drills, canary health) is read
 // from its own run records; the rest from files the pipeline drops into the pack in their
 // published formats (SARIF, CycloneDX, SLSA provenance, cosign, conftest, Infracost).
@@ -88,14 +88,47 @@ function schemaGate(files: Record<string, unknown>, runs: ReviewInput['runs']): 
   return { id: 'schema', name: 'Schema gate', status: ok ? 'pass' : 'fail', detail: doc ? `backward compatible: ${doc.backwardCompatible}, rollback tested: ${doc.rollbackTested || Boolean(drill)}` : `migration rollback drilled (${drill!.record.runId})`, evidence: [...(doc ? ['rollout/schema-gate.json'] : []), ...(drill ? [drill.path] : [])] };
 }
 
-/** 6. On-call ready: in the newest drill run that expected alerts, every expected alert fired. */
+/** The newest run of each drill, newest first. */
+function latestPerDrill(runs: ReviewInput['runs']): ReviewInput['runs'] {
+  const latest = new Map<string, ReviewInput['runs'][number]>();
+  for (const r of runs) {
+    const prev = latest.get(r.record.drill);
+    if (!prev || r.record.startedAt > prev.record.startedAt) latest.set(r.record.drill, r);
+  }
+  return [...latest.values()].sort((a, b) => b.record.startedAt - a.record.startedAt);
+}
+
+const firedChecks = (r: ReviewInput['runs'][number]) => r.record.checks.filter((c) => / fired$/.test(c.name));
+
+/** 6. On-call ready: in the newest run of every drill that expected alerts, every expected alert fired. */
 function alertsGate(runs: ReviewInput['runs']): Gate {
-  const withAlerts = runs.filter((r) => r.record.checks.some((c) => / fired$/.test(c.name))).sort((a, b) => b.record.startedAt - a.record.startedAt);
-  const latest = withAlerts[0];
-  if (!latest) return { id: 'alerts', name: 'Alerts and runbooks verified by a drill', status: 'missing', detail: 'no drill run in the pack expected an alert', evidence: [] };
-  const fired = latest.record.checks.filter((c) => / fired$/.test(c.name));
-  const silent = fired.filter((c) => !c.ok);
-  return { id: 'alerts', name: 'Alerts and runbooks verified by a drill', status: silent.length ? 'fail' : 'pass', detail: silent.length ? `${silent.map((c) => c.name).join(', ')}: did not fire` : `${fired.length} expected alert(s) fired in ${latest.record.drill} (${latest.record.runId})`, evidence: [latest.path] };
+  const withAlerts = latestPerDrill(runs.filter((r) => firedChecks(r).length));
+  if (!withAlerts.length) return { id: 'alerts', name: 'Alerts and runbooks verified by a drill', status: 'missing', detail: 'no drill run in the pack expected an alert', evidence: [] };
+  const silent = withAlerts.flatMap((r) => firedChecks(r).filter((c) => !c.ok).map((c) => `${r.record.drill} (${r.record.runId}) ${c.name}`));
+  const fired = withAlerts.reduce((n, r) => n + firedChecks(r).length, 0);
+  return {
+    id: 'alerts',
+    name: 'Alerts and runbooks verified by a drill',
+    status: silent.length ? 'fail' : 'pass',
+    detail: silent.length ? `${silent.join(', ')}: did not fire` : `${fired} expected alert(s) fired across ${withAlerts.length} drill(s): ${withAlerts.map((r) => r.record.drill).join(', ')}`,
+    evidence: withAlerts.map((r) => r.path),
+  };
+}
+
+/**
+ * 0. Every drill's newest run in the release passed. An earlier failure stays named in the detail
+ * even when a later run passed, so a reviewer sees it and can ask why.
+ */
+function drillsGate(runs: ReviewInput['runs']): Gate {
+  if (!runs.length) return { id: 'drills', name: 'Drills passed', status: 'missing', detail: 'no drill run in the pack', evidence: [] };
+  const latest = latestPerDrill(runs);
+  const failing = latest.filter((r) => r.record.verdict !== 'pass');
+  const earlier = runs.filter((r) => r.record.verdict !== 'pass' && !latest.includes(r));
+  const parts = [
+    failing.length ? `${failing.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}` : `the newest run of each of ${latest.length} drill(s) passed`,
+    ...(earlier.length ? [`earlier in the release: ${earlier.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}`] : []),
+  ];
+  return { id: 'drills', name: 'Drills passed', status: failing.length ? 'fail' : 'pass', detail: parts.join('; '), evidence: runs.map((r) => r.path).sort() };
 }
 
 /** 7. Cost guard: Infracost's diff within the allowed increase. */
@@ -122,6 +155,7 @@ function backoutGate(runs: ReviewInput['runs'], now: number, maxAgeDays: number)
 
 export function review(input: ReviewInput): ReviewDecision {
   const gates = [
+    drillsGate(input.runs),
     securityGate(input.files),
     supplyChainGate(input.files),
     policyGate(input.files),
@@ -132,6 +166,15 @@ export function review(input: ReviewInput): ReviewDecision {
     backoutGate(input.runs, input.now, input.backoutMaxAgeDays ?? 30),
   ];
   return { decision: gates.every((g) => g.status === 'pass') ? 'GO' : 'NO-GO', gates };
+}
+
+const seconds = (v: number | null | undefined) => (typeof v === 'number' ? `${(v / 1000).toFixed(1)} s` : '—');
+
+/** One memo row: a run's verdict with its first TTD and TTR and its MTTR (values from its record). */
+function runRow(r: ReviewInput['runs'][number]): string {
+  const m = r.record.measures;
+  const firstOf = (suffix: string) => Object.entries(m).find(([k, v]) => k.endsWith(suffix) && typeof v?.value === 'number')?.[1]?.value;
+  return `| ${r.record.drill} | \`${r.record.runId}\` | ${r.record.verdict.toUpperCase()} | ${seconds(firstOf('.ttd'))} | ${seconds(firstOf('.ttr'))} | ${seconds(m.mttr?.value)} |`;
 }
 
 /** The one-page memo. */
@@ -155,6 +198,11 @@ export function goNoGoMemo(input: ReviewInput, decision: ReviewDecision): string
     '| gate | status | detail | evidence |',
     '| --- | --- | --- | --- |',
     ...decision.gates.map((g) => `| ${g.name} | ${icon(g.status)} | ${g.detail.replace(/\|/g, '\\|')} | ${g.evidence.map((e) => `\`${e}\``).join(', ') || '—'} |`),
+    '',
+    '## Drill runs in this release',
+    ...(input.runs.length
+      ? ['| drill | run | verdict | TTD | TTR | MTTR |', '| --- | --- | --- | --- | --- | --- |', ...[...input.runs].sort((a, b) => a.record.startedAt - b.record.startedAt).map(runRow)]
+      : ['_No drill run in the pack._']),
     '',
     '## Rollback plan',
     change?.rollback ?? (backout?.status === 'pass' ? `Rehearsed: ${backout.detail}.` : '_No rollback plan recorded, and no recent backout drill._'),

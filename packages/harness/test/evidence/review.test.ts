@@ -33,7 +33,7 @@ describe('drill review', () => {
   it('says NO-GO and lists every missing item when the pack has only drill runs', () => {
     const d = review(input({}, []));
     expect(d.decision).toBe('NO-GO');
-    expect(d.gates.filter((g) => g.status === 'missing').map((g) => g.id)).toEqual(['vulnerabilities', 'supply-chain', 'policy', 'canary', 'schema', 'alerts', 'cost', 'backout']);
+    expect(d.gates.filter((g) => g.status === 'missing').map((g) => g.id)).toEqual(['drills', 'vulnerabilities', 'supply-chain', 'policy', 'canary', 'schema', 'alerts', 'cost', 'backout']);
     const memo = goNoGoMemo(input({}, []), d);
     expect(memo).toMatch(/\*\*Decision: NO-GO\*\*/);
     expect(memo).toMatch(/⚠️ missing \| no SARIF scan/);
@@ -60,6 +60,7 @@ describe('drill review', () => {
     silent.checks = silent.checks.map((c) => (/ fired$/.test(c.name) ? { ...c, ok: false } : c));
     const d = review(input(bad, [silent, backoutRun(45)]));
     expect(Object.fromEntries(d.gates.map((g) => [g.id, g.status]))).toEqual({
+      drills: 'pass',
       vulnerabilities: 'fail',
       'supply-chain': 'pass',
       policy: 'fail',
@@ -70,6 +71,23 @@ describe('drill review', () => {
       backout: 'fail',
     });
     expect(d.gates.find((g) => g.id === 'backout')!.detail).toMatch(/45\.0 days ago/);
+  });
+
+  it('reads every run in the release: a failed game-day stays in the memo after a later pass, and a failing newest run is NO-GO', () => {
+    const failed = { ...syntheticRunRecord(0), drill: 'gameday-db-outage', runId: 'run-failed', verdict: 'fail' as const, startedAt: T0 - 7_200_000 };
+    const passed = { ...syntheticRunRecord(0), drill: 'gameday-db-outage', runId: 'run-passed', verdict: 'pass' as const, startedAt: T0 - 3_600_000 };
+    const later = input(green, [failed, passed, backoutRun(3)]);
+    const d = review(later);
+    const drills = d.gates.find((g) => g.id === 'drills')!;
+    expect(drills.status).toBe('pass');
+    expect(drills.detail).toMatch(/earlier in the release: gameday-db-outage FAIL \(run-failed\)/);
+    const memo = goNoGoMemo(later, d);
+    expect(memo).toMatch(/\| gameday-db-outage \| `run-failed` \| FAIL \|/);
+    expect(memo).toMatch(/\| gameday-db-outage \| `run-passed` \| PASS \|/);
+
+    const newestFails = review(input(green, [{ ...passed, startedAt: T0 - 7_200_000 }, { ...failed, startedAt: T0 - 3_600_000 }, backoutRun(3)]));
+    expect(newestFails.gates.find((g) => g.id === 'drills')!.status).toBe('fail');
+    expect(newestFails.decision).toBe('NO-GO');
   });
 
   it('writes JUnit XML with a failure per failed check', () => {
