@@ -17,7 +17,13 @@ const local = strictObject({
   }).optional(),
 });
 
-const hostTarget = strictObject({ url: z.string().optional(), pidFile: z.string().optional(), commandLine: z.string().optional(), address: z.string().optional() });
+const hostTarget = strictObject({
+  url: z.string().optional(),
+  pidFile: z.string().optional(),
+  commandLine: z.string().optional(),
+  listenPort: z.number().int().min(1).max(65535).optional(),
+  address: z.string().optional(),
+});
 
 const hosts = strictObject({
   kind: z.literal('hosts'),

@@ -19,6 +19,8 @@ export interface HostTarget {
   /** A process to kill or pause, named by pid file or by a command-line match. */
   pidFile?: string;
   commandLine?: string;
+  /** The TCP port the process listens on: a pid file (or command-line match) that names a process not listening there is refused. */
+  listenPort?: number;
   /** host:port of a dependency that a proxy can be put in front of. */
   address?: string;
 }

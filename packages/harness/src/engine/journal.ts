@@ -3,7 +3,8 @@
 // a crash, every revert still pending (and whose owning process is gone) is carried out.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FileLock, isAlive } from './file-lock.ts';
+import { FileLock } from './file-lock.ts';
+import { isSameProcessRunning, processStartTime } from './process-identity.ts';
 import type { FaultProvider, RevertRecord } from './types.ts';
 
 /** Where a project keeps its journal unless told otherwise. */
@@ -13,7 +14,8 @@ export const defaultJournalPath = (projectRoot: string): string => join(projectR
 export type ProviderRegistry = ReadonlyMap<string, FaultProvider> | ((name: string) => FaultProvider | undefined);
 
 type JournalLine =
-  | { op: 'pending'; at: number; pid: number; record: RevertRecord }
+  // startTime: /proc/<pid>/stat field 22 of the writer; absent in lines of older versions.
+  | { op: 'pending'; at: number; pid: number; startTime?: number; record: RevertRecord }
   | { op: 'done'; at: number; faultId: string }
   | { op: 'failed'; at: number; faultId: string; error: string };
 
@@ -21,6 +23,8 @@ export interface PendingRevert {
   record: RevertRecord;
   /** The process that injected it; a live owner's faults are not ours to revert. */
   pid: number;
+  /** The owner's start time, so a reused pid is not taken for the owner (absent in older journals). */
+  startTime?: number;
   at: number;
 }
 
@@ -74,7 +78,8 @@ export class RollbackJournal {
 
   /** Call BEFORE injecting: once this returns, the revert survives a crash. */
   recordPending(record: RevertRecord): void {
-    this.append({ op: 'pending', at: Date.now(), pid: process.pid, record });
+    const startTime = ownStartTime();
+    this.append({ op: 'pending', at: Date.now(), pid: process.pid, ...(startTime === undefined ? {} : { startTime }), record });
   }
 
   /** Call once the fault is confirmed out. Empties the file when nothing is left pending. */
@@ -139,10 +144,12 @@ export class RollbackJournal {
     const signal = options.signal ?? new AbortController().signal;
     for (const p of this.pending()) {
       if (options.onlyOwnedBy !== undefined && p.pid !== options.onlyOwnedBy) continue;
-      if (!options.includeLive && p.pid !== process.pid && isAlive(p.pid)) {
+      if (!options.includeLive && !isOwn(p) && isSameProcessRunning(p.pid, p.startTime)) {
         report.skippedLiveOwner.push(p.record);
         continue;
       }
+      if (!options.includeLive && p.startTime !== undefined && !isOwn(p) && isSameProcessRunning(p.pid, undefined))
+        log('info', `${p.record.faultId}: its owner (pid ${p.pid}) is gone; that pid now belongs to another process`);
       const provider = providers(p.record.provider);
       if (!provider) {
         const error = `no provider named '${p.record.provider}' in this harness; revert by hand: ${p.record.description}`;
@@ -177,10 +184,23 @@ export class RollbackJournal {
   }
 }
 
+let cachedStartTime: number | undefined | null = null;
+/** This process's start time: read once, it never changes. */
+function ownStartTime(): number | undefined {
+  if (cachedStartTime === null) cachedStartTime = processStartTime(process.pid);
+  return cachedStartTime;
+}
+
+/** Written by this very process (not by an earlier one that had the same pid). */
+function isOwn(p: PendingRevert): boolean {
+  return p.pid === process.pid && (p.startTime === undefined || p.startTime === ownStartTime());
+}
+
 function openIn(lines: JournalLine[]): Map<string, PendingRevert> {
   const open = new Map<string, PendingRevert>();
   for (const l of lines) {
-    if (l.op === 'pending') open.set(l.record.faultId, { record: l.record, pid: l.pid, at: l.at });
+    const owner = l.op === 'pending' && l.startTime !== undefined ? { startTime: l.startTime } : {};
+    if (l.op === 'pending') open.set(l.record.faultId, { record: l.record, pid: l.pid, ...owner, at: l.at });
     else if (l.op === 'done') open.delete(l.faultId);
   }
   return open;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RollbackJournal } from '../../src/engine/journal.ts';
+import { processStartTime } from '../../src/engine/process-identity.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-crash-'));
 const journalPath = join(dir, 'journal.jsonl');
@@ -87,8 +88,10 @@ describe('crash recovery', () => {
   it("does not revert the faults of a harness that is still running", async () => {
     const journal = new RollbackJournal(join(dir, 'live.jsonl'));
     journal.recordPending({ faultId: 'f-live', provider: 'holder', data: {}, description: 'x' });
-    // Pretend another live process owns it: rewrite the owner pid to our parent's.
-    const text = readFileSync(journal.path, 'utf8').replace(`"pid":${process.pid}`, `"pid":${process.ppid}`);
+    // Pretend another live process owns it: rewrite the owner (pid and start time) to our parent's.
+    const text = readFileSync(journal.path, 'utf8')
+      .replace(`"pid":${process.pid}`, `"pid":${process.ppid}`)
+      .replace(`"startTime":${processStartTime(process.pid)}`, `"startTime":${processStartTime(process.ppid)}`);
     writeFileSync(journal.path, text);
     const report = await journal.recoverPending(() => undefined, () => {});
     expect(report.skippedLiveOwner.map((r) => r.faultId)).toEqual(['f-live']);

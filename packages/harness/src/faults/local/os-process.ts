@@ -1,5 +1,12 @@
 // Facts about OS processes from /proc, and signals: the evidence a process fault is in or out.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { statFields } from '../../engine/process-identity.ts';
+
+/** A process as a fault would name it in evidence and in a dry run. */
+export interface ProcessInfo {
+  pid: number;
+  commandLine: string;
+}
 
 /** Alive and not a zombie (a killed process whose parent has not reaped it yet is gone for us). */
 export function isAlive(pid: number | null | undefined): boolean {
@@ -36,25 +43,87 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** Pids whose command line contains `needle` (a hosts target named by command line). */
-export function pidsByCommandLine(needle: string): number[] {
-  const out: number[] = [];
+/** The command line with its NUL separators as spaces; '' for a kernel thread, undefined when gone. */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parent pid (field 4 of /proc/<pid>/stat). */
+export function parentOf(pid: number): number | undefined {
+  const ppid = Number(statFields(pid)?.[1]);
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+}
+
+/** Every process visible in /proc with its parent, read once (processes come and go meanwhile). */
+export function processTable(): Array<{ pid: number; ppid: number | undefined }> {
+  const out: Array<{ pid: number; ppid: number | undefined }> = [];
+  for (const entry of readdirSync('/proc')) if (/^\d+$/.test(entry)) out.push({ pid: Number(entry), ppid: parentOf(Number(entry)) });
+  return out;
+}
+
+/** Every process whose command line contains `needle` (a hosts target named by command line), this one included. */
+export function processesByCommandLine(needle: string): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (cmd.includes(needle)) out.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
+    if (!/^\d+$/.test(entry)) continue;
+    const commandLine = commandLineOf(Number(entry)); // undefined: the process ended while we looked
+    if (commandLine?.includes(needle)) out.push({ pid: Number(entry), commandLine });
   }
   return out;
 }
 
 export function pidFromFile(path: string): number {
-  const pid = Number(readFileSync(path, 'utf8').trim());
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`pid file ${path} cannot be read: ${(err as Error).message}`);
+  }
+  const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`pid file ${path} does not hold a pid`);
   return pid;
+}
+
+/** Socket inodes listening on TCP `port` (IPv4 and IPv6), from this network namespace's /proc/net tables. */
+export function listeningSocketInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A') continue; // 0A = LISTEN
+      const localPort = Number.parseInt(f[1]!.split(':')[1] ?? '', 16);
+      if (localPort === port && f[9] !== '0') inodes.add(f[9]!);
+    }
+  }
+  return inodes;
+}
+
+/**
+ * The socket inodes among the open files of `pid`. Throws when /proc/<pid>/fd cannot be read
+ * (another user's process, without the rights to look): unknown is not the same as "none".
+ */
+export function socketInodesOf(pid: number): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]!);
+    } catch {
+      // closed while we looked
+    }
+  }
+  return out;
 }
 
 /** Polls until `done()` holds or the timeout passes; returns whether it held. */
