@@ -9,8 +9,9 @@
 //   (for one probe: N consecutive passes).
 // - A fault with no failed result before the next episode had no visible impact:
 //   TTR is 0 and the episode is flagged `noImpact`.
-// - t_detect: the first transition to `firing` of an expected alert at or after t_inject
-//   (either source; the earliest counts).
+// - t_detect: the first transition to `firing` of an expected alert at or after t_inject,
+//   as Prometheus' own alert state shows it when the run polled one; what Alertmanager
+//   delivered counts only for an alert Prometheus never showed firing. Both times are kept.
 import type { DrillPlan } from '../define/types.ts';
 import type { RunEvent } from '../engine/types.ts';
 import type { Measure } from './types.ts';
@@ -33,6 +34,8 @@ export interface Episode {
   expectedAlerts: string[];
   /** Expected alerts and when each first fired (undefined: never). */
   alertsFired: Record<string, number | undefined>;
+  /** The same, per source: Prometheus' alert state and Alertmanager's notification. */
+  alertsFiredBySource: Record<string, { prometheus?: number; alertmanager?: number }>;
   /** Page/critical alerts that fired in this episode without being expected. */
   unexpectedAlerts: string[];
   recoverWithin: number | undefined;
@@ -91,7 +94,9 @@ export function measureEpisodes(events: readonly RunEvent[], plan: DrillPlan): E
   const results = events.filter((e): e is ProbeEvent => e.kind === 'probe').sort((a, b) => a.started - b.started || a.t - b.t);
   const alerts = events.filter((e): e is AlertEvent => e.kind === 'alert');
   const injecting = events.filter((e): e is Extract<RunEvent, { kind: 'fault.injecting' }> => e.kind === 'fault.injecting');
-  const runEnd = events.length ? Math.max(...events.map((e) => e.t)) : 0;
+  // A loop, not Math.max(...): spreading a long run's events (>~125k) overflows the call stack.
+  let runEnd = events.length ? -Infinity : 0;
+  for (const e of events) if (e.t > runEnd) runEnd = e.t;
 
   const starts = injecting.map((inj) => {
     const done = events.find((e) => (e.kind === 'fault.injected' || e.kind === 'fault.inject-failed') && e.faultId === inj.faultId);
@@ -121,10 +126,14 @@ export function measureEpisodes(events: readonly RunEvent[], plan: DrillPlan): E
 
     // Alerts: first firing of each expected one after t_inject, and unexpected pages.
     const alertsFired: Record<string, number | undefined> = {};
+    const alertsFiredBySource: Episode['alertsFiredBySource'] = {};
     const alertIdx: number[] = [];
     for (const name of expected) {
-      const a = alerts.find((e) => e.alert === name && e.state === 'firing' && e.t >= tInject);
+      const first = (source: AlertEvent['source']) => alerts.find((e) => e.alert === name && e.state === 'firing' && e.t >= tInject && e.source === source);
+      const [prom, am] = [first('prometheus'), first('alertmanager')];
+      const a = prom ?? am;
       alertsFired[name] = a?.t;
+      alertsFiredBySource[name] = { ...(prom ? { prometheus: prom.t } : {}), ...(am ? { alertmanager: am.t } : {}) };
       if (a) alertIdx.push(indexOf.get(a)!);
     }
     const detect = Object.values(alertsFired).filter((t): t is number => t !== undefined);
@@ -147,7 +156,7 @@ export function measureEpisodes(events: readonly RunEvent[], plan: DrillPlan): E
       recoveryPasses: plan.recoveryPasses,
       probes: probeNames,
     }, noImpact ? 'no steady-state probe failed: no visible impact' : tRecover === undefined ? 'not recovered before the run ended' : undefined);
-    const ttd = msMeasure(tDetect === undefined ? null : tDetect - tInject, 'ttd.v1', { injectEvent: injIdx, alertEvents: alertIdx, expected }, expected.length === 0 ? 'no alert expected' : tDetect === undefined ? 'no expected alert fired' : undefined);
+    const ttd = msMeasure(tDetect === undefined ? null : tDetect - tInject, 'ttd.v2', { injectEvent: injIdx, alertEvents: alertIdx, expected, firedBySource: alertsFiredBySource }, expected.length === 0 ? 'no alert expected' : tDetect === undefined ? 'no expected alert fired' : undefined);
     const impactMeasure = msMeasure(impact ? impact.started - tInject : null, 'impact.v1', { injectEvent: injIdx, impactEvent: impact ? indexOf.get(impact) : null });
 
     return {
@@ -164,6 +173,7 @@ export function measureEpisodes(events: readonly RunEvent[], plan: DrillPlan): E
       injectFailed: done?.kind === 'fault.inject-failed' || !done,
       expectedAlerts: expected,
       alertsFired,
+      alertsFiredBySource,
       unexpectedAlerts: unexpected,
       recoverWithin: phase?.expect?.recoverWithin,
       ttd,

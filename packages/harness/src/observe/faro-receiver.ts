@@ -32,43 +32,108 @@ export interface RumSession {
   payloads: number;
 }
 
+export interface RumLimits {
+  sessions: number;
+  /** Per session: pages, exceptions, logs and events each; trace ids; measurement names. */
+  itemsPerSession: number;
+  traceIdsPerSession: number;
+  measurementNames: number;
+  /** Longer strings are cut: a message or a URL, not a payload. */
+  stringLength: number;
+}
+
+const DEFAULT_LIMITS: RumLimits = { sessions: 2_000, itemsPerSession: 1_000, traceIdsPerSession: 10_000, measurementNames: 100, stringLength: 2_048 };
+
+const list = <T>(x: unknown): T[] => (Array.isArray(x) ? (x as T[]) : []);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function stringRecord(x: unknown, cut: (s: unknown) => string): Record<string, string> | undefined {
+  if (!isRecord(x)) return undefined;
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const k in x) if (n++ < 32) out[cut(k)] = cut(x[k]);
+  return out;
+}
+
+/** Sessions from the browser, bounded: a full store takes no new sessions, a full session no new items. */
 export class RumStore {
   private readonly sessions = new Map<string, RumSession>();
+  private readonly limits: RumLimits;
+  /** Payloads of new sessions refused because the store was full; items cut off by a session's limits. */
+  readonly dropped = { payloads: 0, items: 0 };
 
-  /** Pure with respect to its input: folds one payload into the session it belongs to. */
-  add(payload: FaroPayload, traces: TraceStore | undefined): RumSession {
-    const sessionId = payload.meta?.session?.id ?? 'no-session';
+  constructor(limits: Partial<RumLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private cut = (x: unknown): string => String(x ?? '').slice(0, this.limits.stringLength);
+
+  /**
+   * Folds one payload into the session it belongs to; undefined when the store is full and
+   * the session is new. Fields of the wrong type are skipped, not trusted.
+   */
+  add(payload: FaroPayload, traces: TraceStore | undefined): RumSession | undefined {
+    const { cut, limits } = this;
+    const sessionId = cut(payload.meta?.session?.id ?? 'no-session');
     let s = this.sessions.get(sessionId);
     if (!s) {
-      s = { sessionId, app: payload.meta?.app?.name ?? 'unknown', pages: [], measurements: {}, exceptions: [], logs: [], events: [], traceIds: new Set(), payloads: 0 };
+      if (this.sessions.size >= limits.sessions) {
+        this.dropped.payloads++;
+        return undefined;
+      }
+      const app = cut(payload.meta?.app?.name ?? 'unknown');
+      s = { sessionId, app, pages: [], measurements: {}, exceptions: [], logs: [], events: [], traceIds: new Set(), payloads: 0 };
       this.sessions.set(sessionId, s);
     }
-    s.payloads++;
+    const session = s;
+    session.payloads++;
+    const room = <T>(items: T[], item: T) => (items.length < limits.itemsPerSession ? items.push(item) : this.dropped.items++);
+    const noteId = (id: unknown) => {
+      if (typeof id !== 'string' || !/^[0-9a-fA-F]{32}$/.test(id)) return;
+      if (session.traceIds.size < limits.traceIdsPerSession) session.traceIds.add(id.toLowerCase());
+      else this.dropped.items++;
+    };
+    const noteTrace = (item: FaroItem) => noteId(isRecord(item.trace) ? item.trace.trace_id : undefined);
     const page = payload.meta?.page?.url;
-    if (page && !s.pages.includes(page)) s.pages.push(page);
-    const noteTrace = (item: FaroItem) => item.trace?.trace_id && s!.traceIds.add(item.trace.trace_id.toLowerCase());
-    for (const m of payload.measurements ?? []) {
-      Object.assign(s.measurements, m.values);
+    if (typeof page === 'string' && !session.pages.includes(cut(page))) room(session.pages, cut(page));
+    for (const m of list<FaroItem & { values?: unknown }>(payload.measurements)) {
+      if (!isRecord(m)) continue;
+      if (isRecord(m.values)) {
+        for (const [k, v] of Object.entries(m.values)) {
+          if (typeof v !== 'number') continue;
+          if (k in session.measurements || Object.keys(session.measurements).length < limits.measurementNames) session.measurements[cut(k)] = v;
+          else this.dropped.items++;
+        }
+      }
       noteTrace(m);
     }
-    for (const e of payload.exceptions ?? []) {
-      s.exceptions.push({ type: e.type, value: e.value, ...(e.timestamp ? { timestamp: e.timestamp } : {}) });
+    for (const e of list<FaroItem & { type?: unknown; value?: unknown }>(payload.exceptions)) {
+      if (!isRecord(e)) continue;
+      room(session.exceptions, { type: cut(e.type), value: cut(e.value), ...(typeof e.timestamp === 'string' ? { timestamp: cut(e.timestamp) } : {}) });
       noteTrace(e);
     }
-    for (const l of payload.logs ?? []) {
-      s.logs.push({ level: l.level, message: l.message });
+    for (const l of list<FaroItem & { level?: unknown; message?: unknown }>(payload.logs)) {
+      if (!isRecord(l)) continue;
+      room(session.logs, { level: cut(l.level), message: cut(l.message) });
       noteTrace(l);
     }
-    for (const e of payload.events ?? []) {
-      s.events.push({ name: e.name, ...(e.attributes ? { attributes: e.attributes } : {}) });
+    for (const e of list<FaroItem & { name?: unknown; attributes?: unknown }>(payload.events)) {
+      if (!isRecord(e)) continue;
+      const attributes = stringRecord(e.attributes, cut);
+      room(session.events, { name: cut(e.name), ...(attributes ? { attributes } : {}) });
       noteTrace(e);
     }
     if (payload.traces) {
       const { spans } = normaliseTraces(payload.traces, 'hex');
-      for (const span of spans) s.traceIds.add(span.traceId);
-      traces?.add(spans);
+      for (const span of spans) noteId(span.traceId);
+      // Browser spans are best effort: a full trace store's refusals show in its own counters.
+      traces?.offer(spans);
     }
-    return s;
+    return session;
   }
 
   session(id: string): RumSession | undefined {
@@ -101,8 +166,8 @@ export function faroHandler(rum: RumStore, traces?: TraceStore) {
     } catch {
       return { status: 400, contentType: 'text/plain', body: 'not a Faro JSON payload' };
     }
-    if (typeof payload !== 'object' || payload === null || !payload.meta) return { status: 400, contentType: 'text/plain', body: 'a Faro payload has a meta object' };
-    rum.add(payload, traces);
+    if (!isRecord(payload) || !isRecord(payload.meta)) return { status: 400, contentType: 'text/plain', body: 'a Faro payload has a meta object' };
+    if (!rum.add(payload, traces)) return { status: 429, headers: { 'retry-after': '30' }, contentType: 'text/plain', body: 'RUM store full: no new sessions' };
     return { status: 202, contentType: 'application/json', body: '{}' };
   };
 }

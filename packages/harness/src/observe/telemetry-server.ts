@@ -1,9 +1,10 @@
 // One loopback HTTP server for the telemetry the harness receives (OTLP traces, Faro
-// payloads): body reading with gzip/deflate, size limits and CORS in one place, the
-// protocol handlers elsewhere.
+// payloads): per-run bearer tokens, body reading within size and time limits (gzip/deflate
+// decoded off the event loop, capped after decoding) and CORS for registered origins only,
+// in one place; the protocol handlers elsewhere.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { bearerOf, HttpError, newToken, readBody, refuse, tokenMatches, type BodyLimits } from './http-input.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -21,55 +22,105 @@ export interface HandlerResponse {
 
 export type TelemetryHandler = (req: ReceivedRequest) => HandlerResponse | Promise<HandlerResponse>;
 
-const MAX_BODY = 16 * 1024 * 1024;
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw Object.assign(new Error('body too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  const raw = Buffer.concat(chunks);
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding === 'gzip') return gunzipSync(raw);
-  if (encoding === 'deflate') return inflateSync(raw);
-  if (encoding === 'identity') return raw;
-  throw Object.assign(new Error(`unsupported content-encoding ${encoding}`), { status: 415 });
+export interface RouteOptions {
+  /** Which of the run's tokens the route asks for. */
+  token?: 'otlp' | 'faro';
+  /** Browsers post here (CORS for the registered origins). */
+  browser?: boolean;
+  limits?: Partial<BodyLimits>;
 }
 
-// Browsers (the Faro SDK on the stage's page) post cross-origin to this server.
-const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-allow-methods': 'POST, OPTIONS' };
+const MiB = 1024 * 1024;
+const DEFAULT_LIMITS: BodyLimits = { maxBytes: 8 * MiB, maxDecodedBytes: 32 * MiB, timeoutMs: 10_000 };
+
+/** The protocols' standard paths and what they need; any other route asks for the OTLP token. */
+const KNOWN_ROUTES: Record<string, RouteOptions> = {
+  '/v1/traces': { token: 'otlp' },
+  // Faro batches are small; a page is the only legitimate sender.
+  '/collect': { token: 'faro', browser: true, limits: { maxBytes: 1 * MiB, maxDecodedBytes: 4 * MiB } },
+};
+
+// What the Faro SDK sends besides content-type: its `apiKey` option becomes x-api-key.
+const PREFLIGHT_HEADERS = 'authorization, content-type, content-encoding, x-api-key, x-faro-session-id, idempotency-key';
+
+interface Route {
+  handler: TelemetryHandler;
+  token: 'otlp' | 'faro';
+  browser: boolean;
+  limits: BodyLimits;
+}
 
 export class TelemetryServer {
+  /** Exporters send `Authorization: Bearer <otlpToken>` to /v1/traces. */
+  readonly otlpToken = newToken();
+  /** The page's Faro SDK sends it as `Authorization: Bearer` or as its `apiKey` (x-api-key) to /collect. */
+  readonly faroToken = newToken();
   private server: Server | undefined;
-  private readonly routes = new Map<string, TelemetryHandler>();
+  private readonly routes = new Map<string, Route>();
   private readonly reads = new Map<string, () => HandlerResponse | Promise<HandlerResponse>>();
+  private readonly origins = new Set<string>();
   url = '';
 
-  route(path: string, handler: TelemetryHandler): this {
-    this.routes.set(path, handler);
+  route(path: string, handler: TelemetryHandler, options: RouteOptions = {}): this {
+    const known = KNOWN_ROUTES[path] ?? {};
+    this.routes.set(path, {
+      handler,
+      token: options.token ?? known.token ?? 'otlp',
+      browser: options.browser ?? known.browser ?? false,
+      limits: { ...DEFAULT_LIMITS, ...known.limits, ...options.limits },
+    });
     return this;
   }
 
-  /** A GET endpoint (the harness's own /metrics for Prometheus to scrape). */
+  /**
+   * A GET endpoint without a token: the harness's own /metrics, which Prometheus scrapes with
+   * no credentials configured. It holds fault windows (drill, phase, run id), no secret, and
+   * answers without CORS headers, so a browser page cannot read it either.
+   */
   get(path: string, handler: () => HandlerResponse | Promise<HandlerResponse>): this {
     this.reads.set(path, handler);
     return this;
   }
 
+  /** A page origin (scheme://host:port) whose browsers may post to the browser routes. */
+  allowOrigin(origin: string): this {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new Error(`TelemetryServer.allowOrigin: '${origin}' is not an origin; pass scheme://host:port, e.g. http://127.0.0.1:8080`);
+    }
+    this.origins.add(parsed.origin);
+    return this;
+  }
+
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => void this.handle(req, res).catch((err: Error) => refuse(res, 500, err.message)));
+    // Slow senders cannot hold a connection open: headers and whole requests have deadlines.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
 
+  private authorised(req: IncomingMessage, route: Route): boolean {
+    const expected = route.token === 'faro' ? this.faroToken : this.otlpToken;
+    const apiKey = route.token === 'faro' ? req.headers['x-api-key'] : undefined;
+    return tokenMatches(bearerOf(req), expected) || (typeof apiKey === 'string' && tokenMatches(apiKey, expected));
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const origin = req.headers.origin;
+    const route = this.routes.get(path);
+    const fromAllowedPage = origin !== undefined && route?.browser === true && this.origins.has(origin);
+    const cors: Record<string, string> = fromAllowedPage ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, CORS).end();
+      // A preflight carries no credentials: it is answered for registered origins only.
+      if (!fromAllowedPage) return refuse(res, 403, 'cross-origin requests are accepted only from the registered origins', { vary: 'Origin' });
+      const preflight = { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': PREFLIGHT_HEADERS, 'access-control-max-age': '600' };
+      res.writeHead(204, { ...cors, ...preflight }).end();
       return;
     }
     const read = req.method === 'GET' ? this.reads.get(path) : undefined;
@@ -78,28 +129,27 @@ export class TelemetryServer {
       res.writeHead(out.status, { ...(out.contentType ? { 'content-type': out.contentType } : {}), ...out.headers }).end(out.body);
       return;
     }
-    const handler = this.routes.get(path);
-    if (!handler) {
-      res.writeHead(404, CORS).end();
-      return;
+    if (!route) return refuse(res, 404, `no route ${path}`);
+    if (origin !== undefined && !fromAllowedPage) {
+      return refuse(res, 403, 'requests from web pages are accepted only on browser routes, from the registered origins');
     }
-    if (req.method !== 'POST') {
-      res.writeHead(405, { ...CORS, allow: 'POST' }).end();
-      return;
-    }
+    if (req.method !== 'POST') return refuse(res, 405, 'POST only', { ...cors, allow: 'POST' });
+    if (!this.authorised(req, route)) return refuse(res, 401, `missing or wrong bearer token for ${path}`, { ...cors, 'www-authenticate': 'Bearer' });
     try {
-      const body = await readBody(req);
-      const out = await handler({ method: req.method, path, contentType: (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase(), body });
-      res.writeHead(out.status, { ...CORS, ...(out.contentType ? { 'content-type': out.contentType } : {}), ...out.headers });
+      const body = await readBody(req, route.limits);
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const out = await route.handler({ method: req.method, path, contentType, body });
+      res.writeHead(out.status, { ...cors, ...(out.contentType ? { 'content-type': out.contentType } : {}), ...out.headers });
       res.end(out.body);
     } catch (err) {
-      const status = (err as { status?: number }).status ?? 400;
-      res.writeHead(status, { ...CORS, 'content-type': 'text/plain' }).end((err as Error).message);
+      const status = err instanceof HttpError ? err.status : 400;
+      refuse(res, status, (err as Error).message, cors);
     }
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections?.();
+    await closed;
   }
 }

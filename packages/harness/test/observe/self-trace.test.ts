@@ -41,7 +41,8 @@ describe('the harness traces itself', () => {
   afterAll(() => server.close());
 
   it('exports the run as one trace: a root, a span per phase, fault and episode, with the log times', async () => {
-    const traceId = await exportRunTrace(url, events, measureEpisodes(events, plan), { runId: 'run-x', drill: 'nightly', environment: 'local' });
+    const meta = { runId: 'run-x', drill: 'nightly', environment: 'local' };
+    const traceId = await exportRunTrace(url, events, measureEpisodes(events, plan), meta, { authorization: `Bearer ${server.otlpToken}` });
     const spans = store.trace(traceId);
     const root = spans.find((s) => !s.parentSpanId)!;
     expect(root).toMatchObject({ name: 'drill nightly', service: 'drillbook', startMs: T0 });
