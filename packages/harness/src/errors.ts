@@ -1,6 +1,7 @@
 // The errors Drillbook raises on purpose, each carrying the exit code it means, so the CLI
 // decides the exit code in one place (cli/main.ts) and nothing matches message text.
 // Exit codes: 0 pass · 1 drill failed · 2 usage or definition error · 3 aborted · 4 environment.
+import type { DefinitionIssue } from './define/errors.ts';
 import { ExitCode } from './engine/types.ts';
 
 export abstract class DrillbookError extends Error {
@@ -35,4 +36,14 @@ export function exitCodeOf(err: unknown): ExitCode | undefined {
   if (!(err instanceof Error)) return undefined;
   const code = (err as { exitCode?: unknown }).exitCode;
   return code === ExitCode.fail || code === ExitCode.usage || code === ExitCode.aborted || code === ExitCode.environment ? code : undefined;
+}
+
+/**
+ * The issues of a definition error, by shape: a definition file evaluated through tsx throws
+ * a DefinitionError from its own copy of the define/ modules, which `instanceof` does not see.
+ */
+export function definitionIssuesOf(err: unknown): DefinitionIssue[] | undefined {
+  if (!(err instanceof Error) || err.name !== 'DefinitionError') return undefined;
+  const issues = (err as { issues?: unknown }).issues;
+  return Array.isArray(issues) ? (issues as DefinitionIssue[]) : undefined;
 }

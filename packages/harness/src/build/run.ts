@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { DefinitionError } from '../define/errors.ts';
+import { definitionIssuesOf } from '../errors.ts';
 import { isAlertDefinition, isSloDefinition, type AlertDefinition, type SloDefinition } from '../define/slo.ts';
 import { drillDashboard, sloDashboard } from './dashboards.ts';
 import { alertPromtoolTests, sloPromtoolTests, type GeneratedFile } from './promtool-tests.ts';
@@ -47,8 +48,9 @@ export async function loadAlertDefinitions(projectRoot: string): Promise<Loaded>
     try {
       mod = (await tsImport(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
     } catch (e) {
-      if (e instanceof DefinitionError || (e as Error)?.name === 'DefinitionError') {
-        for (const i of (e as DefinitionError).issues) out.problems.push({ ...i, file: source });
+      const issues = definitionIssuesOf(e);
+      if (issues) {
+        for (const i of issues) out.problems.push({ ...i, file: source });
         continue;
       }
       throw e;
@@ -164,52 +166,4 @@ async function listFiles(dir: string): Promise<string[]> {
     else out.push(p);
   }
   return out;
-}
-
-// ─── CLI ─────────────────────────────────────────────────────────────────────
-
-/** Structurally the CLI's `CliIo`, plus an optional working directory (default: process.cwd()). */
-export interface BuildIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  cwd?: string;
-}
-
-const USAGE = 'usage: drill build [--root <dir>] [--out <dir>] [--runbook-base-url <url>]';
-
-/** `drill build`: 0 when everything was written, 2 on definition or runbook errors (file, field, fix). */
-export async function runBuildCommand(argv: string[], io: BuildIo): Promise<number> {
-  const cwd = io.cwd ?? process.cwd();
-  const opts: BuildOptions = { projectRoot: cwd };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = argv[i + 1];
-    if ((a === '--out' || a === '--root' || a === '--runbook-base-url') && val !== undefined) {
-      if (a === '--out') opts.outDir = val;
-      else if (a === '--root') opts.projectRoot = path.resolve(cwd, val);
-      else opts.runbookBaseUrl = val;
-      i++;
-    } else {
-      io.err(`drill build: unknown argument ${a}\n${USAGE}`);
-      return 2;
-    }
-  }
-  let report: BuildReport;
-  try {
-    report = await runBuild(opts);
-  } catch (e) {
-    if (e instanceof DefinitionError) {
-      io.err(e.message);
-      return 2;
-    }
-    throw e;
-  }
-  if (!report.ok) {
-    for (const p of report.problems) io.err(`${p.file}: ${p.path}: ${p.problem}\n  fix: ${p.fix}`);
-    io.err(`drill build: ${report.problems.length} problem(s); nothing written`);
-    return 2;
-  }
-  io.out(`drill build: ${report.slos.length} SLO(s), ${report.alerts.length} alert(s) → ${path.relative(cwd, report.outDir) || '.'}`);
-  for (const f of report.files) io.out(`  ${f}`);
-  return 0;
 }

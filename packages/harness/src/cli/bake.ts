@@ -2,7 +2,6 @@
 // its journeys on schedule, the alert watcher), or on the virtual clock against simulated
 // telemetry (`--clock virtual`, for rehearsals and tests). `--resume` continues after a crash.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isBakePlan, type BakePlan } from '../define/bake.ts';
 import { resolveEnvironment } from '../define/config.ts';
 import { parseDuration } from '../define/duration.ts';
@@ -13,6 +12,7 @@ import { findProjectRoot, loadConfig, loadDefinitions } from '../define/loader.t
 import { RealClock, VirtualClock } from '../engine/clock.ts';
 import { MemoryRunLog } from '../engine/run-log.ts';
 import { ExitCode, type Clock, type RunEvent } from '../engine/types.ts';
+import { EnvironmentError, exitCodeOf } from '../errors.ts';
 import { packDir as packDirOf } from '../evidence/layout.ts';
 import { runLoad } from '../load/runner.ts';
 import { writeReport } from '../evidence/report.ts';
@@ -23,7 +23,9 @@ import { sealWithProjectKey } from '../session/run-drill.ts';
 import { buildLocalRules } from '../session/local-rules.ts';
 import { BrowserPool, runJourney, type AnyJourney } from '../synthetics/run-journey.ts';
 import { isBrowserJourney } from '../define/browser-journey.ts';
+import type { bakeSpec } from './commands.ts';
 import { createProgress, type CliIo } from './io.ts';
+import type { Parsed } from './spec.ts';
 
 /** Pure: a window's figures from the run log of a live bake. */
 export function windowFromLog(events: readonly RunEvent[], from: number, to: number): BakeWindow {
@@ -51,41 +53,22 @@ export function windowFromLog(events: readonly RunEvent[], from: number, to: num
   return { requests, errors, p50Ms: requests ? p50w / requests : null, p95Ms: requests ? p95w / requests : null, sev1: [...sev1], synthetics: { runs, failed } };
 }
 
-export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { resume: { type: 'boolean', default: false }, clock: { type: 'string', default: 'real' }, env: { type: 'string', default: 'local' }, release: { type: 'string', default: 'local' }, duration: { type: 'string' }, checkpoint: { type: 'string' } } });
-  } catch (err) {
-    io.err(`drill bake: ${(err as Error).message}`);
-    return ExitCode.usage;
-  }
-  const file = parsed.positionals[0];
-  if (!file || !['real', 'virtual'].includes(parsed.values.clock!)) {
-    io.err('usage: drill bake <bake-file> [--resume] [--clock real|virtual] [--env local] [--release tag] [--duration 72h] [--checkpoint 1h]');
-    return ExitCode.usage;
-  }
+export async function bakeCommand({ positionals, flags }: Parsed<typeof bakeSpec>, io: CliIo): Promise<number> {
+  const file = positionals['bake-file'];
   const root = findProjectRoot();
-  let plan: BakePlan;
-  let env;
-  let evidenceDir: string;
-  try {
-    const found = (await loadDefinitions(file)).definitions.map((d) => d.value).find(isBakePlan);
-    if (!found) throw new DefinitionError(file, [{ path: '(exports)', problem: 'no bake in this file', fix: 'export default defineBake({ … })' }]);
-    const { config, file: cfgFile } = await loadConfig(root);
-    env = resolveEnvironment({ ...found.plan, name: found.name, environments: found.environments } as never, parsed.values.env!, config, cfgFile ?? 'drillbook.config.ts');
-    evidenceDir = join(root, config.evidenceDir);
-    const duration = parsed.values.duration ? parseDuration(parsed.values.duration) : found.duration;
-    const checkpoint = parsed.values.checkpoint ? parseDuration(parsed.values.checkpoint) : found.checkpoint;
-    if (!duration || !checkpoint || checkpoint > duration) throw new DefinitionError('(command line)', [{ path: '--duration/--checkpoint', problem: 'not durations, or the checkpoint is longer than the bake', fix: "e.g. --duration 5m --checkpoint 1m" }]);
-    plan = { ...found, duration, checkpoint };
-  } catch (err) {
-    if (err instanceof DefinitionError) {
-      io.err(err.message);
-      return ExitCode.usage;
-    }
-    throw err;
+  const found = (await loadDefinitions(file)).definitions.map((d) => d.value).find(isBakePlan);
+  if (!found) throw new DefinitionError(file, [{ path: '(exports)', problem: 'no bake in this file', fix: 'export default defineBake({ … })' }]);
+  const { config, file: cfgFile } = await loadConfig(root);
+  const env = resolveEnvironment({ ...found.plan, name: found.name, environments: found.environments } as never, flags.env, config, cfgFile ?? 'drillbook.config.ts');
+  const evidenceDir = join(root, config.evidenceDir);
+  const duration = flags.duration ? parseDuration(flags.duration) : found.duration;
+  const checkpoint = flags.checkpoint ? parseDuration(flags.checkpoint) : found.checkpoint;
+  if (!duration || !checkpoint || checkpoint > duration) {
+    const problem = 'not durations, or the checkpoint is longer than the bake';
+    throw new DefinitionError('(command line)', [{ path: '--duration/--checkpoint', problem, fix: 'e.g. --duration 5m --checkpoint 1m' }]);
   }
-  const packDir = packDirOf(evidenceDir, parsed.values.release!);
+  const plan: BakePlan = { ...found, duration, checkpoint };
+  const packDir = packDirOf(evidenceDir, flags.release);
   const progress = createProgress(io);
   const onCheckpoint = (c: { index: number; gap: boolean; requests: number; errors: number; p95Ms: number | null; sev1: string[] }, total: number) =>
     progress.note(`checkpoint ${c.index + 1}/${total}${c.gap ? ' GAP (harness was down)' : `: ${c.requests} requests, ${c.errors} errors, p95 ${c.p95Ms?.toFixed(0) ?? '—'} ms${c.sev1.length ? `, Sev-1: ${c.sev1.join(', ')}` : ''}`}`);
@@ -93,7 +76,7 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
   let clock: Clock;
   let telemetry: BakeTelemetry;
   let close = async () => {};
-  if (parsed.values.clock === 'virtual') {
+  if (flags.clock === 'virtual') {
     clock = new VirtualClock(Date.now());
     const start = clock.now();
     telemetry = simulatedTelemetry({ requestsPerSecond: 50, errorRatio: 0.0002, p50Ms: 20, p95Ms: 80, startedAt: () => start });
@@ -110,7 +93,7 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
       }
       rulesDir = rules.rulesDir;
     }
-    const open = await openEnvironment(parsed.values.env!, env, { projectRoot: root, clock, log: (l) => progress.update(l), ...(rulesDir ? { rulesDir } : {}) });
+    const open = await openEnvironment(flags.env, env, { projectRoot: root, clock, log: (l) => progress.update(l), ...(rulesDir ? { rulesDir } : {}) });
     const log = new MemoryRunLog();
     open.alerts.start(log);
     // Each load profile runs again whenever it ends, for the whole bake.
@@ -136,7 +119,7 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
     };
   }
   try {
-    const r = await runBake(plan, { packDir, clock, telemetry, resume: parsed.values.resume!, onCheckpoint });
+    const r = await runBake(plan, { packDir, clock, telemetry, resume: flags.resume, onCheckpoint });
     progress.done();
     const { report, sealed } = withPackLock(packDir, () => ({ report: writeReport(packDir), sealed: sealWithProjectKey(root, packDir, (l) => io.err(l)) }));
     io.out(`${plan.name} — ${r.verdict.verdict.toUpperCase()}${r.resumedFrom !== null ? ` (resumed at checkpoint ${r.resumedFrom + 1})` : ''} · ${r.checkpoints.length} checkpoints · ${r.path}`);
@@ -144,8 +127,10 @@ export async function bakeCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(`evidence: ${packDir} (${sealed}) · report ${report}`);
     return r.verdict.verdict === 'pass' ? ExitCode.pass : ExitCode.fail;
   } catch (err) {
-    io.err(`drill bake: ${(err as Error).message}`);
-    return /--resume/.test((err as Error).message) ? ExitCode.usage : ExitCode.environment;
+    // An error that carries its code keeps it (an unfinished bake without --resume is a usage
+    // error); anything else that stops a running bake is the environment's doing.
+    if (exitCodeOf(err) !== undefined) throw err;
+    throw new EnvironmentError(`drill bake: ${(err as Error).message}`, { cause: err });
   } finally {
     await close();
   }

@@ -1,17 +1,17 @@
 // `drill list` and `drill validate`: read definitions, run nothing.
-import { parseArgs } from 'node:util';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../define/errors.ts';
 import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../define/loader.ts';
 import { ExitCode } from '../engine/types.ts';
+import type { listSpec, validateSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
+import type { Parsed } from './spec.ts';
 
-export async function listCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, dir: { type: 'string', default: 'drills' } }, allowPositionals: false });
+export async function listCommand({ flags }: Parsed<typeof listSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
-  const { drills, errors } = await findDrills(values.dir!, root);
-  if (values.json) io.out(JSON.stringify({ drills, errors: errors.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
+  const { drills, errors } = await findDrills(flags.dir, root);
+  if (flags.json) io.out(JSON.stringify({ drills, errors: errors.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
   else {
     const w = Math.max(5, ...drills.map((d) => d.name.length));
     const f = Math.max(4, ...drills.map((d) => d.file.length));
@@ -39,10 +39,10 @@ function allDefinitionFiles(root: string): string[] {
   return out.sort();
 }
 
-export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+export async function validateCommand({ positionals, flags: values }: Parsed<typeof validateSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
-  const files = positionals.length > 0 ? positionals : allDefinitionFiles(root);
+  const given = positionals.file;
+  const files = given.length > 0 ? given : allDefinitionFiles(root);
   const failures: DefinitionError[] = [];
   let count = 0;
   for (const file of files) {
@@ -56,7 +56,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
       if (!values.json) io.err(err.message);
     }
   }
-  if (positionals.length === 0) {
+  if (given.length === 0) {
     try {
       await loadConfig(root);
     } catch (err) {

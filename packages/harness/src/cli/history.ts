@@ -1,7 +1,6 @@
 // `drill history`: the run index across every pack under the evidence directory.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatDuration } from '../define/duration.ts';
 import { findProjectRoot, loadConfig } from '../define/loader.ts';
 import { ExitCode } from '../engine/types.ts';
@@ -9,10 +8,11 @@ import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { buildRunIndex } from '../evidence/history.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
+import type { historySpec } from './commands.ts';
 import type { CliIo } from './io.ts';
+import type { Parsed } from './spec.ts';
 
-export async function historyCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'evidence-dir': { type: 'string' }, json: { type: 'boolean', default: false } } });
+export async function historyCommand({ flags: values }: Parsed<typeof historySpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
   const evidenceDir = values['evidence-dir'] ?? join(root, (await loadConfig(root)).config.evidenceDir);
   const records: Array<{ pack: string; record: RunRecord }> = [];

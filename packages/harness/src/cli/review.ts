@@ -2,7 +2,6 @@
 // go-no-go.json into it, and seal it again.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { findProjectRoot, loadConfig } from '../define/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
@@ -13,20 +12,11 @@ import { listPackFiles, updateManifest } from '../evidence/manifest.ts';
 import { goNoGoMemo, review, verificationSummary } from '../evidence/review.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { sealWithProjectKey } from '../session/run-drill.ts';
+import type { reviewSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
+import type { Parsed } from './spec.ts';
 
-export async function reviewCommand(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { release: { type: 'string' }, 'evidence-dir': { type: 'string' }, now: { type: 'string' }, json: { type: 'boolean', default: false } } }));
-  } catch (err) {
-    io.err(`drill review: ${(err as Error).message}`);
-    return ExitCode.usage;
-  }
-  if (!values.release) {
-    io.err('usage: drill review --release <tag> [--evidence-dir dir] [--now ISO-time] [--json]');
-    return ExitCode.usage;
-  }
+export async function reviewCommand({ flags: values }: Parsed<typeof reviewSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
   const evidenceDir = values['evidence-dir'] ?? join(root, (await loadConfig(root)).config.evidenceDir);
   const dir = packDirOf(evidenceDir, values.release);

@@ -2,42 +2,29 @@
 // coverage gate over the runs in a pack (exit 1 below --min).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isJourney } from '../define/journey.ts';
 import { loadDefinitions } from '../define/loader.ts';
-import { DefinitionError } from '../define/errors.ts';
 import { ExitCode } from '../engine/types.ts';
+import { UsageError } from '../errors.ts';
 import { listPackFiles } from '../evidence/manifest.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import { traceCoverage } from '../measure/coverage.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import { BrowserPool, runJourney, type AnyJourney } from '../synthetics/run-journey.ts';
 import { isBrowserJourney } from '../define/browser-journey.ts';
+import type { coverageSpec, synthSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
+import type { Parsed } from './spec.ts';
 
-export async function synthCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' }, json: { type: 'boolean', default: false }, screenshots: { type: 'string', default: '.drillbook/screenshots' } } });
-  if (!positionals.length || !values.target) {
-    io.err('usage: drill synth <journey-file…> --target <base-url> [--json] [--screenshots dir]   (HTTP and browser journeys)');
-    return ExitCode.usage;
-  }
+export async function synthCommand({ positionals, flags: values }: Parsed<typeof synthSpec>, io: CliIo): Promise<number> {
   let failed = 0;
   const out = [];
   const browsers = new BrowserPool();
   try {
-    for (const file of positionals) {
-      let journeys;
-      try {
-        journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v));
-      } catch (err) {
-        if (err instanceof DefinitionError) {
-          io.err(err.message);
-          return ExitCode.usage;
-        }
-        throw err;
-      }
+    for (const file of positionals['journey-file']) {
+      const journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v));
       for (const j of journeys) {
-        const r = await runJourney(j, { baseUrl: values.target, ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots! } : {}) });
+        const r = await runJourney(j, { baseUrl: values.target, ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots } : {}) });
         out.push(r);
         if (!r.ok) failed++;
         if (!values.json) {
@@ -54,14 +41,13 @@ export async function synthCommand(argv: string[], io: CliIo): Promise<number> {
   return failed ? ExitCode.fail : ExitCode.pass;
 }
 
-export async function coverageCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { min: { type: 'string', default: '0.7' }, json: { type: 'boolean', default: false } } });
-  const pack = positionals[0];
+export async function coverageCommand({ positionals, flags: values }: Parsed<typeof coverageSpec>, io: CliIo): Promise<number> {
+  const pack = positionals['pack-dir'];
   const min = Number(values.min);
-  if (!pack || !Number.isFinite(min) || min < 0 || min > 1) {
-    io.err('usage: drill coverage <pack-dir> [--min 0.7] [--json]   (min is a share between 0 and 1)');
-    return ExitCode.usage;
+  if (values.min.trim() === '' || !Number.isFinite(min) || min < 0 || min > 1) {
+    throw new UsageError(`--min is a share between 0 and 1 (e.g. 0.7), not '${values.min}'`);
   }
+  if (!existsSync(pack)) throw new UsageError(`no evidence pack at ${pack}`);
   const requests = [];
   const byTrace = new Map<string, StoredSpan[]>();
   for (const p of listPackFiles(pack).filter((f) => f.startsWith('chaos-dr/'))) {

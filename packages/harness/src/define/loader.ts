@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { DEFAULT_CONFIG } from './config.ts';
 import { DefinitionError } from './errors.ts';
+import { definitionIssuesOf } from '../errors.ts';
 import type { Defined, DefinedDrill, DefinedKind, DrillbookConfig } from './types.ts';
 import { isDefinedDrill } from './drill.ts';
 
@@ -16,9 +17,6 @@ export interface LoadedFile {
   definitions: Array<{ exportName: string; value: Defined<DefinedKind> }>;
 }
 
-function isDefinitionError(err: unknown): err is DefinitionError {
-  return err instanceof Error && err.name === 'DefinitionError' && Array.isArray((err as DefinitionError).issues);
-}
 
 function isDefined(value: unknown): value is Defined<DefinedKind> {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string' && typeof (value as { name?: unknown }).name === 'string';
@@ -34,7 +32,8 @@ export async function loadDefinitions(file: string, cwd = process.cwd()): Promis
     mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
   } catch (err) {
     // tsImport evaluates the file with its own module instances, so match by shape, not class.
-    if (isDefinitionError(err)) throw new DefinitionError(shown, err.issues);
+    const issues = definitionIssuesOf(err);
+    if (issues) throw new DefinitionError(shown, issues);
     const message = (err as Error).message ?? String(err);
     throw new DefinitionError(shown, [{ path: '(file)', problem: `could not be loaded: ${message.split('\n')[0]}`, fix: 'fix the TypeScript error above (run `npm run typecheck` for the full list)' }]);
   }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { BakePlan } from '../define/bake.ts';
 import type { Clock } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
+import { UsageError } from '../errors.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { bakePaths } from '../evidence/layout.ts';
 import { BAKE_RECORD_SCHEMA, bakeVerdict, checkpointOf, type BakeCriteria, type BakeRecord, type BakeVerdict, type BakeWindow, type Checkpoint } from '../measure/bake.ts';
@@ -57,7 +58,7 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
   } else {
     if (existsSync(paths.state) && !opts.resume) {
       const prior = JSON.parse(readFileSync(paths.state, 'utf8')) as BakeState;
-      if (prior.completed < total) throw new Error(`bake ${plan.name} has an unfinished run (${prior.completed}/${total} checkpoints): continue it with --resume, or remove ${paths.state}`);
+      if (prior.completed < total) throw new UsageError(`bake ${plan.name} has an unfinished run (${prior.completed}/${total} checkpoints): continue it with --resume, or remove ${paths.state}`);
     }
     state = { schema: 'drillbook.bake-state/v1', bake: plan.name, startedAt: opts.clock.now(), completed: 0 };
     writeFileAtomic(paths.state, canonicalJson(state));

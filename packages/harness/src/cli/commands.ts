@@ -1,0 +1,208 @@
+// Every `drill` command, declared once: summary, arguments, flags. `drill --help`, each
+// command's `--help`, its usage line and its parser all come from here. A command's module is
+// imported only when that command runs, so `drill validate` and `drill --help` stay fast.
+import type { CliIo } from './io.ts';
+import { defineCommand, parseCommand, type CommandSpec, type Parsed } from './spec.ts';
+
+const json = { type: 'boolean', description: 'print JSON on stdout instead of text' } as const;
+const env = { type: 'string', default: 'local', placeholder: 'name', description: 'environment from drillbook.config.ts' } as const;
+const release = {
+  type: 'string',
+  default: 'local',
+  placeholder: 'tag',
+  description: 'release the evidence is filed under: evidence-pack/release-<tag>',
+} as const;
+const evidenceDir = { type: 'string', placeholder: 'dir', description: "evidence directory (default: the config's evidenceDir)" } as const;
+
+export const listSpec = defineCommand({
+  name: 'list',
+  summary: 'list the drills under drills/ with title and environments',
+  args: [],
+  flags: { json, dir: { type: 'string', default: 'drills', placeholder: 'dir', description: 'directory of drills, relative to the project root' } },
+});
+
+export const validateSpec = defineCommand({
+  name: 'validate',
+  summary: 'check definitions without running anything (exit 2 when one is bad)',
+  args: [{ name: 'file', variadic: true, description: 'definition files (default: every definition in the project and drillbook.config.ts)' }],
+  flags: { json },
+});
+
+export const runSpec = defineCommand({
+  name: 'run',
+  summary: 'run a drill against an environment and write its evidence',
+  args: [{ name: 'drill-file', required: true, description: 'the file that defines the drill' }],
+  flags: {
+    drill: { type: 'string', placeholder: 'name', description: 'which drill, when the file exports several (default: the first)' },
+    env,
+    'dry-run': { type: 'boolean', description: 'print the plan (timeline, faults, providers, stop conditions) and touch nothing' },
+    release,
+    json,
+  },
+});
+
+export const stageSpec = defineCommand({
+  name: 'stage',
+  summary: 'start, stop or inspect the local stage (PostgreSQL, the service, Prometheus, Alertmanager)',
+  args: [
+    { name: 'action', required: true, choices: ['up', 'down', 'status'], description: 'up (detached) · down · status (exit 1 unhealthy, 3 none running)' },
+  ],
+  flags: {
+    json,
+    replicas: { type: 'string', placeholder: 'N', description: 'service replicas behind the balancer, for up (default 2)' },
+    'restart-delay': { type: 'string', placeholder: 'MS', description: 'ms before a dead replica is restarted, for up (default 1000)' },
+    'state-dir': { type: 'string', placeholder: 'DIR', description: 'where stage.json and host.log live (default <repo>/.drillbook/stage)' },
+  },
+});
+
+export const buildSpec = defineCommand({
+  name: 'build',
+  summary: 'write out/alerts, out/dashboards and out/k6 from the definitions, checking runbooks',
+  args: [],
+  flags: {
+    root: { type: 'string', placeholder: 'dir', description: 'project root (default: the current directory)' },
+    out: { type: 'string', default: 'out', placeholder: 'dir', description: 'output directory, relative to the project root' },
+    'runbook-base-url': { type: 'string', placeholder: 'url', description: 'prefix for runbook_url (default: the repository-relative path)' },
+  },
+});
+
+export const keygenSpec = defineCommand({
+  name: 'keygen',
+  summary: 'make an ed25519 key pair for signing evidence packs',
+  args: [],
+  flags: { out: { type: 'string', placeholder: 'dir', description: 'where to write the key pair (default .drillbook/keys)' } },
+});
+
+export const verifySpec = defineCommand({
+  name: 'verify',
+  summary: 'check an evidence pack: digests, signature, and every figure re-derived from raw data',
+  args: [{ name: 'pack-dir', required: true, description: 'the evidence pack, e.g. evidence-pack/release-local' }],
+  flags: {
+    key: { type: 'string', placeholder: 'public.pem', description: 'public key the signature must verify against' },
+    'allow-unsigned': { type: 'boolean', description: 'accept a pack without a signature' },
+    json,
+  },
+});
+
+export const reviewSpec = defineCommand({
+  name: 'review',
+  summary: 'Go/No-Go: the eight readiness checks decided from an evidence pack (go-no-go.md)',
+  args: [],
+  flags: {
+    release: { type: 'string', required: true, placeholder: 'tag', description: 'release whose pack is reviewed' },
+    'evidence-dir': evidenceDir,
+    now: { type: 'string', placeholder: 'ISO-time', description: 'decide as of this time (default: now)' },
+    json,
+  },
+});
+
+export const loadSpec = defineCommand({
+  name: 'load',
+  summary: 'run one load profile on its own (k6 executors, thresholds, k6-style summary)',
+  args: [{ name: 'profile-file', required: true, description: 'the file that defines the load profile' }],
+  flags: {
+    target: { type: 'string', placeholder: 'base-url', description: "base URL for a profile whose request is a path (required unless it gives a full url)" },
+    profile: { type: 'string', placeholder: 'name', description: 'which profile, when the file exports several (default: the first)' },
+    json,
+  },
+});
+
+export const synthSpec = defineCommand({
+  name: 'synth',
+  summary: 'run synthetic journeys (HTTP and browser) once against a target',
+  args: [{ name: 'journey-file', required: true, variadic: true, description: 'files that define journeys' }],
+  flags: {
+    target: { type: 'string', required: true, placeholder: 'base-url', description: 'base URL the journeys run against' },
+    json,
+    screenshots: { type: 'string', default: '.drillbook/screenshots', placeholder: 'dir', description: 'where browser journeys save a screenshot on failure' },
+  },
+});
+
+export const coverageSpec = defineCommand({
+  name: 'coverage',
+  summary: 'trace coverage gate over the runs in a pack (exit 1 below --min)',
+  args: [{ name: 'pack-dir', required: true, description: 'the evidence pack' }],
+  flags: { min: { type: 'string', default: '0.7', placeholder: 'share', description: 'lowest share of complete traces that passes, between 0 and 1' }, json },
+});
+
+export const historySpec = defineCommand({
+  name: 'history',
+  summary: 'the run index across packs: MTTR/TTD trends per drill, game-days per quarter, last backout drill',
+  args: [],
+  flags: { 'evidence-dir': evidenceDir, json },
+});
+
+export const bakeSpec = defineCommand({
+  name: 'bake',
+  summary: 'a bake (72 h by default) with hourly checkpoints; --resume after a crash; --clock virtual rehearses on simulated telemetry',
+  args: [{ name: 'bake-file', required: true, description: 'the file that defines the bake' }],
+  flags: {
+    resume: { type: 'boolean', description: 'continue an unfinished bake from its last checkpoint' },
+    clock: { type: 'string', default: 'real', choices: ['real', 'virtual'], description: 'virtual: a rehearsal on simulated telemetry, not a measurement' },
+    env,
+    release,
+    duration: { type: 'string', placeholder: 'duration', description: "bake length, e.g. 72h (default: the bake's own)" },
+    checkpoint: { type: 'string', placeholder: 'duration', description: "time between checkpoints, e.g. 1h (default: the bake's own)" },
+  },
+});
+
+export const scheduleSpec = defineCommand({
+  name: 'schedule',
+  summary: 'run drills on cron in-process (no overlap per drill, missed runs reported), or emit a CronJob / CI workflow',
+  args: [{ name: 'drill-file', required: true, variadic: true, description: 'the drills to schedule' }],
+  flags: {
+    cron: { type: 'string', default: '0 2 * * *', placeholder: 'expr', description: 'when every drill runs (cron expression)' },
+    env,
+    emit: { type: 'string', choices: ['k8s', 'github'], description: 'print a Kubernetes CronJob or a GitHub Actions workflow instead of running' },
+    image: { type: 'string', default: 'ghcr.io/your-org/drillbook:latest', placeholder: 'image', description: 'container image of the CronJob (--emit k8s)' },
+    namespace: { type: 'string', default: 'drills', placeholder: 'ns', description: 'namespace of the CronJob (--emit k8s)' },
+  },
+});
+
+export const recoverSpec = defineCommand({
+  name: 'recover',
+  summary: 'carry out every revert still pending in the rollback journal',
+  args: [],
+  flags: {
+    forget: { type: 'string', placeholder: 'fault-id', description: 'mark one pending revert as done by hand instead of reverting it' },
+    all: { type: 'boolean', description: 'also revert faults whose harness is still running' },
+    journal: { type: 'string', placeholder: 'file', description: 'rollback journal file (default .drillbook/journal.jsonl)' },
+  },
+});
+
+export interface Command {
+  spec: CommandSpec;
+  /** Parses argv (UsageError on a bad command line), then loads the command's module and runs it. */
+  run: (argv: readonly string[], io: CliIo) => Promise<number>;
+}
+
+type Handler<S extends CommandSpec> = (args: Parsed<S>, io: CliIo) => Promise<number>;
+
+function bind<S extends CommandSpec>(spec: S, load: () => Promise<Handler<S>>): Command {
+  return {
+    spec,
+    run: async (argv, io) => {
+      const args = parseCommand(spec, argv);
+      return (await load())(args, io);
+    },
+  };
+}
+
+/** In the order `drill --help` lists them. */
+export const commands: readonly Command[] = [
+  bind(listSpec, async () => (await import('./definitions.ts')).listCommand),
+  bind(validateSpec, async () => (await import('./definitions.ts')).validateCommand),
+  bind(runSpec, async () => (await import('./run.ts')).runCommand),
+  bind(stageSpec, async () => (await import('./stage.ts')).stageCommand),
+  bind(buildSpec, async () => (await import('./build.ts')).buildCommand),
+  bind(keygenSpec, async () => (await import('./evidence.ts')).keygenCommand),
+  bind(verifySpec, async () => (await import('./evidence.ts')).verifyCommand),
+  bind(reviewSpec, async () => (await import('./review.ts')).reviewCommand),
+  bind(loadSpec, async () => (await import('./load.ts')).loadCommand),
+  bind(synthSpec, async () => (await import('./synthetics.ts')).synthCommand),
+  bind(coverageSpec, async () => (await import('./synthetics.ts')).coverageCommand),
+  bind(historySpec, async () => (await import('./history.ts')).historyCommand),
+  bind(bakeSpec, async () => (await import('./bake.ts')).bakeCommand),
+  bind(scheduleSpec, async () => (await import('./schedule.ts')).scheduleCommand),
+  bind(recoverSpec, async () => (await import('./recover.ts')).recoverCommand),
+];
