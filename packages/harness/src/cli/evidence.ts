@@ -26,6 +26,16 @@ export async function keygenCommand({ flags }: Parsed<typeof keygenSpec>, io: Cl
 export async function verifyCommand({ positionals, flags }: Parsed<typeof verifySpec>, io: CliIo): Promise<number> {
   const pack = positionals['pack-dir'];
   const result = verifyPack(pack, { ...(flags.key ? { publicKey: readKey(flags.key) } : {}), allowUnsigned: flags['allow-unsigned'] });
+  if (!flags.json)
+    for (const r of result.reseals) {
+      const what = [
+        ...r.missing.map((m) => `${m.path} missing`),
+        ...r.changed.map((c) => `${c.path} changed`),
+        ...r.added.map((a) => `${a.path} added`),
+        ...r.irregular.map((x) => `${x.path} (${x.type})`),
+      ];
+      io.err(`warn: this pack was re-signed as found on ${r.at} by ${r.by} (key ${r.keyid.slice(0, 16)}…): ${what.join(', ') || 'no difference recorded'}`);
+    }
   if (flags.json) io.out(JSON.stringify(result, null, 2));
   else if (result.ok) io.out(`OK ${pack}: ${result.files} files match the manifest, ${result.signed ? 'the signature verifies' : 'UNSIGNED (allowed by --allow-unsigned)'}, every figure re-derives from its raw events`);
   else {

@@ -53,7 +53,7 @@ export async function coverageCommand({ positionals, flags: values }: Parsed<typ
   for (const p of listPackFiles(pack).filter((f) => f.startsWith('chaos-dr/'))) {
     const record = JSON.parse(readFileSync(join(pack, p), 'utf8')) as RunRecord;
     if (!record.coverageRequests?.length) continue;
-    requests.push(...record.coverageRequests);
+    for (const r of record.coverageRequests) requests.push(r); // a loop: a long run holds more than a spread can take
     const spansFile = join(pack, 'traces', `${record.runId}.spans.json`);
     if (existsSync(spansFile)) for (const s of (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans) (byTrace.get(s.traceId) ?? byTrace.set(s.traceId, []).get(s.traceId)!).push(s);
   }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export const PACK_DIRS = ['rollout', 'chaos-dr', 'bake', 'bake/checkpoints', 'synthetics', 'traces', 'load'] as const;
 export const MANIFEST = 'manifest.json';
 export const STATEMENT = 'statement.intoto.json';
+/** One line per reseal: a pack signed as found although it no longer matched its statement. */
+export const RESEALS = 'reseals.jsonl';
 
 export function packDir(evidenceDir: string, release: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(release)) throw new Error(`release tag '${release}' may only hold letters, digits, dots, dashes and underscores`);

@@ -1,9 +1,9 @@
 // manifest.json: the sha256 and size of every file in the pack, sorted by path.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
-import { canonicalJson, sha256 } from './canonical.ts';
-import { MANIFEST, STATEMENT } from './layout.ts';
+import { canonicalJson } from './canonical.ts';
+import { MANIFEST } from './layout.ts';
+import { contentFiles, hashPackFile, walkPack } from './pack-fs.ts';
 
 export interface ManifestEntry {
   path: string;
@@ -16,32 +16,30 @@ export interface Manifest {
   files: ManifestEntry[];
 }
 
-/** Every file of the pack except the manifest and the signed statement, pack-relative with '/'. */
+/**
+ * Every regular file of the pack except the manifest, the signed statement and temp files of
+ * unfinished writes, pack-relative with '/'. Symlinks and special files are never listed.
+ */
 export function listPackFiles(packDir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && !e.name.endsWith('.tmp')) out.push(relative(packDir, p).split(sep).join('/'));
-    }
-  };
-  walk(packDir);
-  return out.filter((p) => p !== MANIFEST && p !== STATEMENT).sort();
+  return contentFiles(walkPack(packDir));
 }
 
-export function computeManifest(packDir: string): Manifest {
+/** The manifest of `files` (default: every file in the pack), each hashed as it is now. */
+export function computeManifest(packDir: string, files?: readonly string[]): Manifest {
+  const walk = walkPack(packDir);
+  const paths = files ? [...new Set(files)].sort() : contentFiles(walk);
   return {
     schema: 'drillbook.manifest/v1',
-    files: listPackFiles(packDir).map((path) => {
-      const data = readFileSync(join(packDir, path));
-      return { path, sha256: sha256(data), size: statSync(join(packDir, path)).size };
+    files: paths.map((path) => {
+      const entry = walk.files.get(path);
+      if (!entry) throw new Error(`${join(packDir, path)}: not a regular file in the pack, cannot be put in the manifest`);
+      return { path, ...hashPackFile(packDir, path, entry) };
     }),
   };
 }
 
-export function updateManifest(packDir: string): Manifest {
-  const manifest = computeManifest(packDir);
+export function updateManifest(packDir: string, files?: readonly string[]): Manifest {
+  const manifest = computeManifest(packDir, files);
   writeFileAtomic(join(packDir, MANIFEST), canonicalJson(manifest));
   return manifest;
 }

@@ -6,6 +6,7 @@ import type { DrillPlan } from '../define/types.ts';
 import type { RunEvent, Verdict } from '../engine/types.ts';
 import type { Measure } from '../measure/types.ts';
 import type { CoverageRequest } from '../measure/coverage.ts';
+import type { LoadThresholdResult, PrometheusSli, SloTarget } from '../measure/run.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { canonicalJson, sha256 } from './canonical.ts';
 import { packDir as packDirOf, runFileName } from './layout.ts';
@@ -36,8 +37,14 @@ export interface RunRecord {
   heartbeat?: { acks: Array<{ seq: number; ackedAt: number }>; surviving: number[] };
   /** The critical journeys' requests, for trace coverage (spans are in traces/<runId>.spans.json). */
   coverageRequests?: CoverageRequest[];
-  /** The SLO's error ratio as Prometheus recorded it during the run (slo:sli_error:ratio_rate5m). */
-  prometheusSli?: { sloId: string; query: string; series: Array<{ t: number; ratio: number }> };
+  /** Records before per-SLO burn: the first SLO's error ratio as Prometheus recorded it. */
+  prometheusSli?: PrometheusSli;
+  /** Each declared SLO's error ratio as Prometheus recorded it during the run (slo:sli_error:ratio_rate5m). */
+  prometheusSlis?: PrometheusSli[];
+  /** Every SLO the drill declared, by id: burn is measured against each and only these. */
+  slos?: Record<string, SloTarget>;
+  /** The load profile's thresholds as the runner evaluated them; each is a check of the verdict. */
+  loadThresholds?: LoadThresholdResult[];
   tool: { name: string; version: string };
 }
 

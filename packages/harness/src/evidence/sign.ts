@@ -73,12 +73,27 @@ export function signStatement(statement: Statement, key: KeyObject): DsseEnvelop
 export function verifyEnvelope(envelope: DsseEnvelope, publicKey: KeyObject): boolean {
   const payload = Buffer.from(envelope.payload, 'base64');
   const keyid = keyIdOf(publicKey);
-  return envelope.signatures.some((s) => s.keyid === keyid && edVerify(null, pae(envelope.payloadType, payload), publicKey, Buffer.from(s.sig, 'base64')));
+  const ok = (sig: string) => {
+    try {
+      return edVerify(null, pae(envelope.payloadType, payload), publicKey, Buffer.from(sig, 'base64'));
+    } catch {
+      return false; // a malformed signature is a signature that does not verify
+    }
+  };
+  return envelope.payloadType === PAYLOAD_TYPE && envelope.signatures.some((s) => s.keyid === keyid && ok(s.sig));
 }
 
-/** Rewrites the manifest, then signs a statement naming it and every record by digest. */
-export function signPack(packDir: string, key: KeyObject, predicate: Record<string, unknown>): { statementPath: string; keyid: string } {
-  const manifest = updateManifest(packDir);
+/**
+ * Rewrites the manifest over `files` (default: every file in the pack), then signs a
+ * statement naming it and every one of those files by digest.
+ */
+export function signPack(
+  packDir: string,
+  key: KeyObject,
+  predicate: Record<string, unknown>,
+  files?: readonly string[],
+): { statementPath: string; keyid: string } {
+  const manifest = updateManifest(packDir, files);
   const manifestDigest = sha256(readFileSync(join(packDir, MANIFEST)));
   const statement: Statement = {
     _type: STATEMENT_TYPE,

@@ -13,6 +13,6 @@ export function writeTraceFiles(evidenceDir: string, release: string, runId: str
   const spansPath = join(dir, `${runId}.spans.json`);
   const annotationsPath = join(dir, `${runId}.annotations.json`);
   writeFileAtomic(spansPath, canonicalJson(redact({ schema: 'drillbook.spans/v1', runId, harnessTraceId: data.traceId ?? null, spans: data.spans })));
-  writeFileAtomic(annotationsPath, canonicalJson({ schema: 'drillbook.grafana-annotations/v1', runId, annotations: data.annotations }));
+  writeFileAtomic(annotationsPath, canonicalJson(redact({ schema: 'drillbook.grafana-annotations/v1', runId, annotations: data.annotations })));
   return [spansPath, annotationsPath];
 }

@@ -40,9 +40,9 @@ function tamper(edit: (rec: BakeRecord) => void): string {
   const rec = JSON.parse(readFileSync(f, 'utf8')) as BakeRecord;
   edit(rec);
   writeFileSync(f, canonicalJson(rec));
-  // An insider with the key redoes every digest and the signature: only re-derivation is left.
+  // An insider with the key forces a reseal (recorded in the pack): only re-derivation is left.
   updateManifest(dir);
-  sealPack(dir, loadSigningKey(keys.privateKeyPath)!);
+  sealPack(dir, loadSigningKey(keys.privateKeyPath)!, { reseal: true });
   return dir;
 }
 

@@ -94,14 +94,18 @@ describe('evidence pack', () => {
     rec.measures['kill.ttr'].value = 1_000; // claim recovery in 1 s; the raw probes say 8 s
     writeFileSync(f, canonicalJson(rec));
     updateManifest(dir);
-    // With the real key (an insider) the digests and the signature are all fine…
-    sealPack(dir, loadSigningKey(keys.privateKeyPath)!);
-    const problems = verifyPack(dir, { publicKey: loadPublicKey(keys.publicKeyPath) }).problems;
-    // …but the figure no longer follows from its own raw events.
-    expect(problems).toEqual([{ kind: 'measure-mismatch', path: 'chaos-dr/run-20261122-220501.json', detail: 'measure kill.ttr: recorded 1000, derived from the raw events 8000' }]);
-    // An outsider re-signing with their own key is caught by the key.
+    // Sealing refuses a pack that no longer matches its statement; an insider forces it with reseal…
+    expect(() => sealPack(dir, loadSigningKey(keys.privateKeyPath)!)).toThrow(/changed after it was sealed/);
+    sealPack(dir, loadSigningKey(keys.privateKeyPath)!, { reseal: true });
+    // …then the digests and the signature are all fine, the reseal is on record…
+    const result = verifyPack(dir, { publicKey: loadPublicKey(keys.publicKeyPath) });
+    expect(result.reseals.map((r) => r.changed.map((c) => c.path))).toEqual([['chaos-dr/run-20261122-220501.json']]);
+    // …and the figure no longer follows from its own raw events.
+    expect(result.problems).toEqual([{ kind: 'measure-mismatch', path: 'chaos-dr/run-20261122-220501.json', detail: 'measure kill.ttr: recorded 1000, derived from the raw events 8000' }]);
+    // An outsider re-signing with their own key is refused, and when forced, caught by the key.
     const attacker = generateKeyPairSync('ed25519');
-    sealPack(dir, attacker.privateKey);
+    expect(() => sealPack(dir, attacker.privateKey)).toThrow(/does not verify with the key in use/);
+    sealPack(dir, attacker.privateKey, { reseal: true });
     expect(kindsOf(dir)).toContain('bad-signature statement.intoto.json');
     void createPublicKey;
   });
@@ -114,7 +118,7 @@ describe('evidence pack', () => {
     rec.checks = [];
     rec.events = rec.events.filter((e: RunEvent) => !(e.kind === 'alert'));
     writeFileSync(f, canonicalJson(rec));
-    sealPack(dir, loadSigningKey(keys.privateKeyPath)!);
+    sealPack(dir, loadSigningKey(keys.privateKeyPath)!, { reseal: true });
     expect(kindsOf(dir)).toContain('verdict-mismatch chaos-dr/run-20261122-220501-2.json');
   });
 
