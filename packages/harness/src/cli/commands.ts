@@ -12,6 +12,10 @@ const release = {
   placeholder: 'tag',
   description: 'release the evidence is filed under: evidence-pack/release-<tag>',
 } as const;
+const reseal = {
+  type: 'boolean',
+  description: 'sign the release even though its pack no longer verifies (a file deleted, changed or added); recorded in the pack for reviewers',
+} as const;
 const evidenceDir = { type: 'string', placeholder: 'dir', description: "evidence directory (default: the config's evidenceDir)" } as const;
 
 export const listSpec = defineCommand({
@@ -37,6 +41,7 @@ export const runSpec = defineCommand({
     env,
     'dry-run': { type: 'boolean', description: 'print the plan (timeline, faults, providers, stop conditions) and touch nothing' },
     release,
+    reseal,
     json,
   },
 });
@@ -86,12 +91,13 @@ export const verifySpec = defineCommand({
 
 export const reviewSpec = defineCommand({
   name: 'review',
-  summary: 'Go/No-Go: the eight readiness checks decided from an evidence pack (go-no-go.md)',
+  summary: "Go/No-Go: every drill run in the release and the eight readiness checks, decided from its evidence pack (go-no-go.md)",
   args: [],
   flags: {
     release: { type: 'string', required: true, placeholder: 'tag', description: 'release whose pack is reviewed' },
     'evidence-dir': evidenceDir,
     now: { type: 'string', placeholder: 'ISO-time', description: 'decide as of this time (default: now)' },
+    reseal,
     json,
   },
 });
@@ -143,6 +149,7 @@ export const bakeSpec = defineCommand({
     release,
     duration: { type: 'string', placeholder: 'duration', description: "bake length, e.g. 72h (default: the bake's own)" },
     checkpoint: { type: 'string', placeholder: 'duration', description: "time between checkpoints, e.g. 1h (default: the bake's own)" },
+    reseal,
   },
 });
 

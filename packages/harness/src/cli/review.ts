@@ -44,7 +44,7 @@ export async function reviewCommand({ flags: values }: Parsed<typeof reviewSpec>
     writeFileAtomic(join(dir, 'go-no-go.md'), goNoGoMemo(input, decision));
     updateManifest(dir);
     writeFileAtomic(join(dir, 'go-no-go.json'), canonicalJson(verificationSummary(input, decision, sha256(readFileSync(join(dir, 'manifest.json'))))));
-    return sealWithProjectKey(root, dir, (l) => io.err(l));
+    return sealWithProjectKey(root, dir, (l) => io.err(l), { ...(values.reseal ? { reseal: true } : {}), adopt: Object.keys(files) });
   });
   if (values.json) io.out(JSON.stringify(decision, null, 2));
   else {

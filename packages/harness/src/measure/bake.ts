@@ -1,6 +1,7 @@
 // The bake's measures: a verdict over its checkpoint windows. Pure — `runBake` (session/)
 // collects the windows, `drill verify` derives the verdict again from the recorded ones,
 // and the report charts them.
+import type { RunEvent } from '../engine/types.ts';
 
 /** What happened in one window, as the environment's telemetry saw it. */
 export interface BakeWindow {
@@ -82,3 +83,28 @@ export function bakeVerdict(plan: BakeCriteria, checkpoints: readonly Checkpoint
   return { verdict: checks.every((c) => c.ok) ? 'pass' : 'fail', checks, sev1Total, budgetLeft, gaps };
 }
 
+/** Pure: a window's figures from the run log of a live bake. */
+export function windowFromLog(events: readonly RunEvent[], from: number, to: number): BakeWindow {
+  let requests = 0;
+  let errors = 0;
+  let p50w = 0;
+  let p95w = 0;
+  const sev1 = new Set<string>();
+  let runs = 0;
+  let failed = 0;
+  for (const e of events) {
+    if (e.t < from || e.t >= to) continue;
+    if (e.kind === 'load.sample') {
+      requests += e.requests;
+      errors += e.failures;
+      // Per-second percentiles weighted by their traffic: an approximation of the window's.
+      p50w += e.p50Ms * e.requests;
+      p95w += e.p95Ms * e.requests;
+    } else if (e.kind === 'alert' && e.state === 'firing' && e.labels.severity === 'critical') sev1.add(e.alert);
+    else if (e.kind === 'step' && e.name === 'journey') {
+      runs++;
+      if (!(e.detail as { ok?: boolean } | undefined)?.ok) failed++;
+    }
+  }
+  return { requests, errors, p50Ms: requests ? p50w / requests : null, p95Ms: requests ? p95w / requests : null, sev1: [...sev1], synthetics: { runs, failed } };
+}

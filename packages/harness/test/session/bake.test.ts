@@ -71,7 +71,7 @@ describe('resume after a crash', () => {
 
 describe('live bake windows', () => {
   it('sum the load samples, weight percentiles by traffic, count critical alerts and journey runs in the window', async () => {
-    const { windowFromLog } = await import('../../src/cli/bake.ts');
+    const { windowFromLog } = await import('../../src/measure/bake.ts');
     const w = windowFromLog(
       [
         { t: 1_000, kind: 'load.sample', requests: 100, failures: 1, p50Ms: 10, p95Ms: 50, p99Ms: 90, dropped: 0, vus: 3 },

@@ -8,6 +8,26 @@ import { preflight } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
 
 type KubernetesConfig = Extract<EnvironmentConfig, { kind: 'kubernetes' }>;
+type HostsConfig = Extract<EnvironmentConfig, { kind: 'hosts' }>;
+
+/** The blast radius of each process fault on a team's hosts: the exact processes it would hit now. */
+async function processDetails(prepared: PreparedRun, envConfig: HostsConfig): Promise<Record<string, string[]>> {
+  const { blastRadius } = await import('../../faults/local/process.ts');
+  const details: Record<string, string[]> = {};
+  for (const phase of prepared.plan.phases) {
+    const f = phase.fault;
+    if (!f || (f.kind !== 'pod-kill' && f.kind !== 'pod-failure')) continue;
+    const host = envConfig.targets[f.target];
+    if (!host) continue;
+    const r = await blastRadius(f, { kind: 'host', name: f.target, target: host });
+    details[phase.name] = [
+      `blast radius: ${r.action} to ${r.hits} of ${r.processes.length} process(es)`,
+      ...r.processes.map((p) => `  pid ${p.pid}: ${p.commandLine.slice(0, 200)}`),
+      ...r.excluded.map((p) => `  left out pid ${p.pid} (${p.reason}): ${p.commandLine.slice(0, 120)}`),
+    ];
+  }
+  return details;
+}
 
 async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConfig): Promise<Record<string, string[]>> {
   const { chaosObjectFor } = await import('../../faults/chaos-mesh/objects.ts');
@@ -33,7 +53,12 @@ async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConf
 
 export async function describeDryRun(prepared: PreparedRun): Promise<string> {
   const { envConfig, environmentName: name } = prepared;
-  const details = envConfig.kind === 'kubernetes' ? await chaosMeshDetails(prepared, envConfig) : {};
+  const details =
+    envConfig.kind === 'kubernetes'
+      ? await chaosMeshDetails(prepared, envConfig)
+      : envConfig.kind === 'hosts'
+        ? await processDetails(prepared, envConfig)
+        : Object.fromEntries(prepared.plan.phases.filter((p) => p.fault?.kind === 'pod-kill' || p.fault?.kind === 'pod-failure').map((p) => [p.name, ["blast radius: the local stage's service replicas (listed when the stage starts)"]]));
   const lines = [describePlan({ plan: prepared.plan, environmentName: name, environmentKind: envConfig.kind, providers: prepared.providersByPhase, details })];
   if (envConfig.kind === 'hosts') {
     // A team's running service can be checked now; a failure throws (exit 4) like a real run.

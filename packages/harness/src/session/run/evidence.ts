@@ -12,6 +12,7 @@ import { RUN_RECORD_SCHEMA, writeRunRecord, type RunRecord } from '../../evidenc
 import { keygen, loadSigningKey } from '../../evidence/sign.ts';
 import { sealPack, withPackLock } from '../../evidence/seal.ts';
 import { writeTraceFiles } from '../../evidence/traces.ts';
+import { redact } from '../../evidence/redact.ts';
 import type { RunMeasurement } from '../../measure/run.ts';
 import { annotationsOf } from '../../observe/self-trace.ts';
 import type { ExecutedRun } from './execute.ts';
@@ -27,7 +28,7 @@ export function exitCodeFor(verdict: Verdict): ExitCode {
  * Signs the pack with the project's key in .drillbook/keys (made on first use, so a local run is
  * always signed; a release pipeline points DRILLBOOK_SIGNING_KEY at its own, see sign.ts).
  */
-export function sealWithProjectKey(projectRoot: string, packDir: string, note: (l: string) => void, options: { reseal?: boolean; written?: readonly string[] } = {}): string {
+export function sealWithProjectKey(projectRoot: string, packDir: string, note: (l: string) => void, options: { reseal?: boolean; written?: readonly string[]; adopt?: readonly string[] } = {}): string {
   const keyDir = join(projectRoot, '.drillbook', 'keys');
   let key = loadSigningKey(join(keyDir, 'signing.key'));
   if (!key) {
@@ -94,7 +95,7 @@ export function writeRunEvidence(
     };
     const written = writeRunRecord(prepared.evidenceDir, opts.release, record);
     writeFileAtomic(join(written.packDir, 'junit', `${run.runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
-    if (run.loadSummary) writeFileAtomic(join(written.packDir, 'load', `${run.runId}.summary.json`), canonicalJson(run.loadSummary));
+    if (run.loadSummary) writeFileAtomic(join(written.packDir, 'load', `${run.runId}.summary.json`), canonicalJson(redact(run.loadSummary)));
     const reportPath = writeReport(written.packDir);
     const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note, { ...(opts.reseal ? { reseal: true } : {}) });
     return { runFile: written.path, packDir: written.packDir, reportPath, sealed };
