@@ -11,7 +11,8 @@ import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundat
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import type { SloDefinition } from '../define/slo.ts';
-import { BURN_CONDITIONS, burnFactor, num, slothId } from './rules.ts';
+import { MATCH_SLO, RECORD, multiWindowPairs, sloIdSelector, windowMs } from '../slo/conventions.ts';
+import { num } from './rules.ts';
 
 const DS = { type: 'prometheus', uid: '${datasource}' };
 
@@ -54,9 +55,12 @@ const datasourceVariable = () => new DatasourceVariableBuilder('datasource').lab
 
 /** Burn-rate panel: one series per alert window, the alert factors as dashed threshold lines. */
 function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
-  const sel = `{sloth_id="${slothId(slo)}"}`;
-  const windows = ['5m', '30m', '1h', '6h', '1d', '3d'];
-  const factors = [...new Set(BURN_CONDITIONS.filter((c) => c.alert === 'burn-rate').map((c) => burnFactor(c, slo.period)))].sort((a, b) => a - b);
+  const sel = sloIdSelector(slo);
+  const pairs = multiWindowPairs(slo.period);
+  // Both windows of the page pairs and the long ones of the ticket pairs (5m, 30m, 1h, 6h, 1d, 3d):
+  // a ticket pair's short window only confirms its long one, and seven lines crowd the panel.
+  const windows = [...new Set(pairs.flatMap((p) => (p.slothSeverity === 'page' ? [p.short, p.long] : [p.long])))].sort((a, b) => windowMs(a) - windowMs(b));
+  const factors = [...new Set(pairs.map((p) => p.factor))].sort((a, b) => a - b);
   const colors = ['yellow', 'orange', 'red', 'dark-red'];
   return timeseries(
     `${slo.name}: burn rate (alert factors ${factors.map(num).join(', ')}x)`,
@@ -65,7 +69,7 @@ function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
     0,
     12,
     windows.map((w, i) =>
-      q(`slo:sli_error:ratio_rate${w}${sel} / on(sloth_id, sloth_slo, sloth_service) group_left slo:error_budget:ratio${sel}`, `${w}`, String.fromCharCode(65 + i)),
+      q(`${RECORD.sliErrorRatio(w)}${sel} / ${MATCH_SLO} ${RECORD.errorBudget}${sel}`, `${w}`, String.fromCharCode(65 + i)),
     ),
   )
     .thresholds(
@@ -82,7 +86,7 @@ function budgetPanel(slo: SloDefinition, y: number): StatPanelBuilder {
     .unit('percentunit')
     .datasource(DS)
     .gridPos({ x: 12, y, w: 6, h: 8 })
-    .withTarget(q(`slo:period_error_budget_remaining:ratio{sloth_id="${slothId(slo)}"}`, 'remaining', 'A'))
+    .withTarget(q(`${RECORD.periodBudgetRemaining}${sloIdSelector(slo)}`, 'remaining', 'A'))
     .thresholds(
       new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
         { value: null, color: 'red' },
@@ -93,10 +97,10 @@ function budgetPanel(slo: SloDefinition, y: number): StatPanelBuilder {
 }
 
 function sliPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
-  const sel = `{sloth_id="${slothId(slo)}"}`;
+  const sel = sloIdSelector(slo);
   return timeseries(`${slo.name}: SLI error ratio (objective ${num(slo.objective * 100)}%)`, 'percentunit', y, 18, 6, [
-    q(`slo:sli_error:ratio_rate5m${sel}`, 'error ratio 5m', 'A'),
-    q(`slo:error_budget:ratio${sel}`, 'error budget', 'B'),
+    q(`${RECORD.sliErrorRatio('5m')}${sel}`, 'error ratio 5m', 'A'),
+    q(`${RECORD.errorBudget}${sel}`, 'error budget', 'B'),
   ]);
 }
 

@@ -20,7 +20,8 @@
 import { stringify } from 'yaml';
 import type { AlertDefinition, SloDefinition, SliSpec } from '../define/slo.ts';
 import { WINDOW_PLACEHOLDER } from '../define/slo.ts';
-import { burnAlerts, errorBudget, num, promDuration, ruleFileYaml, sloRuleGroups, windowMs, type BurnAlertInfo, type RuleOptions } from './rules.ts';
+import { errorBudget, sloLabels, slothId, windowMs } from '../slo/conventions.ts';
+import { burnAlerts, num, promDuration, ruleFileYaml, sloRuleGroups, type BurnAlertInfo, type RuleOptions } from './rules.ts';
 
 export const TEST_SLI: SliSpec = {
   kind: 'ratio',
@@ -109,14 +110,10 @@ function burnCase(slo: SloDefinition, all: BurnAlertInfo[], target: BurnAlertInf
     alert_rule_test: checks.map((sinceT0) => ({
       eval_time: promDuration(t0 + sinceT0),
       alertname: target.alert,
-      exp_alerts: expected(all, target.alert, burn, sinceT0).map((a) => ({ exp_labels: { ...slothLabels(slo), ...a.labels }, exp_annotations: a.annotations })),
+      // The alert keeps the identity labels of the recordings its expression reads.
+      exp_alerts: expected(all, target.alert, burn, sinceT0).map((a) => ({ exp_labels: { ...sloLabels(slo), ...a.labels }, exp_annotations: a.annotations })),
     })),
   };
-}
-
-/** The labels the alert expression keeps from the recording rules. */
-function slothLabels(slo: SloDefinition): Record<string, string> {
-  return { sloth_id: `${slo.service}-${slo.name}`, sloth_service: slo.service, sloth_slo: slo.name };
 }
 
 /**
@@ -125,7 +122,7 @@ function slothLabels(slo: SloDefinition): Record<string, string> {
  * promtool can run them side by side.
  */
 export function sloPromtoolTests(slo: SloDefinition, opts: RuleOptions): GeneratedFile[] {
-  const id = `${slo.service}-${slo.name}`;
+  const id = slothId(slo);
   const all = burnAlerts(slo, opts);
   const ruleFile = `rules/${id}.yaml`;
   const files: GeneratedFile[] = [

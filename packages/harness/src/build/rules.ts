@@ -1,61 +1,31 @@
 // Prometheus rules from SLO and alert definitions. Pure: definitions in, rule
-// objects and YAML text out. Names and labels follow Sloth's output so dashboards
-// and tooling written for Sloth read ours; the alert windows are the Google SRE
-// workbook's multi-window multi-burn-rate pairs, kept at their real lengths (a
-// drill does not shorten them: a total outage trips the 5m/1h pair in about a
-// minute; the arithmetic is in README.md beside this file and in the promtool tests).
+// objects and YAML text out. Every name, label, window and burn factor comes from
+// slo/conventions.ts (Sloth's names; the SRE workbook's multi-window multi-burn-rate
+// pairs at their real lengths, factors derived from the SLO period). A drill does not
+// shorten the windows: a total outage trips the 5m/1h pair in about a minute; the
+// arithmetic is in README.md beside this file and in the promtool tests.
 import { stringify } from 'yaml';
 import { formatDuration } from '../define/duration.ts';
-import { sliErrorRatio, type AlertDefinition, type AlertSeverity, type SloDefinition, type SliSpec } from '../define/slo.ts';
-
-/** The windows SLI error ratios are recorded over (Sloth's set). */
-export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
-export type SliWindow = (typeof SLI_WINDOWS)[number];
-
-const HOUR_MS = 3_600_000;
-const WINDOW_MS: Record<SliWindow, number> = { '5m': 300_000, '30m': 1_800_000, '1h': HOUR_MS, '2h': 2 * HOUR_MS, '6h': 6 * HOUR_MS, '1d': 24 * HOUR_MS, '3d': 72 * HOUR_MS };
-
-/**
- * One alerting condition over the SLI. The burn factor is derived, not fixed: burning
- * `budgetFraction` of the period's budget within `long` means an error ratio of
- * factor × (1 − objective), factor = budgetFraction × period / long (2 % in 1h of 30d = 14.4).
- */
-export interface BurnCondition {
-  alert: 'burn-rate' | 'budget-burn';
-  severity: AlertSeverity;
-  /** Sloth's vocabulary, kept as a second label for tools that expect it. */
-  slothSeverity: 'page' | 'ticket';
-  budgetFraction: number;
-  long: SliWindow;
-  /** Absent for the single-window budget-consumption alerts. */
-  short?: SliWindow;
-}
-
-/** SRE workbook table 5-8 (page 2 %/1h, 5 %/6h; ticket 10 %/1d, 10 %/3d) and the seeds' 2 %/1h, 5 %/6h budget alerts. */
-export const BURN_CONDITIONS: readonly BurnCondition[] = [
-  { alert: 'burn-rate', severity: 'critical', slothSeverity: 'page', budgetFraction: 0.02, short: '5m', long: '1h' },
-  { alert: 'burn-rate', severity: 'critical', slothSeverity: 'page', budgetFraction: 0.05, short: '30m', long: '6h' },
-  { alert: 'burn-rate', severity: 'warning', slothSeverity: 'ticket', budgetFraction: 0.1, short: '2h', long: '1d' },
-  { alert: 'burn-rate', severity: 'warning', slothSeverity: 'ticket', budgetFraction: 0.1, short: '6h', long: '3d' },
-  { alert: 'budget-burn', severity: 'warning', slothSeverity: 'ticket', budgetFraction: 0.02, long: '1h' },
-  { alert: 'budget-burn', severity: 'warning', slothSeverity: 'ticket', budgetFraction: 0.05, long: '6h' },
-];
-
-export function windowMs(w: SliWindow): number {
-  return WINDOW_MS[w];
-}
+import { sliErrorRatio, type AlertDefinition, type SloDefinition, type SliSpec } from '../define/slo.ts';
+import {
+  LABEL,
+  MATCH_SLO,
+  RECORD,
+  SLI_WINDOWS,
+  burnAlertName,
+  burnWindows,
+  errorBudget,
+  periodWindow,
+  ruleGroupName,
+  sloLabels,
+  sloSelector,
+  type BurnWindow,
+  type SliWindow,
+} from '../slo/conventions.ts';
 
 /** Prints a number the shortest exact way (no 0.0010000000000000009). */
 export function num(n: number): string {
   return String(Number(n.toPrecision(12)));
-}
-
-export function burnFactor(c: Pick<BurnCondition, 'budgetFraction' | 'long'>, periodMs: number): number {
-  return Number(((c.budgetFraction * periodMs) / WINDOW_MS[c.long]).toPrecision(12));
-}
-
-export function errorBudget(slo: SloDefinition): number {
-  return Number((1 - slo.objective).toPrecision(12));
 }
 
 // ─── rule shapes ─────────────────────────────────────────────────────────────
@@ -87,7 +57,8 @@ export interface RuleFile {
 export interface BurnAlertInfo {
   sloId: string;
   alert: string;
-  condition: BurnCondition;
+  /** The condition with its period's factor (`condition.factor`, also `factor`). */
+  condition: BurnWindow;
   factor: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -102,70 +73,56 @@ export const defaultRuleOptions: RuleOptions = { runbookUrl: (p) => p };
 
 // ─── SLO rules ───────────────────────────────────────────────────────────────
 
-export function slothId(slo: SloDefinition): string {
-  return `${slo.service}-${slo.name}`;
-}
-
-function sloLabels(slo: SloDefinition): Record<string, string> {
-  return { sloth_id: slothId(slo), sloth_service: slo.service, sloth_slo: slo.name };
-}
-
-function selector(slo: SloDefinition): string {
-  const l = sloLabels(slo);
-  return `{sloth_id="${l.sloth_id}", sloth_service="${l.sloth_service}", sloth_slo="${l.sloth_slo}"}`;
-}
-
-const periodWindow = (slo: SloDefinition) => `${slo.periodDays}d`;
-
 /** SLI recordings: error ratio per window, and the period ratio as Sloth derives it from the 5m one. */
 export function sliRecordings(slo: SloDefinition, sli: SliSpec = slo.sli): RuleGroup {
   const rules: RecordingRule[] = SLI_WINDOWS.map((w) => ({
-    record: `slo:sli_error:ratio_rate${w}`,
+    record: RECORD.sliErrorRatio(w),
     expr: sliErrorRatio(sli, w),
-    labels: sortKeys({ ...sloLabels(slo), sloth_window: w }),
+    labels: sortKeys({ ...sloLabels(slo), [LABEL.window]: w }),
   }));
-  const pw = periodWindow(slo);
+  const pw = periodWindow(slo.period);
+  const ratio5m = `${RECORD.sliErrorRatio('5m')}${sloSelector(slo)}`;
   rules.push({
-    record: `slo:sli_error:ratio_rate${pw}`,
-    expr: `sum_over_time(slo:sli_error:ratio_rate5m${selector(slo)}[${pw}])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${selector(slo)}[${pw}])`,
-    labels: sortKeys({ ...sloLabels(slo), sloth_window: pw }),
+    record: RECORD.sliErrorRatio(pw),
+    expr: `sum_over_time(${ratio5m}[${pw}])\n/ ignoring (${LABEL.window})\ncount_over_time(${ratio5m}[${pw}])`,
+    labels: sortKeys({ ...sloLabels(slo), [LABEL.window]: pw }),
   });
-  return { name: `sloth-slo-sli-recordings-${slothId(slo)}`, rules };
+  return { name: ruleGroupName('sli-recordings', slo), rules };
 }
 
 export function metaRecordings(slo: SloDefinition): RuleGroup {
-  const sel = selector(slo);
-  const on = 'on(sloth_id, sloth_slo, sloth_service) group_left';
+  const sel = sloSelector(slo);
   const labels = sortKeys(sloLabels(slo));
+  const budget = `${RECORD.errorBudget}${sel}`;
   return {
-    name: `sloth-slo-meta-recordings-${slothId(slo)}`,
+    name: ruleGroupName('meta-recordings', slo),
     rules: [
-      { record: 'slo:objective:ratio', expr: `vector(${num(slo.objective)})`, labels },
-      { record: 'slo:error_budget:ratio', expr: `vector(${num(errorBudget(slo))})`, labels },
-      { record: 'slo:time_period:days', expr: `vector(${slo.periodDays})`, labels },
-      { record: 'slo:current_burn_rate:ratio', expr: `slo:sli_error:ratio_rate5m${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`, labels },
-      { record: 'slo:period_burn_rate:ratio', expr: `slo:sli_error:ratio_rate${periodWindow(slo)}${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`, labels },
-      { record: 'slo:period_error_budget_remaining:ratio', expr: `1 - slo:period_burn_rate:ratio${sel}`, labels },
+      { record: RECORD.objective, expr: `vector(${num(slo.objective)})`, labels },
+      { record: RECORD.errorBudget, expr: `vector(${num(errorBudget(slo))})`, labels },
+      { record: RECORD.periodDays, expr: `vector(${slo.periodDays})`, labels },
+      { record: RECORD.currentBurnRate, expr: `${RECORD.sliErrorRatio('5m')}${sel}\n/ ${MATCH_SLO}\n${budget}`, labels },
+      { record: RECORD.periodBurnRate, expr: `${RECORD.sliErrorRatio(periodWindow(slo.period))}${sel}\n/ ${MATCH_SLO}\n${budget}`, labels },
+      { record: RECORD.periodBudgetRemaining, expr: `1 - ${RECORD.periodBurnRate}${sel}`, labels },
       {
-        record: 'sloth_slo_info',
+        record: RECORD.info,
         expr: 'vector(1)',
-        labels: sortKeys({ ...labels, sloth_mode: 'drillbook', sloth_objective: num(slo.objective * 100), sloth_spec: 'drillbook/v1' }),
+        labels: sortKeys({ ...labels, [LABEL.mode]: 'drillbook', [LABEL.objective]: num(slo.objective * 100), [LABEL.spec]: 'drillbook/v1' }),
       },
     ],
   };
 }
 
-function conditionExpr(slo: SloDefinition, c: BurnCondition, factor: number): string {
-  const threshold = `(${num(factor)} * ${num(errorBudget(slo))})`;
-  const part = (w: SliWindow) => `max(slo:sli_error:ratio_rate${w}${selector(slo)} > ${threshold}) without (sloth_window)`;
+function conditionExpr(slo: SloDefinition, c: BurnWindow): string {
+  const threshold = `(${num(c.factor)} * ${num(errorBudget(slo))})`;
+  const part = (w: SliWindow) => `max(${RECORD.sliErrorRatio(w)}${sloSelector(slo)} > ${threshold}) without (${LABEL.window})`;
   return c.short ? `(\n  ${part(c.short)}\nand\n  ${part(c.long)}\n)` : part(c.long);
 }
 
 export function burnAlerts(slo: SloDefinition, opts: RuleOptions = defaultRuleOptions): BurnAlertInfo[] {
   const budgetPct = num(errorBudget(slo) * 100);
-  return BURN_CONDITIONS.map((c) => {
-    const factor = burnFactor(c, slo.period);
-    const alert = c.alert === 'burn-rate' ? slo.alerting.name : `${slo.alerting.name}BudgetBurn`;
+  return burnWindows(slo.period).map((c) => {
+    const factor = c.factor;
+    const alert = burnAlertName(slo, c);
     const exhaust = formatDuration(slo.period / factor);
     const windows = c.short ? `${c.short} and ${c.long}` : c.long;
     const what = `${slo.service} ${slo.name}`;
@@ -177,7 +134,7 @@ export function burnAlerts(slo: SloDefinition, opts: RuleOptions = defaultRuleOp
       labels: sortKeys({
         ...slo.alerting.labels,
         severity: c.severity,
-        sloth_severity: c.slothSeverity,
+        [LABEL.severity]: c.slothSeverity,
         service: slo.service,
         slo: slo.name,
         burn_factor: num(factor),
@@ -202,10 +159,10 @@ export function burnAlerts(slo: SloDefinition, opts: RuleOptions = defaultRuleOp
 
 export function alertGroup(slo: SloDefinition, opts: RuleOptions = defaultRuleOptions): RuleGroup {
   return {
-    name: `sloth-slo-alerts-${slothId(slo)}`,
+    name: ruleGroupName('alerts', slo),
     rules: burnAlerts(slo, opts).map((a) => ({
       alert: a.alert,
-      expr: conditionExpr(slo, a.condition, a.factor),
+      expr: conditionExpr(slo, a.condition),
       labels: a.labels,
       annotations: a.annotations,
     })),

@@ -1,6 +1,6 @@
 // report.html: one self-contained file (works offline) a person reads after a drill —
 // per run a verdict, the episode table, a timeline of probe results with fault windows
-// shaded and the detect/recover marks, error ratio and burn against the alert factors,
+// shaded and the detect/recover marks, error ratio and, per declared SLO, burn against that SLO's alert factors,
 // alert transitions, and a restore's RPO/RTO breakdown; per bake its hourly windows
 // (traffic, error ratio against each SLO, latency, Sev-1s and gaps). Charts are drawn by uPlot,
 // inlined from its package; this module only prepares data and markup.
@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { formatDuration } from '../define/duration.ts';
 import type { RunEvent } from '../engine/types.ts';
-import { samplesFromRunLog } from '../measure/burn.ts';
+import { burnRate, samplesFromRunLog, sloTargetsOfRecord } from '../measure/burn.ts';
+import { burnThreshold, declaredSloIds, pageFactors, periodWindow, sloMeasureKey } from '../slo/conventions.ts';
 import { measureEpisodes } from '../measure/episodes.ts';
 import type { RunRecord } from './run-record.ts';
 import type { BakeRecord } from '../measure/bake.ts';
@@ -27,15 +28,34 @@ export function loadReportAssets(): ReportAssets {
   return { uplotJs: readFileSync(join(dir, 'uPlot.iife.min.js'), 'utf8'), uplotCss: readFileSync(join(dir, 'uPlot.min.css'), 'utf8') };
 }
 
+/** One declared SLO's burn during a run, against its own objective and its period's factors. */
+export interface SloBurnChart {
+  sloId: string;
+  objective: number;
+  /** `30d`, `28d`. */
+  period: string;
+  /** Per second: the error ratio over this SLO's budget. */
+  burn: number[];
+  /** The page pairs' alert factors for this period, highest first (14.4 and 6 for 30 days). */
+  factors: number[];
+  /** The error ratio each factor stands for (factor × budget). */
+  thresholds: number[];
+  /** The run's recorded burn rate and budget consumed for this SLO. */
+  burnRate: number | null;
+  budgetConsumed: number | null;
+}
+
 /** The plotted data of one run: times in seconds from its start. */
 export interface RunChartData {
   id: string;
   probes: Array<{ name: string; t: number[]; latency: Array<number | null>; failed: Array<number | null> }>;
-  errors: { t: number[]; ratio: number[]; burn: number[] };
+  errors: { t: number[]; ratio: number[] };
+  /** One per SLO the drill declares and the record measured; none when it declares none. */
+  slos: SloBurnChart[];
+  /** SLOs the plan declares whose burn the record does not hold (records from before per-SLO burn). */
+  unmeasured: string[];
   faults: Array<{ from: number; to: number; label: string }>;
   marks: Array<{ t: number; label: string; kind: 'detect' | 'recover' }>;
-  factors: number[];
-  objective: number;
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -66,8 +86,26 @@ export function chartData(record: RunRecord, index: number): RunChartData {
     buckets.set(k, b);
   }
   const keys = [...buckets.keys()].sort((a, b) => a - b);
-  const objective = ((record.measures.burnRate?.inputs as { objective?: number } | undefined)?.objective) ?? 0.999;
   const ratio = keys.map((k) => buckets.get(k)!.err / buckets.get(k)!.req);
+  // Burn only against the SLOs the drill declares, each with its own objective and factors.
+  const targets = sloTargetsOfRecord(record);
+  const declared = declaredSloIds(record.plan);
+  const slos = declared
+    .filter((id) => targets[id])
+    .map((sloId): SloBurnChart => {
+      const slo = targets[sloId]!;
+      const factors = pageFactors(slo.periodMs);
+      return {
+        sloId,
+        objective: slo.objective,
+        period: periodWindow(slo.periodMs),
+        burn: ratio.map((r) => burnRate(r, slo.objective)),
+        factors,
+        thresholds: factors.map((f) => burnThreshold(f, slo)),
+        burnRate: record.measures[sloMeasureKey(sloId, 'burnRate')]?.value ?? null,
+        budgetConsumed: record.measures[sloMeasureKey(sloId, 'budgetConsumed')]?.value ?? null,
+      };
+    });
   const faults = record.events
     .filter((e): e is Extract<RunEvent, { kind: 'fault.injected' }> => e.kind === 'fault.injected')
     .map((e) => {
@@ -80,7 +118,28 @@ export function chartData(record: RunRecord, index: number): RunChartData {
     if (ep.tDetect !== undefined) marks.push({ t: sec(ep.tDetect), label: `detected ${ep.phase} (TTD ${ms(ep.ttd.value)})`, kind: 'detect' });
     if (ep.tRecover !== undefined) marks.push({ t: sec(ep.tRecover), label: `recovered ${ep.phase} (TTR ${ms(ep.ttr.value)})`, kind: 'recover' });
   }
-  return { id: `run${index}`, probes, errors: { t: keys, ratio, burn: ratio.map((r) => r / (1 - objective)) }, faults, marks, factors: [14.4, 6], objective };
+  const unmeasured = declared.filter((id) => !targets[id]);
+  return { id: `run${index}`, probes, errors: { t: keys, ratio }, slos, unmeasured, faults, marks };
+}
+
+const pct = (v: number) => `${Number((v * 100).toPrecision(4))} %`;
+
+/** The burn headings and chart slots of a run: one per declared SLO, or the error ratio alone when none is declared. */
+function burnSection(data: RunChartData): string {
+  const missing = data.unmeasured.length ? `<p class="meta">Declared but not measured in this record: ${data.unmeasured.map(esc).join(', ')}</p>` : '';
+  if (data.slos.length === 0) {
+    return `<h3>Error ratio <small>(no SLO declared: burn is not measured)</small></h3>${missing}
+  <div class="chart" id="${data.id}-errors"></div>`;
+  }
+  const one = (s: SloBurnChart, i: number) => {
+    const lines = s.factors.map((f, j) => `${f}× (error ratio ${pct(s.thresholds[j]!)})`).join(' and ');
+    const figures =
+      s.burnRate === null ? '' : ` · burn ${Number(s.burnRate.toPrecision(3))}× over the run, ${pct(s.budgetConsumed ?? 0)} of the ${s.period} budget`;
+    const about = `objective ${pct(s.objective)} over ${s.period}; against the page factors ${lines}${figures}`;
+    return `<h3>${esc(s.sloId)}: error ratio and burn rate <small>(${about})</small></h3>
+  <div class="chart" id="${data.id}-burn-${i}"></div>`;
+  };
+  return `${data.slos.map(one).join('\n  ')}${missing}`;
 }
 
 function runSection(record: RunRecord, data: RunChartData): string {
@@ -103,8 +162,7 @@ function runSection(record: RunRecord, data: RunChartData): string {
     .join('\n')}</table>
   <h3>Steady-state probes <small>(latency, failures in red; faults shaded; detect and recover marked)</small></h3>
   <div class="chart" id="${data.id}-probes"></div>
-  <h3>Error ratio and burn rate <small>(burn against the page factors 14.4× and 6×)</small></h3>
-  <div class="chart" id="${data.id}-burn"></div>
+  ${burnSection(data)}
   ${restore}
   <h3>Alert transitions</h3>
   ${alerts.length ? `<table><tr><th>time</th><th>alert</th><th>state</th><th>source</th></tr>${alerts.map((a) => `<tr><td>+${ms(a.t - record.startedAt)}</td><td>${esc(a.alert)}</td><td>${esc(a.state)}</td><td>${esc(a.source)}</td></tr>`).join('')}</table>` : '<p>none</p>'}
@@ -215,9 +273,23 @@ for (const r of runs) {
   });
   new uPlot({ width, height: 240, scales: { x: { time: false } }, series, axes: [{ label: 'seconds since start' }, { label: 'ms' }], hooks: { drawClear: [shade(r)] } }, data, document.getElementById(r.id + '-probes'));
   const bx = r.errors.t;
-  const bdata = [bx, r.errors.ratio, r.errors.burn, ...r.factors.map((f) => bx.map(() => f))];
-  const bseries = [{ label: 's' }, { label: 'error ratio', stroke: '#cf222e', scale: 'ratio' }, { label: 'burn ×', stroke: '#0969da', scale: 'burn' }, ...r.factors.map((f) => ({ label: f + '× factor', stroke: '#57606a', dash: [6, 4], scale: 'burn' }))];
-  new uPlot({ width, height: 200, scales: { x: { time: false }, ratio: { range: [0, 1] }, burn: {} }, series: bseries, axes: [{ label: 'seconds since start' }, { scale: 'ratio', label: 'error ratio' }, { scale: 'burn', side: 1, label: 'burn ×' }], hooks: { drawClear: [shade(r)] } }, bdata, document.getElementById(r.id + '-burn'));
+  const ratioSeries = { label: 'error ratio', stroke: '#cf222e', scale: 'ratio' };
+  const xAxis = { label: 'seconds since start' };
+  const ratioAxis = { scale: 'ratio', label: 'error ratio' };
+  if (r.slos.length === 0) {
+    const scales = { x: { time: false }, ratio: { range: [0, 1] } };
+    const opts = { width, height: 200, scales, series: [{ label: 's' }, ratioSeries], axes: [xAxis, ratioAxis] };
+    new uPlot({ ...opts, hooks: { drawClear: [shade(r)] } }, [bx, r.errors.ratio], document.getElementById(r.id + '-errors'));
+  }
+  r.slos.forEach((s, i) => {
+    // Each SLO's burn against its own factors: the dashed lines are where its page alerts trip.
+    const bdata = [bx, r.errors.ratio, s.burn, ...s.factors.map((f) => bx.map(() => f))];
+    const factorLines = s.factors.map((f) => ({ label: f + '× factor', stroke: '#57606a', dash: [6, 4], scale: 'burn' }));
+    const bseries = [{ label: 's' }, ratioSeries, { label: s.sloId + ' burn ×', stroke: '#0969da', scale: 'burn' }, ...factorLines];
+    const axes = [xAxis, ratioAxis, { scale: 'burn', side: 1, label: 'burn ×' }];
+    const opts = { width, height: 200, scales: { x: { time: false }, ratio: { range: [0, 1] }, burn: {} }, series: bseries, axes };
+    new uPlot({ ...opts, hooks: { drawClear: [shade(r)] } }, bdata, document.getElementById(r.id + '-burn-' + i));
+  });
 }
 function shadeWindows(b) {
   return (u) => {

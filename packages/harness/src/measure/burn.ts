@@ -5,7 +5,11 @@
 //   budget consumed  = burn rate × window length / period   (a share of the period's whole budget)
 // Multi-window alerts look at a (short, long) pair; the burn both windows show at a
 // moment is the lower of the two, and its peak over the drill is reported per pair.
+// Burn is measured for every SLO a drill declares, each against its own objective and
+// its period's alert factors (slo/conventions.ts), and for none when it declares none.
+import type { Millis } from '../define/types.ts';
 import type { RunEvent } from '../engine/types.ts';
+import { errorBudget, multiWindowPairs, parseSloMeasureKey, sloMeasureKey } from '../slo/conventions.ts';
 import type { Measure } from './types.ts';
 
 export interface CountSample {
@@ -15,15 +19,10 @@ export interface CountSample {
   errors: number;
 }
 
-export const WINDOW_PAIRS: ReadonlyArray<{ name: string; shortMs: number; longMs: number; factor: number }> = [
-  { name: '5m/1h', shortMs: 300_000, longMs: 3_600_000, factor: 14.4 },
-  { name: '30m/6h', shortMs: 1_800_000, longMs: 21_600_000, factor: 6 },
-  { name: '2h/1d', shortMs: 7_200_000, longMs: 86_400_000, factor: 3 },
-  { name: '6h/3d', shortMs: 21_600_000, longMs: 259_200_000, factor: 1 },
-];
+export type BurnSource = 'load' | 'probes';
 
 /** Samples from a run log: per-second load samples when load ran, else one request per probe result. */
-export function samplesFromRunLog(events: readonly RunEvent[]): { source: 'load' | 'probes'; samples: CountSample[] } {
+export function samplesFromRunLog(events: readonly RunEvent[]): { source: BurnSource; samples: CountSample[] } {
   const load = events.filter((e): e is Extract<RunEvent, { kind: 'load.sample' }> => e.kind === 'load.sample');
   if (load.some((s) => s.requests > 0)) return { source: 'load', samples: load.map((s) => ({ t: s.t, requests: s.requests, errors: s.failures })) };
   const probes = events.filter((e): e is Extract<RunEvent, { kind: 'probe' }> => e.kind === 'probe');
@@ -76,11 +75,21 @@ export function errorRatio(t: { requests: number; errors: number }): number {
 }
 
 export function burnRate(ratio: number, objective: number): number {
-  return ratio / (1 - objective);
+  return ratio / errorBudget({ objective });
+}
+
+export interface BurnPeak {
+  /** `5m/1h`. */
+  pair: string;
+  /** The alert factor of this pair for the SLO's period (14.4 for 5m/1h over 30 days, 13.44 over 28). */
+  factor: number;
+  /** Highest min(short, long) burn seen during the drill, and when. */
+  peak: number;
+  at: number | null;
 }
 
 export interface BurnReport {
-  source: 'load' | 'probes' | 'prometheus';
+  source: BurnSource | 'prometheus';
   objective: number;
   periodMs: number;
   windowMs: number;
@@ -88,19 +97,39 @@ export interface BurnReport {
   burnRate: Measure;
   budgetConsumed: Measure;
   /** Peak of min(short, long) burn over the drill, per window pair, with the alert factor beside it. */
-  peaks: Array<{ pair: string; factor: number; peak: number; at: number | null }>;
+  peaks: BurnPeak[];
 }
 
-/** Burn over [from, to] from count samples. */
-export function measureBurn(samples: readonly CountSample[], objective: number, periodMs: number, from: number, to: number, source: 'load' | 'probes' = 'load'): BurnReport {
-  const w = new SampleWindows(samples);
+/** An SLO as burn needs it: `defineSlo` gives `objective` and `period` (ms). */
+export interface SloTarget {
+  objective: number;
+  periodMs: Millis;
+}
+
+/** The SLI series Prometheus recorded for one SLO during the run (`sliErrorRatioQuery`). */
+export interface PrometheusSli {
+  sloId: string;
+  query: string;
+  series: Array<{ t: number; ratio: number }>;
+}
+
+/** One declared SLO's burn over the run. */
+export interface SloBurn {
+  sloId: string;
+  report: BurnReport;
+  /** The same burn from Prometheus's recorded SLI, when it was read. */
+  prometheus?: Pick<BurnReport, 'burnRate' | 'budgetConsumed' | 'errorRatio'>;
+}
+
+function burnAgainst(w: SampleWindows, samples: number, slo: SloTarget, from: number, to: number, source: BurnSource, sloId?: string): BurnReport {
+  const { objective, periodMs } = slo;
   const totals = w.totals(from - 1, to);
   const ratio = errorRatio(totals);
   const burn = burnRate(ratio, objective);
   const windowMs = Math.max(0, to - from);
   const consumed = (burn * windowMs) / periodMs;
-  const inputs = { from, to, requests: totals.requests, errors: totals.errors, objective, periodMs, samples: samples.length };
-  const peaks = WINDOW_PAIRS.map((pair) => {
+  const inputs = { ...(sloId === undefined ? {} : { sloId }), from, to, requests: totals.requests, errors: totals.errors, objective, periodMs, samples };
+  const peaks = multiWindowPairs(periodMs).map((pair) => {
     let peak = 0;
     let at: number | null = null;
     for (const t of w.times) {
@@ -110,7 +139,7 @@ export function measureBurn(samples: readonly CountSample[], objective: number, 
       const seen = Math.min(short, long);
       if (seen > peak) [peak, at] = [seen, t];
     }
-    return { pair: pair.name, factor: pair.factor, peak, at };
+    return { pair: pair.pair, factor: pair.factor, peak, at };
   });
   return {
     source,
@@ -125,10 +154,93 @@ export function measureBurn(samples: readonly CountSample[], objective: number, 
 }
 
 /**
+ * Burn over [from, to] for every SLO the drill declares (by id), each against its own
+ * objective and its period's factors; sorted by id. No SLOs, no burn: there is no
+ * objective to hold the errors against. With `prometheusSlis`, each SLO whose recorded
+ * series is non-empty also gets the burn Prometheus saw.
+ */
+export function measureSloBurns(
+  slos: Readonly<Record<string, SloTarget>>,
+  samples: readonly CountSample[],
+  from: number,
+  to: number,
+  source: BurnSource,
+  prometheusSlis: readonly PrometheusSli[] = [],
+): SloBurn[] {
+  const ids = Object.keys(slos).sort();
+  if (ids.length === 0) return [];
+  const w = new SampleWindows(samples);
+  return ids.map((sloId) => {
+    const slo = slos[sloId]!;
+    const report = burnAgainst(w, samples.length, slo, from, to, source, sloId);
+    const sli = prometheusSlis.find((s) => s.sloId === sloId);
+    const prometheus = sli?.series.length ? measureBurnFromRatioSeries(sli.series, slo.objective, slo.periodMs, from, to) : undefined;
+    return { sloId, report, ...(prometheus ? { prometheus } : {}) };
+  });
+}
+
+/** The run record's measures for these burns, keyed `slo.<sloId>.<measure>` (slo/conventions.ts). */
+export function sloBurnMeasures(burns: readonly SloBurn[]): Record<string, Measure> {
+  const out: Record<string, Measure> = {};
+  for (const { sloId, report, prometheus } of burns) {
+    out[sloMeasureKey(sloId, 'errorRatio')] = report.errorRatio;
+    out[sloMeasureKey(sloId, 'burnRate')] = report.burnRate;
+    out[sloMeasureKey(sloId, 'budgetConsumed')] = report.budgetConsumed;
+    if (prometheus) {
+      out[sloMeasureKey(sloId, 'promBurnRate')] = prometheus.burnRate;
+      out[sloMeasureKey(sloId, 'promBudgetConsumed')] = prometheus.budgetConsumed;
+    }
+  }
+  return out;
+}
+
+/**
+ * The SLOs a run record measured burn against: `record.slos` as the run wrote it, or, without
+ * it, read back from the `slo.<id>.burnRate` inputs. `drill verify` and the report use this
+ * so they hold the same SLOs to the same objectives. A non-number input leaves that SLO out
+ * (verify then reports its measures as underivable).
+ */
+export function sloTargetsOfRecord(record: {
+  slos?: Readonly<Record<string, SloTarget>>;
+  measures: Readonly<Record<string, Measure>>;
+}): Record<string, SloTarget> {
+  if (record.slos) return { ...record.slos };
+  const out: Record<string, SloTarget> = {};
+  for (const [key, m] of Object.entries(record.measures)) {
+    const k = parseSloMeasureKey(key);
+    if (k?.measure !== 'burnRate') continue;
+    const { objective, periodMs } = m.inputs as { objective?: unknown; periodMs?: unknown };
+    if (typeof objective === 'number' && typeof periodMs === 'number') out[k.sloId] = { objective, periodMs };
+  }
+  return out;
+}
+
+/**
+ * Burn over [from, to] against one objective. Records written before burn was kept per
+ * declared SLO hold these figures at the top level; `drill verify` still derives them.
+ */
+export function measureBurn(
+  samples: readonly CountSample[],
+  objective: number,
+  periodMs: number,
+  from: number,
+  to: number,
+  source: BurnSource = 'load',
+): BurnReport {
+  return burnAgainst(new SampleWindows(samples), samples.length, { objective, periodMs }, from, to, source);
+}
+
+/**
  * Burn from Prometheus's `slo:sli_error:ratio_rate<window>` series (values are error
  * ratios sampled at `t`): the average ratio over [from, to] weighted by sample spacing.
  */
-export function measureBurnFromRatioSeries(series: ReadonlyArray<{ t: number; ratio: number }>, objective: number, periodMs: number, from: number, to: number): Pick<BurnReport, 'burnRate' | 'budgetConsumed' | 'errorRatio'> {
+export function measureBurnFromRatioSeries(
+  series: ReadonlyArray<{ t: number; ratio: number }>,
+  objective: number,
+  periodMs: number,
+  from: number,
+  to: number,
+): Pick<BurnReport, 'burnRate' | 'budgetConsumed' | 'errorRatio'> {
   const points = series.filter((p) => p.t >= from && p.t <= to).sort((a, b) => a.t - b.t);
   let area = 0;
   for (let i = 1; i < points.length; i++) area += points[i - 1]!.ratio * (points[i]!.t - points[i - 1]!.t);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineAlert, defineSlo, loadOpenSlo, sliErrorRatio } from '../../src/define/slo.ts';
 import { DefinitionError } from '../../src/define/errors.ts';
-import { BURN_CONDITIONS, burnFactor, errorBudget, windowMs } from '../../src/build/rules.ts';
+import { BURN_CONDITIONS, burnFactor, errorBudget, windowMs } from '../../src/slo/conventions.ts';
 
 const base = {
   service: 'graph-api',
