@@ -1,11 +1,9 @@
 // Deriving a run record's measures and verdict again from its raw events (and a bake's
 // verdict from its checkpoints), for `drill verify`: a figure edited in the pack (even with digests and signature redone by
 // someone with the key) no longer matches what its own samples say.
-import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog } from '../measure/burn.ts';
-import { measureEpisodes, mttr } from '../measure/episodes.ts';
-import { decideVerdict } from '../measure/verdict.ts';
-import { restoreFromRun } from '../measure/restore.ts';
-import { traceCoverage } from '../measure/coverage.ts';
+import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog, sloTargetsOfRecord } from '../measure/burn.ts';
+import { measureRun } from '../measure/run.ts';
+import { declaredSloIds } from '../slo/conventions.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import type { Measure } from '../measure/types.ts';
 import type { RunRecord } from './run-record.ts';
@@ -21,53 +19,63 @@ export interface Difference {
 const same = (a: number | null | undefined, b: number | null | undefined) =>
   a === b || (typeof a === 'number' && typeof b === 'number' && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
 
+/**
+ * Burn of a record from before per-SLO burn: one top-level figure against the objective in its
+ * inputs, derived as it was then. Newer records are measured by `measureRun` like any run.
+ */
+function legacyBurn(record: RunRecord): Record<string, Measure> {
+  const legacy = record.measures.burnRate?.inputs as { objective?: number; periodMs?: number; from?: number; to?: number } | undefined;
+  if (legacy?.objective === undefined || legacy.periodMs === undefined) return {};
+  const { source, samples } = samplesFromRunLog(record.events);
+  const [from, to] = [legacy.from ?? record.startedAt, legacy.to ?? record.endedAt];
+  const burn = measureBurn(samples, legacy.objective, legacy.periodMs, from, to, source);
+  const out: Record<string, Measure> = { errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+  if (record.prometheusSli?.series.length) {
+    const pb = measureBurnFromRatioSeries(record.prometheusSli.series, legacy.objective, legacy.periodMs, from, to);
+    Object.assign(out, { promBurnRate: pb.burnRate, promBudgetConsumed: pb.budgetConsumed });
+  }
+  return out;
+}
+
+/**
+ * A run record against its own raw data: every measure, every check and the verdict derived
+ * again by `measureRun` — the function the run itself used — and compared with what is recorded.
+ */
 export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan[]): Difference[] {
   const diffs: Difference[] = [];
-  const episodes = measureEpisodes(record.events, record.plan);
-  const derived: Record<string, Measure> = { mttr: mttr(episodes) };
-  for (const e of episodes) {
-    derived[`${e.phase}.ttd`] = e.ttd;
-    derived[`${e.phase}.ttr`] = e.ttr;
-    derived[`${e.phase}.impact`] = e.impact;
+  const slos = sloTargetsOfRecord(record);
+  const legacy = !record.slos && Object.keys(slos).length === 0;
+  if (!legacy) {
+    // Burn must be held against exactly the SLOs the plan declares, with no invented objective.
+    const declared = declaredSloIds(record.plan);
+    const measured = Object.keys(slos).sort();
+    if (canon(measured) !== canon(declared)) diffs.push({ what: 'SLOs burn is measured against', recorded: measured, derived: `the SLOs the plan declares: ${canon(declared)}` });
   }
-  const burnInputs = record.measures.burnRate?.inputs as { objective?: number; periodMs?: number; from?: number; to?: number } | undefined;
-  if (burnInputs?.objective !== undefined && burnInputs.periodMs !== undefined) {
-    const { source, samples } = samplesFromRunLog(record.events);
-    const burn = measureBurn(samples, burnInputs.objective, burnInputs.periodMs, burnInputs.from ?? record.startedAt, burnInputs.to ?? record.endedAt, source);
-    derived.errorRatio = burn.errorRatio;
-    derived.burnRate = burn.burnRate;
-    derived.budgetConsumed = burn.budgetConsumed;
-  }
-  if (record.heartbeat) {
-    const restore = restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {});
-    if (restore) Object.assign(derived, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });
-  }
-  if (record.prometheusSli?.series.length && burnInputs?.objective !== undefined && burnInputs.periodMs !== undefined) {
-    const pb = measureBurnFromRatioSeries(record.prometheusSli.series, burnInputs.objective, burnInputs.periodMs, burnInputs.from ?? record.startedAt, burnInputs.to ?? record.endedAt);
-    derived.promBurnRate = pb.burnRate;
-    derived.promBudgetConsumed = pb.budgetConsumed;
-  }
-  let coverageCheck: { value: number; min: number } | undefined;
-  if (record.coverageRequests) {
-    if (!spans) diffs.push({ what: 'measure traceCoverage', recorded: record.measures.traceCoverage?.value, derived: 'no traces/<runId>.spans.json to derive it from' });
-    else {
-      const byTrace = new Map<string, StoredSpan[]>();
-      for (const sp of spans) (byTrace.get(sp.traceId) ?? byTrace.set(sp.traceId, []).get(sp.traceId)!).push(sp);
-      const c = traceCoverage(record.coverageRequests, (id) => byTrace.get(id) ?? []);
-      derived.traceCoverage = c.measure;
-      if (record.plan.checks?.traceCoverage) coverageCheck = { value: c.value, min: record.plan.checks.traceCoverage.min };
-    }
-  }
-  for (const [name, m] of Object.entries(derived)) {
+  if (record.coverageRequests && !spans) diffs.push({ what: 'measure traceCoverage', recorded: record.measures.traceCoverage?.value, derived: 'no traces/<runId>.spans.json to derive it from' });
+  const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
+  const m = measureRun({
+    plan: record.plan,
+    events: record.events,
+    outcome: { status, startedAt: record.startedAt, endedAt: record.endedAt },
+    slos,
+    ...(record.heartbeat ? { heartbeat: record.heartbeat } : {}),
+    ...(record.coverageRequests && spans ? { coverage: { requests: record.coverageRequests, spans } } : {}),
+    prometheusSlis: record.prometheusSlis ?? [],
+    loadThresholds: record.loadThresholds ?? [],
+  });
+  const derived: Record<string, Measure> = { ...m.measures, ...(legacy ? legacyBurn(record) : {}) };
+  for (const [name, d] of Object.entries(derived)) {
     const rec = record.measures[name];
-    if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: m.value });
-    else if (!same(rec.value, m.value)) diffs.push({ what: `measure ${name}`, recorded: rec.value, derived: m.value });
+    if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: d.value });
+    else if (!same(rec.value, d.value)) diffs.push({ what: `measure ${name}`, recorded: rec.value, derived: d.value });
   }
   for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
-  const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
-  const restore = record.heartbeat ? restoreFromRun(record.events, episodes, record.heartbeat, record.plan.targets ?? {}) : undefined;
-  const v = decideVerdict({ outcome: { status }, events: record.events, episodes, ...(restore ? { restore } : {}), ...(coverageCheck ? { coverage: coverageCheck } : {}) });
-  if (v.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: v.verdict });
+  // Checks by name and outcome (details are prose): a check flipped or dropped is caught.
+  const checksOf = (cs: ReadonlyArray<{ name: string; ok: boolean }>) => cs.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}`).sort();
+  const recordedChecks = checksOf(record.checks);
+  const derivedChecks = checksOf(m.checks);
+  if (canon(recordedChecks) !== canon(derivedChecks)) diffs.push({ what: 'checks', recorded: recordedChecks, derived: derivedChecks });
+  if (m.verdict !== record.verdict) diffs.push({ what: 'verdict', recorded: record.verdict, derived: m.verdict });
   return diffs;
 }
 

@@ -4,18 +4,14 @@
 import type { DrillPlan } from '../define/types.ts';
 import type { RunEvent, Verdict } from '../engine/types.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
-import { measureBurn, measureBurnFromRatioSeries, samplesFromRunLog, type BurnReport } from './burn.ts';
+import { measureSloBurns, samplesFromRunLog, sloBurnMeasures, type PrometheusSli, type SloBurn, type SloTarget } from './burn.ts';
 import { traceCoverage, type CoverageReport, type CoverageRequest } from './coverage.ts';
 import { measureEpisodes, mttr, type Episode } from './episodes.ts';
 import { restoreFromRun, type HeartbeatAck, type RestoreReport } from './restore.ts';
 import type { Measure } from './types.ts';
 import { decideVerdict, type Check } from './verdict.ts';
 
-/** An SLO a drill declared, as the measures need it. */
-export interface SloTarget {
-  objective: number;
-  periodMs: number;
-}
+export type { PrometheusSli, SloBurn, SloTarget } from './burn.ts';
 
 /** One threshold of the drill's load profile, as the load runner evaluated it. */
 export interface LoadThresholdResult {
@@ -24,13 +20,6 @@ export interface LoadThresholdResult {
   ok: boolean;
   /** The metric's aggregated values when the run ended (e.g. rate, p(95)). */
   values: Record<string, number>;
-}
-
-/** The SLI series Prometheus recorded for one SLO during the run. */
-export interface PrometheusSli {
-  sloId: string;
-  query: string;
-  series: Array<{ t: number; ratio: number }>;
 }
 
 export interface RunMeasureInput {
@@ -45,13 +34,6 @@ export interface RunMeasureInput {
   loadThresholds?: readonly LoadThresholdResult[];
 }
 
-export interface SloBurn {
-  sloId: string;
-  report: BurnReport;
-  /** The same burn from Prometheus's recorded SLI, when it was read. */
-  prometheus?: Pick<BurnReport, 'burnRate' | 'budgetConsumed' | 'errorRatio'>;
-}
-
 export interface RunMeasurement {
   episodes: Episode[];
   burns: SloBurn[];
@@ -63,11 +45,8 @@ export interface RunMeasurement {
   verdict: Verdict;
 }
 
-/** Record keys of measures: per phase (`<phase>.ttd`) and per SLO (`slo.<id>.burnRate`). */
-export const measureKey = {
-  phase: (phase: string, what: 'ttd' | 'ttr' | 'impact') => `${phase}.${what}`,
-  slo: (sloId: string, what: 'errorRatio' | 'burnRate' | 'budgetConsumed' | 'promBurnRate' | 'promBudgetConsumed') => `slo.${sloId}.${what}`,
-} as const;
+/** Record keys of a phase's measures (`<phase>.ttd`); SLO keys are `sloMeasureKey` (slo/conventions.ts). */
+const phaseKey = (phase: string, what: 'ttd' | 'ttr' | 'impact') => `${phase}.${what}`;
 
 function groupByTrace(spans: readonly StoredSpan[]): Map<string, StoredSpan[]> {
   const byTrace = new Map<string, StoredSpan[]>();
@@ -94,27 +73,14 @@ export function measureRun(input: RunMeasureInput): RunMeasurement {
   const episodes = measureEpisodes(events, plan);
   const measures: Record<string, Measure> = { mttr: mttr(episodes) };
   for (const e of episodes) {
-    measures[measureKey.phase(e.phase, 'ttd')] = e.ttd;
-    measures[measureKey.phase(e.phase, 'ttr')] = e.ttr;
-    measures[measureKey.phase(e.phase, 'impact')] = e.impact;
+    measures[phaseKey(e.phase, 'ttd')] = e.ttd;
+    measures[phaseKey(e.phase, 'ttr')] = e.ttr;
+    measures[phaseKey(e.phase, 'impact')] = e.impact;
   }
 
   const { source, samples } = samplesFromRunLog(events);
-  const burns: SloBurn[] = Object.entries(input.slos).map(([sloId, slo]) => {
-    const report = measureBurn(samples, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt, source);
-    const sli = input.prometheusSlis?.find((s) => s.sloId === sloId);
-    const prometheus = sli?.series.length ? measureBurnFromRatioSeries(sli.series, slo.objective, slo.periodMs, outcome.startedAt, outcome.endedAt) : undefined;
-    return { sloId, report, ...(prometheus ? { prometheus } : {}) };
-  });
-  for (const b of burns) {
-    measures[measureKey.slo(b.sloId, 'errorRatio')] = b.report.errorRatio;
-    measures[measureKey.slo(b.sloId, 'burnRate')] = b.report.burnRate;
-    measures[measureKey.slo(b.sloId, 'budgetConsumed')] = b.report.budgetConsumed;
-    if (b.prometheus) {
-      measures[measureKey.slo(b.sloId, 'promBurnRate')] = b.prometheus.burnRate;
-      measures[measureKey.slo(b.sloId, 'promBudgetConsumed')] = b.prometheus.budgetConsumed;
-    }
-  }
+  const burns = measureSloBurns(input.slos, samples, outcome.startedAt, outcome.endedAt, source, input.prometheusSlis);
+  Object.assign(measures, sloBurnMeasures(burns));
 
   const restore = input.heartbeat && outcome.status !== 'error' ? restoreFromRun(events, episodes, input.heartbeat, plan.targets ?? {}) : undefined;
   if (restore) Object.assign(measures, { rpo: restore.rpo, rto: restore.rto, lostRows: restore.lostRows });

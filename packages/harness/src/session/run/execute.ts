@@ -34,6 +34,8 @@ import { dispatchTo, progressNotes } from './observers.ts';
 import { preflight } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
 import { DefinitionError } from '../../define/errors.ts';
+import { isSloDefinition } from '../../define/slo.ts';
+import { sliErrorRatioQuery } from '../../slo/conventions.ts';
 
 export interface ExecuteOptions {
   projectRoot: string;
@@ -77,7 +79,8 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
   const prometheusSlis: PrometheusSli[] = [];
   if (env.prometheus)
     for (const [sloId, slo] of Object.entries(prepared.drill.uses.slos)) {
-      const query = `slo:sli_error:ratio_rate5m{sloth_id="${(slo as unknown as { service: string }).service}-${slo.name}"}`;
+      if (!isSloDefinition(slo)) continue;
+      const query = sliErrorRatioQuery(slo);
       try {
         const series = await env.prometheus.queryRange(query, outcome.startedAt, outcome.endedAt, 1_000);
         prometheusSlis.push({ sloId, query, series: (series[0]?.values ?? []).map((v) => ({ t: v.time * 1000, ratio: Number.isFinite(v.value) ? v.value : 0 })) });
