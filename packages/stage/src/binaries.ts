@@ -4,7 +4,9 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Carries exit code 4 like the harness's EnvironmentError (the CLI reads `exitCode`, not the class). */
 export class EnvironmentError extends Error {
+  readonly exitCode = 4;
   constructor(message: string) {
     super(message);
     this.name = 'EnvironmentError';

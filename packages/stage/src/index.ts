@@ -1,21 +1,24 @@
 // Library API of the local stage: start it (with a lifeline to the caller), stop it, clean up
 // after a crashed one, and the `drill stage up|down|status` command.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError, stageBinaries } from './binaries.ts';
-import { isAlive, waitUntil } from './proc.ts';
-import { cleanupStaleStage as cleanupIn, readState, sameProcess, type StageState, type StageUrls } from './state.ts';
+import { childEnv, isAlive, waitUntil } from './proc.ts';
+import { privateDir, randomSecret, writePrivateFile, type BasicAuth } from './secrets.ts';
+import { cleanupStaleStage as cleanupIn, controlTokenFromStateDirs, readState, sameProcess, type StageState, type StageUrls } from './state.ts';
 import type { ComponentStatus } from './host/control.ts';
 import type { HostOptions } from './host/main.ts';
 
 export { EnvironmentError } from './binaries.ts';
 export { FaultProxy, type ProxyEffects } from './fault-proxy.ts';
 export type { ComponentStatus, ReplicaInfo } from './host/control.ts';
-export type { StageState } from './state.ts';
+export type { StageSecrets, StageState } from './state.ts';
 export { ownStateDir } from './state.ts';
+export { childEnv, INHERITED_ENV } from './proc.ts';
+export { basicAuthHeader, type BasicAuth } from './secrets.ts';
 
 export interface StageOptions {
   /** Service replicas behind the balancer (default 2). */
@@ -30,10 +33,16 @@ export interface StageOptions {
   rulesDir?: string;
   /** Alertmanager's webhook receiver posts here. */
   alertWebhookUrl?: string;
+  /** Sent by Alertmanager as `Authorization: Bearer <token>` with every webhook notification. */
+  alertWebhookToken?: string;
   /** OTLP/HTTP traces endpoint for the service (…/v1/traces); no tracing when unset. */
   otlpTracesUrl?: string;
+  /** Headers the service sends with its OTLP exports (e.g. the collector's bearer token). */
+  otlpHeaders?: Record<string, string>;
   /** Faro collector URL the web page reports to. */
   faroCollectorUrl?: string;
+  /** Headers the page's Faro transport sends with each post. */
+  faroHeaders?: Record<string, string>;
   /** More Prometheus scrape jobs (`host:port`, path /metrics), e.g. the harness's fault gauges. */
   extraScrapeTargets?: Array<{ job: string; target: string }>;
   /** PostgreSQL archive_timeout in ms (default 10000; rounded to whole seconds). */
@@ -42,15 +51,24 @@ export interface StageOptions {
   stateDir?: string;
   /** Start without a lifeline: the stage outlives the caller until `down` (what `stage up` does). */
   detached?: boolean;
-  /** Extra environment for the replicas. */
+  /** Extra environment for the replicas (they get nothing else of the caller's environment). */
   env?: Record<string, string>;
   log?: (line: string) => void;
 }
 
 export interface Stage {
+  /** `database` and `databaseViaProxy` carry the superuser's password. */
   urls: StageUrls;
   paths: { stateDir: string; dataDir: string; walArchive: string; pgBin: string };
   readyInMs: number;
+  /** Bearer token of the control API (urls.control). */
+  controlToken: string;
+  /** Basic-auth credentials of Prometheus and Alertmanager. */
+  auth: { prometheus: BasicAuth; alertmanager: BasicAuth };
+  /** Prometheus's external labels: every alert of this stage carries them. */
+  externalLabels: Record<string, string>;
+  /** Alertmanager's webhook receiver name ('' without alertWebhookUrl). */
+  alertReceiver: string;
   status(): Promise<ComponentStatus[]>;
   stop(): Promise<void>;
 }
@@ -73,8 +91,26 @@ function tailOf(file: string, lines: number): string {
   }
 }
 
-async function fetchStatus(controlUrl: string): Promise<ComponentStatus[]> {
-  const res = await fetch(new URL('/status', controlUrl), { signal: AbortSignal.timeout(10_000) });
+/** Control tokens of the stages this process started or found, by control API origin. */
+const knownTokens = new Map<string, string>();
+
+/**
+ * The bearer token for the control API at `controlUrl`: from a stage handle of this process,
+ * else from a state file in `searchDirs` (default: the default state dir and its owned dirs,
+ * and <cwd>/.drillbook/stage) — how a later `drill recover` reaches a stage it did not start.
+ */
+export function controlTokenFor(controlUrl: string, searchDirs?: string[]): string | undefined {
+  const origin = new URL(controlUrl).origin;
+  const known = knownTokens.get(origin);
+  if (known) return known;
+  const dirs = searchDirs ?? [...new Set([defaultStateDir(), join(process.cwd(), '.drillbook', 'stage')])];
+  const found = controlTokenFromStateDirs(controlUrl, dirs);
+  if (found) knownTokens.set(origin, found);
+  return found;
+}
+
+async function fetchStatus(controlUrl: string, token: string): Promise<ComponentStatus[]> {
+  const res = await fetch(new URL('/status', controlUrl), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`stage control API /status answered ${res.status}`);
   return (await res.json()) as ComponentStatus[];
 }
@@ -92,11 +128,18 @@ async function stopHost(stateDir: string, hostPid: number): Promise<void> {
 
 function stageFrom(state: StageState, stateDir: string, onStop?: () => void): Stage {
   let stopping: Promise<void> | undefined;
+  const secrets = state.secrets;
+  if (!secrets) throw new Error(`${join(stateDir, 'stage.json')} has no secrets: it was written by an older stage; run 'drill stage down' and start it again`);
+  knownTokens.set(new URL(state.urls!.control).origin, secrets.controlToken);
   return {
     urls: state.urls!,
     paths: state.paths!,
     readyInMs: state.readyInMs!,
-    status: () => fetchStatus(state.urls!.control),
+    controlToken: secrets.controlToken,
+    auth: { prometheus: secrets.prometheus, alertmanager: secrets.alertmanager },
+    externalLabels: state.externalLabels ?? {},
+    alertReceiver: state.alertReceiver ?? '',
+    status: () => fetchStatus(state.urls!.control, secrets.controlToken),
     stop() {
       stopping ??= stopHost(stateDir, state.hostPid).finally(() => onStop?.());
       return stopping;
@@ -116,20 +159,25 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     evaluationInterval: options.evaluationInterval ?? 1_000,
     rulesDir: options.rulesDir,
     alertWebhookUrl: options.alertWebhookUrl,
+    alertWebhookToken: options.alertWebhookToken,
     otlpTracesUrl: options.otlpTracesUrl,
+    otlpHeaders: options.otlpHeaders,
     faroCollectorUrl: options.faroCollectorUrl,
+    faroHeaders: options.faroHeaders,
     extraScrapeTargets: options.extraScrapeTargets,
     archiveTimeout: options.archiveTimeout ?? 10_000,
     stateDir,
     lifeline: !options.detached,
     env: options.env ?? {},
   };
-  const { openSync, closeSync, mkdirSync } = await import('node:fs');
-  mkdirSync(stateDir, { recursive: true });
-  const logFd = openSync(join(stateDir, 'host.log'), 'a');
+  privateDir(stateDir);
+  const logFd = openSync(join(stateDir, 'host.log'), 'a', 0o600);
+  // The options may hold tokens: a 0600 file the host reads and removes, not its environment.
+  const optionsFile = join(stateDir, `host-options.${randomSecret(6)}.json`);
+  writePrivateFile(optionsFile, JSON.stringify(hostOptions));
   const host = spawn(process.execPath, ['--import', 'tsx', join(packageDir, 'src', 'host', 'main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, DRILLBOOK_STAGE_OPTIONS: JSON.stringify(hostOptions) },
+    env: childEnv({ DRILLBOOK_STAGE_OPTIONS_FILE: optionsFile }),
     // stdin: the lifeline pipe (or nothing when detached); fd 3: progress messages.
     stdio: [options.detached ? 'ignore' : 'pipe', logFd, logFd, 'pipe'],
     detached: true,
@@ -151,6 +199,7 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     });
     host.once('exit', (code, signal) => reject(new Error(`the stage host exited during start-up (${signal ?? `code ${code}`}); the end of ${join(stateDir, 'host.log')}:\n${tailOf(join(stateDir, 'host.log'), 20)}`)));
   }).catch(async (err: unknown) => {
+    rmSync(optionsFile, { force: true }); // the host may have died before reading it
     await waitUntil(() => host.exitCode !== null || host.signalCode !== null, 20_000);
     await cleanupIn(stateDir);
     throw err;
@@ -182,19 +231,26 @@ function printStatus(components: ComponentStatus[], out: (s: string) => void): v
   }
 }
 
-const USAGE = 'usage: drill stage up|down|status [--json] [--replicas N] [--restart-delay MS] [--state-dir DIR]\n';
+export type StageAction = 'up' | 'down' | 'status';
 
+/** What `drill stage` was asked, already parsed: the command line is the harness CLI's (cli/stage.ts). */
+export interface StageCommandOptions {
+  json?: boolean;
+  /** For `up`: service replicas (default 2). */
+  replicas?: number;
+  /** For `up`: ms before a dead replica is restarted (default 1000). */
+  restartDelay?: number;
+  stateDir?: string;
+}
+
+/** `drill stage up|down|status`: its output and exit code (0 ok, 1 failure or unhealthy, 3 none running, 4 environment). */
 export async function runStageCommand(
-  argv: string[],
+  cmd: StageAction,
+  options: StageCommandOptions = {},
   io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
 ): Promise<number> {
-  const [cmd, ...rest] = argv;
-  const json = rest.includes('--json');
-  const flag = (name: string): string | undefined => {
-    const i = rest.indexOf(name);
-    return i >= 0 ? rest[i + 1] : undefined;
-  };
-  const stateDir = resolve(flag('--state-dir') ?? defaultStateDir());
+  const json = options.json ?? false;
+  const stateDir = resolve(options.stateDir ?? defaultStateDir());
   try {
     switch (cmd) {
       case 'up': {
@@ -203,14 +259,7 @@ export async function runStageCommand(
           io.err(`a stage is already running (control ${existing.urls.control}); run 'drill stage down' first\n`);
           return 1;
         }
-        const replicas = flag('--replicas');
-        const restartDelay = flag('--restart-delay');
-        const stage = await startStage({
-          stateDir,
-          detached: true,
-          replicas: replicas ? Number(replicas) : undefined,
-          restartDelay: restartDelay ? Number(restartDelay) : undefined,
-        });
+        const stage = await startStage({ stateDir, detached: true, replicas: options.replicas, restartDelay: options.restartDelay });
         if (json) io.out(JSON.stringify({ readyInMs: stage.readyInMs, urls: stage.urls, paths: stage.paths }, null, 2) + '\n');
         else {
           io.out(`stage ready in ${(stage.readyInMs / 1000).toFixed(1)} s\n`);
@@ -244,7 +293,7 @@ export async function runStageCommand(
         return components.every((c) => c.healthy) ? 0 : 1;
       }
       default:
-        io.err(USAGE);
+        io.err(`usage: drill stage up|down|status (not '${String(cmd)}')\n`);
         return 2;
     }
   } catch (err) {

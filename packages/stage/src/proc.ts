@@ -67,3 +67,21 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * Variables a child may inherit from us. Everything else — DRILLBOOK_SIGNING_KEY, cloud
+ * credentials, tokens of the caller — stays out: a child (or anyone who can read its
+ * /proc/<pid>/environ, e.g. the postgres user through COPY … TO PROGRAM) must not get it.
+ */
+export const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
+
+/** An allow-listed environment for a child: INHERITED_ENV from ours plus the explicit extras. */
+export function childEnv(extra: Record<string, string | undefined> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const v = from[name];
+    if (v !== undefined) env[name] = v;
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}

@@ -1,8 +1,9 @@
 // The stage's state file (<stateDir>/stage.json): every process group and temp dir the host
 // started, so the next `up` (or cleanupStaleStage) can remove what a crashed stage left.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupAlive, killGroup, startTimeOf, waitUntil } from './proc.ts';
+import { privateDir, writePrivateFile, type BasicAuth } from './secrets.ts';
 
 export interface ProcessRecord {
   name: string;
@@ -23,6 +24,14 @@ export interface StageUrls {
   replicas: string[];
 }
 
+/** Credentials of one stage, made by its host at start-up; only the state file (0600) and the handle hold them. */
+export interface StageSecrets {
+  /** Bearer token of the control API. */
+  controlToken: string;
+  prometheus: BasicAuth;
+  alertmanager: BasicAuth;
+}
+
 export interface StageState {
   version: 1;
   hostPid: number;
@@ -33,6 +42,11 @@ export interface StageState {
   paths?: { stateDir: string; dataDir: string; walArchive: string; pgBin: string };
   processes: ProcessRecord[];
   tempDirs: string[];
+  secrets?: StageSecrets;
+  /** Prometheus's global.external_labels: every alert of this stage carries them. */
+  externalLabels?: Record<string, string>;
+  /** Name of Alertmanager's webhook receiver (empty when no webhook was asked for). */
+  alertReceiver?: string;
 }
 
 export const stateFile = (stateDir: string): string => join(stateDir, 'stage.json');
@@ -45,12 +59,32 @@ export function readState(stateDir: string): StageState | undefined {
   }
 }
 
-/** Atomic write (rename), so a crash never leaves half a state file. */
+/** Atomic write (rename), so a crash never leaves half a state file; 0600 in a 0700 dir: it holds the stage's secrets. */
 export function writeState(stateDir: string, state: StageState): void {
-  mkdirSync(stateDir, { recursive: true });
-  const tmp = `${stateFile(stateDir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2));
-  renameSync(tmp, stateFile(stateDir));
+  privateDir(stateDir);
+  writePrivateFile(stateFile(stateDir), JSON.stringify(state, null, 2));
+}
+
+/**
+ * The control token of the stage whose control API is at `controlUrl`, from the state files
+ * in `dirs` and their subdirectories (owned stage dirs); undefined when none matches.
+ */
+export function controlTokenFromStateDirs(controlUrl: string, dirs: string[]): string | undefined {
+  const origin = new URL(controlUrl).origin;
+  const candidates = dirs.flatMap((d) => {
+    let subs: string[] = [];
+    try {
+      subs = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name));
+    } catch {
+      // missing or unreadable: nothing to find there
+    }
+    return [d, ...subs];
+  });
+  for (const dir of candidates) {
+    const s = readState(dir);
+    if (s?.urls?.control && s.secrets && new URL(s.urls.control).origin === origin) return s.secrets.controlToken;
+  }
+  return undefined;
 }
 
 export function removeState(stateDir: string): void {
@@ -121,7 +155,7 @@ export async function ownStateDir(parent: string): Promise<{ dir: string; swept:
     swept++;
   }
   const dir = join(parent, `${process.pid}-${Date.now().toString(36)}-${++ownedDirs}`);
-  mkdirSync(dir, { recursive: true });
+  privateDir(dir);
   const me: ProcessRecord = { name: 'owner', pid: process.pid, pgid: process.pid, startTime: startTimeOf(process.pid) };
   writeFileSync(join(dir, OWNER_FILE), JSON.stringify(me));
   return { dir, swept };

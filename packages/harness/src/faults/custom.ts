@@ -4,6 +4,7 @@
 // crash it is reported as needing a person, never silently dropped.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { childEnv } from '@drillbook/stage';
 import { dirname, join, resolve } from 'node:path';
 import type { CustomActionContext, CustomFault, EnvironmentConfig } from '../define/types.ts';
 import type { FaultProvider, InjectedFault, RevertRecord } from '../engine/types.ts';
@@ -15,7 +16,7 @@ const inProcessReverts = new Map<string, (ctx: CustomActionContext) => Promise<v
 
 export function runScript(path: string, env: Record<string, string>, signal: AbortSignal, log: (m: string) => void): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [zxCli, '--quiet', resolve(path)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const child = spawn(process.execPath, [zxCli, '--quiet', resolve(path)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], signal });
     child.stdout.on('data', (d: Buffer) => log(d.toString().trimEnd()));
     child.stderr.on('data', (d: Buffer) => log(d.toString().trimEnd()));
     child.on('error', fail);

@@ -35,18 +35,34 @@ export class PrometheusError extends Error {
 
 type ApiEnvelope<T> = { status: 'success'; data: T } | { status: 'error'; errorType: string; error: string };
 
+/** Basic-auth credentials (the local stage's Prometheus requires them). */
+export interface PromBasicAuth {
+  username: string;
+  password: string;
+}
+
 export class PrometheusClient {
+  private readonly authorization: string | undefined;
+
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 5_000,
-  ) {}
+    auth?: PromBasicAuth,
+  ) {
+    // Kept as the header only: the credentials are not a field a log or JSON.stringify could show.
+    this.authorization = auth && `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  }
 
   private async get<T>(path: string, params: Record<string, string>, what: string, signal?: AbortSignal): Promise<T> {
     const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const res = await request(url, { method: 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const headers = this.authorization ? { authorization: this.authorization } : {};
+    const res = await request(url, { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     const text = await res.body.text();
+    if (res.statusCode === 401) {
+      throw new PrometheusError(this.baseUrl, what, 'HTTP 401: credentials missing or wrong (the local stage gives them in stage.auth.prometheus)');
+    }
     let body: ApiEnvelope<T>;
     try {
       body = JSON.parse(text) as ApiEnvelope<T>;

@@ -14,12 +14,8 @@ import { FaultMetrics } from '../observe/fault-metrics.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
 import type { Clock } from '../engine/types.ts';
 
-export class EnvironmentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EnvironmentError';
-  }
-}
+import { EnvironmentError } from '../errors.ts';
+export { EnvironmentError };
 
 export interface OpenEnvironment {
   name: string;
@@ -64,17 +60,26 @@ async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefi
   return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics };
 }
 
+/** The local stage's target names and what each is, known before the stage starts (for checks). */
+export const LOCAL_STAGE_TARGET_KINDS = { api: 'stage-service', db: 'stage-database' } as const;
+
 /** What `api` and `db` mean on the local stage; a DR drill's base backup goes beside its state. */
 export function localStageTargets(
-  stage: { urls: { control: string; service: string; database: string }; paths: { stateDir: string; dataDir: string; walArchive: string; pgBin: string } },
+  stage: {
+    urls: { control: string; service: string; database: string };
+    paths: { stateDir: string; dataDir: string; walArchive: string; pgBin: string };
+    controlToken?: string;
+  },
   backupDir = join(stage.paths.stateDir, 'base-backup'),
 ): Record<'api' | 'db', Extract<LocalTarget, { url: string }>> {
+  const token = stage.controlToken === undefined ? {} : { controlToken: stage.controlToken };
   return {
-    api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service },
+    api: { kind: 'stage-service', name: 'api', controlUrl: stage.urls.control, url: stage.urls.service, ...token },
     db: {
       kind: 'stage-database',
       name: 'db',
       controlUrl: stage.urls.control,
+      ...token,
       url: stage.urls.database,
       paths: { dataDir: stage.paths.dataDir, walArchive: stage.paths.walArchive, pgBin: stage.paths.pgBin, backupDir },
     },
@@ -98,8 +103,12 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       ...(config.stage?.archiveTimeout ? { archiveTimeout: config.stage.archiveTimeout } : {}),
       ...(opts.rulesDir ? { rulesDir: opts.rulesDir } : {}),
       alertWebhookUrl: t.webhookUrl,
+      // Every sender authenticates to the harness's receivers with the per-run tokens.
+      alertWebhookToken: t.alerts.webhookToken,
       otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
+      otlpHeaders: { authorization: `Bearer ${t.telemetry.otlpToken}` },
       faroCollectorUrl: `${t.telemetryUrl}/collect`,
+      faroHeaders: { authorization: `Bearer ${t.telemetry.faroToken}` },
       extraScrapeTargets: [{ job: 'drillbook', target: new URL(t.telemetryUrl).host }],
       stateDir: own.dir,
       log: opts.log,
@@ -110,8 +119,12 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     rmSync(own.dir, { recursive: true, force: true });
     throw err;
   }
-  const prometheus = new PrometheusClient(stage.urls.prometheus);
+  const prometheus = new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus);
   t.alerts.usePrometheus(prometheus);
+  // Only this stage's notifications count: its receiver name and its Prometheus's external labels.
+  t.alerts.acceptOnly({ receiver: stage.alertReceiver, externalLabels: stage.externalLabels });
+  // The page (through the balancer or a replica directly) may post to /collect from the browser.
+  for (const origin of [stage.urls.service, ...stage.urls.replicas]) t.telemetry.allowOrigin(origin);
   const targets = localStageTargets(stage);
   const lookup = (target: string) => {
     const t = (targets as Record<string, (typeof targets)['api']>)[target];

@@ -26,7 +26,8 @@ interface Alert {
 }
 
 async function prom<T>(p: string): Promise<{ status: number; body: { status: string; data: T; error?: string } }> {
-  const res = await fetch(`${stage!.urls.prometheus}${p}`);
+  const auth = Buffer.from(`${stage!.auth.prometheus.username}:${stage!.auth.prometheus.password}`).toString('base64');
+  const res = await fetch(`${stage!.urls.prometheus}${p}`, { headers: { authorization: `Basic ${auth}` } });
   return { status: res.status, body: (await res.json()) as { status: string; data: T; error?: string } };
 }
 
@@ -115,7 +116,7 @@ describe('generated rules and dashboards on the local stage', () => {
   });
 
   it('a killed replica fires GraphApiReplicaDown', async () => {
-    const replicas = (await (await fetch(`${stage!.urls.control}/replicas`)).json()) as ReplicaInfo[];
+    const replicas = (await (await fetch(`${stage!.urls.control}/replicas`, { headers: { authorization: `Bearer ${stage!.controlToken}` } })).json()) as ReplicaInfo[];
     const victim = replicas.find((r) => r.pid !== null)!;
     const killedAt = Date.now();
     process.kill(victim.pid!, 'SIGKILL');
@@ -132,7 +133,7 @@ describe('generated rules and dashboards on the local stage', () => {
     const control = stage!.urls.control;
     // Timed from the request: /db/stop answers once PostgreSQL has shut down, and 503s start during that.
     const stoppedAt = Date.now();
-    expect((await fetch(`${control}/db/stop`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${control}/db/stop`, { method: 'POST', headers: { authorization: `Bearer ${stage!.controlToken}` } })).status).toBe(200);
     try {
       const page = await until('page alert', async () =>
         (await alerts()).find((a) => a.labels.alertname === 'GraphApiAvailability' && a.labels.severity === 'critical' && a.labels.long_window === '1h'),
@@ -144,7 +145,7 @@ describe('generated rules and dashboards on the local stage', () => {
       expect(db.labels.severity).toBe('critical');
       console.info(`GraphApiDatabaseDown firing ${((Date.now() - stoppedAt) / 1000).toFixed(1)}s after /db/stop was sent`);
     } finally {
-      await fetch(`${control}/db/start`, { method: 'POST' });
+      await fetch(`${control}/db/start`, { method: 'POST', headers: { authorization: `Bearer ${stage!.controlToken}` } });
     }
   }, 180_000);
 });

@@ -57,7 +57,9 @@ async function through(provider: FaultProvider, fault: FaultSpec, id: string, wh
   return record;
 }
 
-const replicas = async () => (await (await request(`${stage.urls.control}/replicas`)).body.json()) as Array<{ name: string; pid: number | null; ready: boolean; restarts: number }>;
+// The control API wants the stage's bearer token.
+const controlHeaders = () => ({ authorization: `Bearer ${stage.controlToken}` });
+const replicas = async () => (await (await request(`${stage.urls.control}/replicas`, { headers: controlHeaders() })).body.json()) as Array<{ name: string; pid: number | null; ready: boolean; restarts: number }>;
 const status = async (path: string) => {
   const res = await request(new URL(path, stage.urls.service), { method: 'GET' });
   await res.body.dump();

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '@drillbook/stage';
-import { isLoadProfile, loadDefinitions, type LoadProfile } from '../../src/define/index.ts';
+import { isLoadProfile, type LoadProfile } from '../../src/define/index.ts';
+import { loadDefinitions } from '../../src/project/loader.ts';
 import { RealClock } from '../../src/engine/clock.ts';
 import { runLoad } from '../../src/load/runner.ts';
 import { PrometheusClient } from '../../src/observe/prometheus.ts';
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 describe('a load profile against the stage', () => {
   it('steady-p50 for 5 s: every request counted by the runner and by the service, checks and thresholds pass', async () => {
-    const prom = new PrometheusClient(stage.urls.prometheus);
+    const prom = new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus);
     const ingestCount = async () => (await prom.query('sum(http_requests_total{service="graph-api",route="/ingest",method="POST"}) or vector(0)'))[0]?.value ?? 0;
     const before = await ingestCount();
     const samples: number[] = [];

@@ -31,8 +31,8 @@ beforeAll(async () => {
   await runBuild({ projectRoot: resolve(__dirname, '../../../..'), outDir: join(dir, 'out') });
   watcher = new AlertWatcher({ now: () => clock.now(), sleep: (ms, s) => clock.sleep(ms, s), pollEveryMs: 100 });
   const webhook = await watcher.listen();
-  stage = await startStage({ restartDelay: 15_000, scrapeInterval: SCRAPE, evaluationInterval: EVAL, rulesDir: join(dir, 'out/alerts'), alertWebhookUrl: webhook, stateDir: join(dir, 'stage') });
-  watcher.usePrometheus(new PrometheusClient(stage.urls.prometheus));
+  stage = await startStage({ restartDelay: 15_000, scrapeInterval: SCRAPE, evaluationInterval: EVAL, rulesDir: join(dir, 'out/alerts'), alertWebhookUrl: webhook, alertWebhookToken: watcher.webhookToken, stateDir: join(dir, 'stage') });
+  watcher.usePrometheus(new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus));
 }, 120_000);
 afterAll(async () => {
   await watcher?.close();
@@ -51,7 +51,7 @@ describe('TTD against an alert with a known `for`', () => {
       steadyState: [probe.promql({ name: 'replicas', query: 'sum(stage_replicas_ready) / sum(stage_replicas_desired)', every: '500ms', tolerance: '>= 1' })],
       phases: [{ name: 'kill', fault: fault.podKill({ target: 'api', mode: 'one' }), expect: { alerts: ['GraphApiReplicaDown'], recoverWithin: '60s' } }],
     });
-    const prometheus = new PrometheusClient(stage.urls.prometheus);
+    const prometheus = new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus);
     const log = new MemoryRunLog();
     const outcome = await runTimelineOnStage(drill.plan, {
       runId: 'ttd',

@@ -43,7 +43,7 @@ describe('scraped by the stage', () => {
   });
 
   it('Prometheus sees the fault go in and come out', async () => {
-    const prom = new PrometheusClient(stage.urls.prometheus);
+    const prom = new PrometheusClient(stage.urls.prometheus, 5_000, stage.auth.prometheus);
     const value = async () => (await prom.query('max(drillbook_fault_active{job="drillbook",drill="nightly"})'))[0]?.value;
     const until = async (want: number) => {
       for (let i = 0; i < 100 && (await value()) !== want; i++) await new Promise((r) => setTimeout(r, 200));

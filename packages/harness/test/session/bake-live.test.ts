@@ -40,13 +40,14 @@ function bakeRecord(release: string): BakeRecord {
   return JSON.parse(readFileSync(join(dir, file), 'utf8')) as BakeRecord;
 }
 
-/** The control API of the stage the running bake started (its own dir under .drillbook/stage). */
-function runningStageControl(): string | undefined {
+/** The control API of the stage the running bake started (its own dir under .drillbook/stage), with its bearer token. */
+function runningStageControl(): { url: string; headers: Record<string, string> } | undefined {
   const parent = join(project.root, '.drillbook', 'stage');
   for (const d of existsSync(parent) ? readdirSync(parent) : []) {
     try {
-      const s = JSON.parse(readFileSync(join(parent, d, 'stage.json'), 'utf8')) as { ready: boolean; urls?: { control: string } };
-      if (s.ready && s.urls) return s.urls.control;
+      type State = { ready: boolean; urls?: { control: string }; secrets?: { controlToken: string } };
+      const s = JSON.parse(readFileSync(join(parent, d, 'stage.json'), 'utf8')) as State;
+      if (s.ready && s.urls && s.secrets) return { url: s.urls.control, headers: { authorization: `Bearer ${s.secrets.controlToken}` } };
     } catch {
       // not a stage dir, or not written yet
     }
@@ -83,9 +84,9 @@ describe('a bake on the real clock', () => {
       if (!control) return;
       // 25 s of outage: past the alert's 15 s rate window and its `for: 5s`.
       stopped = (async () => {
-        await fetch(`${control}/db/stop`, { method: 'POST' });
+        await fetch(`${control.url}/db/stop`, { method: 'POST', headers: control.headers });
         await new Promise((res) => setTimeout(res, 25_000));
-        await fetch(`${control}/db/start`, { method: 'POST' }).catch(() => {});
+        await fetch(`${control.url}/db/start`, { method: 'POST', headers: control.headers }).catch(() => {});
       })();
     });
     await stopped;

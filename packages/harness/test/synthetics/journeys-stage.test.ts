@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStage, type Stage } from '@drillbook/stage';
-import { isJourney, loadDefinitions, type Journey } from '../../src/define/index.ts';
+import { isJourney, type Journey } from '../../src/define/index.ts';
+import { loadDefinitions } from '../../src/project/loader.ts';
 import { runHttpJourney, type JourneyResult } from '../../src/synthetics/http-journey.ts';
 import { traceCoverage, type CoverageRequest } from '../../src/measure/coverage.ts';
 import { TelemetryServer } from '../../src/observe/telemetry-server.ts';
@@ -58,14 +59,14 @@ describe('journeys on the stage', () => {
   });
 
   it('a specified step fails during a dependency outage, with the reason', async () => {
-    await (await request(`${stage.urls.control}/db/stop`, { method: 'POST' })).body.dump();
+    await (await request(`${stage.urls.control}/db/stop`, { method: 'POST', headers: { authorization: `Bearer ${stage.controlToken}` } })).body.dump();
     try {
       const r = await runHttpJourney(journeys[0]!, { baseUrl: stage.urls.service });
       expect(r.ok).toBe(false);
       expect(r.steps.at(-1)!.name).toBe('ingest');
       expect(r.steps.at(-1)!.failedAssertions[0]).toMatch(/^status 50\d, expected 201/);
     } finally {
-      await (await request(`${stage.urls.control}/db/start`, { method: 'POST' })).body.dump();
+      await (await request(`${stage.urls.control}/db/start`, { method: 'POST', headers: { authorization: `Bearer ${stage.controlToken}` } })).body.dump();
     }
   });
 });

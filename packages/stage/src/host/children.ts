@@ -2,7 +2,7 @@
 // to a log file, optionally as another user (PostgreSQL refuses to run as root).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { startTimeOf, killGroup, groupAlive, waitUntil } from '../proc.ts';
+import { childEnv, startTimeOf, killGroup, groupAlive, waitUntil } from '../proc.ts';
 import type { ProcessRecord } from '../state.ts';
 
 export interface Child {
@@ -14,7 +14,8 @@ export interface Child {
 }
 
 export interface SpawnOptions {
-  env?: NodeJS.ProcessEnv;
+  /** The child's whole environment; default childEnv() (allow-listed, no secret of ours). */
+  env?: Record<string, string>;
   cwd?: string;
   logFile: string;
   /** Run as this user through setpriv (used for postgres when we are root). */
@@ -30,7 +31,7 @@ export function spawnChild(name: string, command: string, args: string[], opts: 
     cmd = 'setpriv';
     argv = [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--init-groups', '--', command, ...args];
   }
-  const proc = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: true });
+  const proc = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? childEnv(), stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -1,8 +1,11 @@
 // The host's control API (HTTP JSON on 127.0.0.1), documented in packages/stage/README.md.
 // Fault providers use it to find replica pids, set proxy effects and stop the database.
+// Every request needs the stage's bearer token; a request with an Origin header comes from
+// a browser page (a "simple" cross-site POST needs no preflight) and is refused outright.
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { parseEffects, type FaultProxy } from '../fault-proxy.ts';
+import { sameSecret } from '../secrets.ts';
 
 export interface ComponentStatus {
   name: string;
@@ -33,6 +36,16 @@ export interface ControlTarget {
   reloadPrometheus(): Promise<void>;
   registry: Registry;
   shutdown(): void;
+  /** Per-stage random token; requests must carry `Authorization: Bearer <token>`. */
+  token: string;
+}
+
+/** Why a request may not use the API (status and message), or undefined when it may. */
+export function refusal(headers: http.IncomingHttpHeaders, token: string): { status: 401 | 403; error: string } | undefined {
+  if (headers.origin !== undefined) return { status: 403, error: 'requests from web pages (with an Origin header) are refused' };
+  const m = /^Bearer (\S+)$/.exec(headers.authorization ?? '');
+  if (!m || !sameSecret(m[1]!, token)) return { status: 401, error: "missing or wrong bearer token; it is in the stage's stage.json (secrets.controlToken)" };
+  return undefined;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -61,6 +74,13 @@ export function createControlServer(t: ControlTarget): http.Server {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const refused = refusal(req.headers, t.token);
+    if (refused) {
+      // The body is not read: close the connection rather than drain whatever was sent.
+      res.setHeader('connection', 'close');
+      if (refused.status === 401) res.setHeader('www-authenticate', 'Bearer realm="drillbook-stage"');
+      return json(res, refused.status, { error: refused.error });
+    }
     const handle = async (): Promise<void> => {
       if (method === 'GET' && path === '/status') return json(res, 200, await t.status());
       if (method === 'GET' && path === '/replicas') return json(res, 200, t.replicas());

@@ -1,8 +1,9 @@
 // The stage host: one Node process that owns the balancer, supervisor, fault proxies and
 // control API, and starts PostgreSQL, the replicas, Prometheus and Alertmanager as children.
-// Started by startStage(); options arrive as JSON in DRILLBOOK_STAGE_OPTIONS, progress goes
+// Started by startStage(); options arrive as JSON in a 0600 file named by
+// DRILLBOOK_STAGE_OPTIONS_FILE (read, then removed: they may hold tokens), progress goes
 // back as JSON lines on fd 3. With a lifeline, EOF on stdin (the parent died) stops it all.
-import { chmodSync, createWriteStream, statSync, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +11,14 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EnvironmentError, stageBinaries } from '../binaries.ts';
 import { FaultProxy } from '../fault-proxy.ts';
 import { freePort, listenOnLoopback } from '../ports.ts';
-import { startTimeOf, waitUntil } from '../proc.ts';
-import { removeState, writeState, type StageState, type StageUrls } from '../state.ts';
+import { childEnv, startTimeOf, waitUntil } from '../proc.ts';
+import { privateDir, randomSecret, type BasicAuth } from '../secrets.ts';
+import { removeState, writeState, type StageSecrets, type StageState, type StageUrls } from '../state.ts';
 import { Balancer } from './balancer.ts';
 import { stopChild, type Child } from './children.ts';
 import { createControlServer, type ComponentStatus } from './control.ts';
-import { alertmanagerConfig, httpOk, prometheusConfig, startAlertmanager, startPrometheus } from './monitoring.ts';
-import { canQuery, initCluster, migrate, startPostgres, stopPostgres, type PostgresPaths } from './postgres.ts';
+import { alertmanagerConfig, httpOk, prometheusConfig, reloadPrometheus, startAlertmanager, startPrometheus } from './monitoring.ts';
+import { canQuery, databaseUrl, initCluster, migrate, startPostgres, stopPostgres, type PostgresPaths } from './postgres.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface HostOptions {
@@ -26,8 +28,14 @@ export interface HostOptions {
   evaluationInterval: number;
   rulesDir?: string;
   alertWebhookUrl?: string;
+  /** Bearer token Alertmanager sends with each webhook notification. */
+  alertWebhookToken?: string;
   otlpTracesUrl?: string;
+  /** Headers the replicas send with OTLP exports. */
+  otlpHeaders?: Record<string, string>;
   faroCollectorUrl?: string;
+  /** Headers the page's Faro transport sends. */
+  faroHeaders?: Record<string, string>;
   extraScrapeTargets?: Array<{ job: string; target: string }>;
   archiveTimeout: number;
   stateDir: string;
@@ -56,17 +64,29 @@ function log(line: string): void {
   message({ type: 'log', line });
 }
 
-const opts = JSON.parse(process.env.DRILLBOOK_STAGE_OPTIONS ?? '{}') as HostOptions;
-const started = Date.now();
-const stateDir = resolve(opts.stateDir);
-mkdirSync(stateDir, { recursive: true });
-// PostgreSQL runs as another user and archives WAL into <stateDir>/wal-archive: let it pass
-// through the state dir (search permission only, nothing becomes readable).
-try {
-  chmodSync(stateDir, statSync(stateDir).mode | 0o011);
-} catch {
-  // not ours to change; initCluster reports the problem if postgres cannot get through
+function readOptions(): HostOptions {
+  const file = process.env.DRILLBOOK_STAGE_OPTIONS_FILE;
+  if (!file) throw new Error('DRILLBOOK_STAGE_OPTIONS_FILE is not set: the stage host is started by startStage()');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as HostOptions;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
+const opts = readOptions();
+const started = Date.now();
+// 0700: the state file names every credential of the stage. (Nothing of PostgreSQL's lives
+// here: its data dir, socket and WAL archive are in the temp dir below.)
+const stateDir = privateDir(resolve(opts.stateDir));
+// This stage's credentials; they leave the host only through the state file and the ready message.
+const secrets: StageSecrets = {
+  controlToken: randomSecret(),
+  prometheus: { username: 'drillbook', password: randomSecret() },
+  alertmanager: { username: 'drillbook', password: randomSecret() },
+};
+const dbPassword = randomSecret();
+const stageId = randomSecret(9);
+const externalLabels = { drillbook_stage: stageId };
 const tempRoot = mkdtempSync(join(tmpdir(), 'drillbook-stage-'));
 // mkdtemp makes it 0700; the postgres user must be able to reach its data dir inside.
 chmodSync(tempRoot, 0o711);
@@ -81,6 +101,9 @@ const state: StageState = {
   ready: false,
   processes: [{ name: 'host', pid: process.pid, pgid: process.pid, startTime: startTimeOf(process.pid) }],
   tempDirs: [tempRoot],
+  secrets,
+  externalLabels,
+  alertReceiver: opts.alertWebhookUrl ? `drillbook-${stageId}` : '',
 };
 // Children whose records must be in the state file (replicas come from the supervisor).
 const children = new Map<string, Child>();
@@ -145,22 +168,23 @@ async function main(): Promise<void> {
     (replica, code) => balancerRequests.inc({ replica, code: String(code) }),
   );
 
-  const dbUrlDirect = `postgres://postgres@127.0.0.1:${pgPort}/${DB_NAME}`;
-  const dbUrlProxy = `postgres://postgres@127.0.0.1:${dbProxy.port}/${DB_NAME}`;
+  const dbUrlDirect = databaseUrl(pgPort, dbPassword, DB_NAME);
+  const dbUrlProxy = databaseUrl(dbProxy.port, dbPassword, DB_NAME);
 
   // --- supervisor ---
-  const replicaEnv: NodeJS.ProcessEnv = {
-    ...process.env,
+  // Allow-listed: the replicas get what they need (the database URL, where to send
+  // telemetry and its headers), never the caller's environment.
+  const replicaEnv = childEnv({
     ...opts.env,
     DATABASE_URL: dbUrlProxy,
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
-  };
-  delete replicaEnv.DRILLBOOK_STAGE_OPTIONS;
-  if (opts.otlpTracesUrl) replicaEnv.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = opts.otlpTracesUrl;
-  if (opts.faroCollectorUrl) replicaEnv.FARO_URL = opts.faroCollectorUrl;
-  const logDir = join(tempRoot, 'logs');
-  mkdirSync(logDir);
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: opts.otlpTracesUrl,
+    OTLP_TRACES_HEADERS: opts.otlpHeaders && JSON.stringify(opts.otlpHeaders),
+    FARO_URL: opts.faroCollectorUrl,
+    FARO_HEADERS: opts.faroHeaders && JSON.stringify(opts.faroHeaders),
+  });
+  const logDir = privateDir(join(tempRoot, 'logs'));
   const sup = new Supervisor(
     names.map((name, i) => ({ name, port: replicaPorts[i]!, env: replicaEnv })),
     {
@@ -197,7 +221,7 @@ async function main(): Promise<void> {
   // --- PostgreSQL ---
   const pgPaths: PostgresPaths = { dataDir: join(tempRoot, 'pgdata'), socketDir: join(tempRoot, 'pgsocket'), walArchive, logFile: join(logDir, 'postgresql.log') };
   let pgChild: Child | undefined;
-  const adminUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
+  const adminUrl = databaseUrl(pgPort, dbPassword, 'postgres');
   async function startDatabase(): Promise<void> {
     if (pgChild && pgChild.proc.exitCode === null && pgChild.proc.signalCode === null) return;
     pgChild = startPostgres(bins.postgres, pgPaths);
@@ -223,7 +247,7 @@ async function main(): Promise<void> {
   cleanups.push(stopDatabase);
 
   // --- control API ---
-  const monitoringDir = join(tempRoot, 'monitoring');
+  const monitoringDir = privateDir(join(tempRoot, 'monitoring'));
   let prom: Child | undefined;
   let am: Child | undefined;
   const urls: StageUrls = {
@@ -239,8 +263,8 @@ async function main(): Promise<void> {
   async function status(): Promise<ComponentStatus[]> {
     const [pgOk, promOk, amOk] = await Promise.all([
       alive(pgChild) ? canQuery(dbUrlDirect, 1_000) : Promise.resolve(false),
-      alive(prom) ? httpOk(`${urls.prometheus}/-/ready`) : Promise.resolve(false),
-      alive(am) ? httpOk(`${urls.alertmanager}/-/ready`) : Promise.resolve(false),
+      alive(prom) ? httpOk(`${urls.prometheus}/-/ready`, secrets.prometheus) : Promise.resolve(false),
+      alive(am) ? httpOk(`${urls.alertmanager}/-/ready`, secrets.alertmanager) : Promise.resolve(false),
     ]);
     const reps = sup.list();
     return [
@@ -261,11 +285,12 @@ async function main(): Promise<void> {
     crashDatabase,
     startDatabase,
     async reloadPrometheus() {
-      const res = await fetch(`${urls.prometheus}/-/reload`, { method: 'POST' });
-      if (!res.ok) throw new Error(`Prometheus reload answered ${res.status}: ${await res.text()}`);
+      if (!prom || !alive(prom)) throw new Error('Prometheus is not running');
+      await reloadPrometheus(prom, urls.prometheus, secrets.prometheus);
     },
     registry,
     shutdown: () => void shutdown('control API /shutdown'),
+    token: secrets.controlToken,
   });
   const controlPort = await listenOnLoopback(control);
   urls.control = `http://127.0.0.1:${controlPort}`;
@@ -280,7 +305,7 @@ async function main(): Promise<void> {
   const database = (async () => {
     // A new cluster restarts WAL segment numbering: an old archive would make archiving fail.
     rmSync(walArchive, { recursive: true, force: true });
-    await initCluster(bins.initdb, pgPaths, { port: pgPort, archiveTimeoutMs: opts.archiveTimeout });
+    await initCluster(bins.initdb, pgPaths, { port: pgPort, archiveTimeoutMs: opts.archiveTimeout, password: dbPassword });
     await startDatabase();
     const applied = await migrate(adminUrl, dbUrlDirect, DB_NAME, join(packageDir, 'migrations'));
     log(`PostgreSQL ready on ${pgPort}; migrations applied: ${applied.join(', ') || 'none'}`);
@@ -292,9 +317,13 @@ async function main(): Promise<void> {
     alertmanagerPort: amPort,
     replicas: names.map((name, i) => ({ name, port: replicaPorts[i]! })),
     hostPort: controlPort,
+    hostToken: secrets.controlToken,
+    alertmanagerAuth: secrets.alertmanager,
+    externalLabels,
     ...(opts.extraScrapeTargets ? { extraScrapeTargets: opts.extraScrapeTargets } : {}),
-  }));
-  am = startAlertmanager(bins.alertmanager, join(monitoringDir, 'alertmanager'), amPort, alertmanagerConfig(opts.alertWebhookUrl));
+  }), secrets.prometheus);
+  const webhook = opts.alertWebhookUrl ? { url: opts.alertWebhookUrl, name: state.alertReceiver!, token: opts.alertWebhookToken } : undefined;
+  am = startAlertmanager(bins.alertmanager, join(monitoringDir, 'alertmanager'), amPort, alertmanagerConfig(webhook), secrets.alertmanager);
   children.set('prometheus', prom);
   children.set('alertmanager', am);
   saveState();
@@ -312,7 +341,8 @@ async function main(): Promise<void> {
   const deadline = 60_000;
   const ok = await waitUntil(async () => {
     if (!alive(prom) || !alive(am)) throw new Error(`Prometheus or Alertmanager exited during start-up; logs in ${monitoringDir}`);
-    return balancer.readyCount() === n && (await httpOk(`${urls.prometheus}/-/ready`)) && (await httpOk(`${urls.alertmanager}/-/ready`));
+    const ready = (url: string, auth: BasicAuth) => httpOk(`${url}/-/ready`, auth);
+    return balancer.readyCount() === n && (await ready(urls.prometheus, secrets.prometheus)) && (await ready(urls.alertmanager, secrets.alertmanager));
   }, deadline, 100);
   if (!ok) throw new Error(`the stage was not ready within ${deadline / 1000} s (${balancer.readyCount()}/${n} replicas ready; logs in ${logDir})`);
 

@@ -1,16 +1,19 @@
 // The stage's own PostgreSQL cluster: initdb in a temp dir, WAL archiving on, started and
 // stopped on demand (a dependency outage), and the service's migrations applied in order.
 import { execFile } from 'node:child_process';
-import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { childEnv } from '../proc.ts';
+import { writePrivateFile } from '../secrets.ts';
 import { spawnChild, stopChild, type Child } from './children.ts';
 
 const run = promisify(execFile);
 
 export interface PostgresPaths {
   dataDir: string;
+  /** Private (0700, the server's user): no other local user reaches the unix socket. */
   socketDir: string;
   walArchive: string;
   logFile: string;
@@ -28,23 +31,43 @@ export function postgresUser(): { user?: string; uid?: number; gid?: number } {
   return { user: 'postgres', uid: Number(f[2]), gid: Number(f[3]) };
 }
 
-export async function initCluster(initdb: string, paths: PostgresPaths, opts: { port: number; archiveTimeoutMs: number }): Promise<void> {
+/** `postgres://postgres:<password>@127.0.0.1:<port>/<db>`, the password URL-encoded. */
+export function databaseUrl(port: number, password: string, db: string): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+}
+
+/**
+ * A new cluster whose every connection (socket and TCP, replication included) needs the
+ * superuser's password (scram-sha-256): with `trust`, any local user was superuser and could
+ * run programs as the postgres user through COPY … TO PROGRAM.
+ */
+export async function initCluster(initdb: string, paths: PostgresPaths, opts: { port: number; archiveTimeoutMs: number; password: string }): Promise<void> {
   const who = postgresUser();
   for (const d of [paths.dataDir, paths.socketDir, paths.walArchive]) {
-    mkdirSync(d, { recursive: true });
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
     if (who.uid !== undefined) chownSync(d, who.uid, who.gid!);
   }
   if (who.user) {
     // The archive lives in the state dir, outside our temp dir: make sure postgres can reach it.
     try {
-      await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', 'test', '-w', paths.walArchive]);
+      await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', 'test', '-w', paths.walArchive], { env: childEnv() });
     } catch {
       throw new Error(`the postgres user cannot write the WAL archive ${paths.walArchive}; make its parent directories traversable (chmod o+x)`);
     }
   }
-  const args = ['-D', paths.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
-  if (who.user) await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', initdb, ...args]);
-  else await run(initdb, args);
+  // initdb reads the password from a file (never argv, which every user can read); the
+  // file sits in the private socket dir, readable by the server's user only, and goes after.
+  const pwfile = join(paths.socketDir, '.initdb-pw');
+  writePrivateFile(pwfile, `${opts.password}\n`);
+  if (who.uid !== undefined) chownSync(pwfile, who.uid, who.gid!);
+  const args = ['-D', paths.dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C', '--no-sync'];
+  try {
+    if (who.user) await run('setpriv', [`--reuid=${who.user}`, `--regid=${who.user}`, '--init-groups', '--', initdb, ...args], { env: childEnv() });
+    else await run(initdb, args, { env: childEnv() });
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
   const archive = paths.walArchive.replace(/'/g, "''");
   appendFileSync(
     join(paths.dataDir, 'postgresql.conf'),
@@ -52,6 +75,7 @@ export async function initCluster(initdb: string, paths: PostgresPaths, opts: { 
       '',
       '# written by the drillbook stage',
       `listen_addresses = '127.0.0.1'`,
+      `password_encryption = 'scram-sha-256'`,
       `port = ${opts.port}`,
       `unix_socket_directories = '${paths.socketDir.replace(/'/g, "''")}'`,
       'wal_level = replica',

@@ -7,7 +7,8 @@ import { spawnChild, stopChild, type Child } from './children.ts';
 export interface ReplicaSpec {
   name: string;
   port: number;
-  env: NodeJS.ProcessEnv;
+  /** Built with childEnv(): the allow-list plus what the replica needs. */
+  env: Record<string, string>;
 }
 
 export interface ReplicaState {

@@ -66,7 +66,7 @@ export function createApp(config: ServiceConfig): App {
   // A broken idle connection (database restarted) must not crash the process.
   pool.on('error', () => {});
   const metrics = createMetrics(config.replica);
-  const page = renderPage({ faroUrl: config.faroUrl, replica: config.replica });
+  const page = renderPage({ faroUrl: config.faroUrl, faroHeaders: config.faroHeaders, replica: config.replica });
   let faroBundle: string | undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<[string, number]> {

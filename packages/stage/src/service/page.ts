@@ -15,12 +15,20 @@ const sample = JSON.stringify(
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function renderPage(opts: { faroUrl?: string; replica: string }): string {
+/** JSON for inside a <script> element: no '<' that could close it early. */
+const scriptJson = (v: unknown) => String(JSON.stringify(v)).replace(/</g, '\\u003c');
+
+export function renderPage(opts: { faroUrl?: string; faroHeaders?: Record<string, string>; replica: string }): string {
+  // With headers (the collector's token) the transport is built here: initializeFaro's `url`
+  // shortcut makes one without request options.
+  const transport = opts.faroHeaders && Object.keys(opts.faroHeaders).length
+    ? `transports: [new GrafanaFaroWebSdk.FetchTransport({ url: ${scriptJson(opts.faroUrl)}, requestOptions: { headers: ${scriptJson(opts.faroHeaders)} } })],`
+    : `url: ${scriptJson(opts.faroUrl)},`;
   const faro = opts.faroUrl
     ? `<script src="/faro.js"></script>
 <script>
   window.faro = GrafanaFaroWebSdk.initializeFaro({
-    url: ${JSON.stringify(opts.faroUrl)},
+    ${transport}
     app: { name: 'graph-api', version: '0.1.0', environment: 'local' },
   });
 </script>`

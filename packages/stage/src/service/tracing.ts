@@ -19,7 +19,9 @@ export function startTracing(config: ServiceConfig): () => Promise<void> {
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: SERVICE_NAME, 'service.instance.id': config.replica }),
     // Short delay: drills and tests look for spans seconds after a request.
-    spanProcessors: [new tracing.BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl }), { scheduledDelayMillis: 200 })],
+    spanProcessors: [
+      new tracing.BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl, headers: config.otlpHeaders }), { scheduledDelayMillis: 200 }),
+    ],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => {

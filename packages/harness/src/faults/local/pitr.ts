@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { childEnv } from '@drillbook/stage';
 import { pgClient } from '../../observe/pg-client.ts';
 import type { EnvironmentConfig } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
@@ -28,7 +29,8 @@ interface PitrData {
 function postgresOwner(): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   try {
-    return `${execFileSync('id', ['-u', 'postgres']).toString().trim()}:${execFileSync('id', ['-g', 'postgres']).toString().trim()}`;
+    const id = (flag: string) => execFileSync('id', [flag, 'postgres'], { env: childEnv() }).toString().trim();
+    return `${id('-u')}:${id('-g')}`;
   } catch {
     return undefined;
   }
@@ -49,7 +51,15 @@ async function inRecovery(url: string): Promise<boolean | undefined> {
 /** Takes the base backup the restore will start from (pg_basebackup, WAL streamed alongside). */
 export function takeBaseBackup(pgBin: string, databaseUrl: string, backupDir: string): void {
   rmSync(backupDir, { recursive: true, force: true });
-  execFileSync(join(pgBin, 'pg_basebackup'), ['-D', backupDir, '-d', databaseUrl, '-X', 'stream', '-c', 'fast', '--no-sync'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The password goes in the child's environment (readable by our uid only), never its argv
+  // (world-readable in /proc/<pid>/cmdline) and never our own environment.
+  const url = new URL(databaseUrl);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  execFileSync(join(pgBin, 'pg_basebackup'), ['-D', backupDir, '-d', url.toString(), '-X', 'stream', '-c', 'fast', '--no-sync'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: childEnv(password ? { PGPASSWORD: password } : {}),
+  });
 }
 
 export const pitrProvider: FaultProvider = {
@@ -84,7 +94,7 @@ export const pitrProvider: FaultProvider = {
     const archive = d.walArchive.replace(/'/g, "''");
     appendFileSync(join(d.dataDir, 'postgresql.auto.conf'), `\n# drillbook restore\nrestore_command = 'cp ''${archive}/%f'' %p'\nrecovery_target_timeline = 'latest'\n`);
     const owner = postgresOwner();
-    if (owner) execFileSync('chown', ['-R', owner, d.dataDir]);
+    if (owner) execFileSync('chown', ['-R', owner, d.dataDir], { env: childEnv() });
     chmodSync(d.dataDir, 0o700);
     ctx.step?.('restore.ended');
     await stageControl.startDatabase(d.controlUrl);

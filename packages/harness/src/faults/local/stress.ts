@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { childEnv } from '@drillbook/stage';
 import type { EnvironmentConfig, StressFault } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
 import { isAlive, waitFor } from './os-process.ts';
@@ -27,12 +28,13 @@ function startStressor(workers: number, load: number, seconds: number): number[]
     const child = spawn(STRESS_NG, ['--cpu', String(workers), '--cpu-load', String(load), '--timeout', `${seconds}s`, '--quiet'], {
       detached: true,
       stdio: 'ignore',
+      env: childEnv(),
     });
     child.unref();
     return [child.pid!];
   }
   return Array.from({ length: workers }, () => {
-    const child = spawn(process.execPath, ['-e', NODE_BURNER, String(load), String(seconds)], { detached: true, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', NODE_BURNER, String(load), String(seconds)], { detached: true, stdio: 'ignore', env: childEnv() });
     child.unref();
     return child.pid!;
   });

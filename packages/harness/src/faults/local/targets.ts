@@ -3,11 +3,13 @@
 import type { HostTarget } from '../../define/types.ts';
 
 export type LocalTarget =
-  | { kind: 'stage-service'; name: string; controlUrl: string; url: string }
+  | { kind: 'stage-service'; name: string; controlUrl: string; url: string; /** Bearer token of the control API. */ controlToken?: string }
   | {
       kind: 'stage-database';
       name: string;
       controlUrl: string;
+      /** Bearer token of the control API. */
+      controlToken?: string;
       url: string;
       /** Where the stage keeps the cluster, its WAL archive and binaries; a DR drill's base backup goes to backupDir. */
       paths?: { dataDir: string; walArchive: string; pgBin: string; backupDir: string };
