@@ -1,7 +1,7 @@
 // `drill bake <file>`: a bake against an environment (live telemetry), or on the virtual clock
 // against simulated telemetry (`--clock virtual`, for rehearsals and tests). `--resume` continues
 // after a crash. The bake itself is session/bake-session.ts; this prints its progress and result.
-import { findProjectRoot } from '../define/loader.ts';
+import { findProjectRoot } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { runBakeSession } from '../session/bake-session.ts';
 import type { bakeSpec } from './commands.ts';

@@ -2,7 +2,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../define/errors.ts';
-import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../define/loader.ts';
+import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import type { listSpec, validateSpec } from './commands.ts';
 import type { CliIo } from './io.ts';

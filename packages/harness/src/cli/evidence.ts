@@ -1,6 +1,6 @@
 // `drill keygen` and `drill verify`.
 import { join } from 'node:path';
-import { findProjectRoot } from '../define/loader.ts';
+import { findProjectRoot } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { keygen, loadPublicKey } from '../evidence/sign.ts';
 import { verifyPack } from '../evidence/verify.ts';

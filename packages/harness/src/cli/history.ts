@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../define/duration.ts';
-import { findProjectRoot, loadConfig } from '../define/loader.ts';
+import { findProjectRoot, loadConfig } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { canonicalJson } from '../evidence/canonical.ts';

@@ -1,7 +1,7 @@
 // `drill load <profile-file>`: one load profile on its own, the summary as a table or JSON.
 import { DefinitionError } from '../define/errors.ts';
 import { isLoadProfile, type LoadProfile } from '../define/load.ts';
-import { loadDefinitions } from '../define/loader.ts';
+import { loadDefinitions } from '../project/loader.ts';
 import { RealClock } from '../engine/clock.ts';
 import { ExitCode } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';

@@ -1,5 +1,5 @@
 // `drill recover`: carry out every revert a crashed run left in the rollback journal.
-import { findProjectRoot } from '../define/loader.ts';
+import { findProjectRoot } from '../project/loader.ts';
 import { RollbackJournal } from '../engine/journal.ts';
 import { ExitCode } from '../engine/types.ts';
 import { journalPath, providerRegistry } from '../session/run-drill.ts';

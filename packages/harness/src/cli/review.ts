@@ -2,7 +2,7 @@
 // go-no-go.json into it, and seal it again.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { findProjectRoot, loadConfig } from '../define/loader.ts';
+import { findProjectRoot, loadConfig } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { withPackLock } from '../evidence/seal.ts';

@@ -1,5 +1,5 @@
 // `drill run`: one drill against one environment; the summary on stdout, progress on stderr.
-import { findProjectRoot } from '../define/loader.ts';
+import { findProjectRoot } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { runDrill } from '../session/run-drill.ts';
 import type { runSpec } from './commands.ts';

@@ -1,6 +1,6 @@
 // `drill schedule`: run drills on cron in this process, or emit the same schedule for
 // Kubernetes (CronJob) or CI (GitHub Actions).
-import { findProjectRoot } from '../define/loader.ts';
+import { findProjectRoot } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { cronJobYaml, DrillScheduler, githubWorkflowYaml } from '../session/scheduler.ts';
 import { runDrill } from '../session/run-drill.ts';

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isJourney } from '../define/journey.ts';
-import { loadDefinitions } from '../define/loader.ts';
+import { loadDefinitions } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
 import { listPackFiles } from '../evidence/manifest.ts';

@@ -4,7 +4,6 @@ export { defineDrill, defineGameDay, isDefinedDrill, DEFAULT_RECOVER_WITHIN, typ
 export { fault, type FaultInput } from './faults.ts';
 export { probe, stop, type ProbeInput, type StopInput, type ToleranceInput } from './probes.ts';
 export { defineSlo, defineAlert, loadOpenSlo, type SloDefinition, type AlertDefinition, type SloInput, type AlertInput } from './slo.ts';
-export { loadDefinitions, pickDrill, findDrills, loadConfig, findProjectRoot, type LoadedFile, type DrillListing } from './loader.ts';
 export { DefinitionError, type DefinitionIssue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
 export { defineLoadProfile, isLoadProfile, type LoadProfile, type LoadProfileInput, type ScenarioPlan, type Executor } from './load.ts';

@@ -3,7 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLoadProfile, type LoadProfile } from '../define/load.ts';
-import { loadDefinitions } from '../define/loader.ts';
+import { loadDefinitions } from '../project/loader.ts';
 
 export async function loadProjectProfiles(projectRoot: string, dir = 'load'): Promise<Array<{ profile: LoadProfile; source: string }>> {
   const names = (await readdir(join(projectRoot, dir)).catch(() => [] as string[])).filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')).sort();

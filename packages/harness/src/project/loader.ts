@@ -5,11 +5,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { DEFAULT_CONFIG } from './config.ts';
-import { DefinitionError } from './errors.ts';
+import { DEFAULT_CONFIG } from '../define/config.ts';
+import { DefinitionError } from '../define/errors.ts';
 import { definitionIssuesOf } from '../errors.ts';
-import type { Defined, DefinedDrill, DefinedKind, DrillbookConfig } from './types.ts';
-import { isDefinedDrill } from './drill.ts';
+import type { Defined, DefinedDrill, DefinedKind, DrillbookConfig } from '../define/types.ts';
+import { isDefinedDrill } from '../define/drill.ts';
 
 export interface LoadedFile {
   file: string;

@@ -10,7 +10,7 @@ import { parseDuration } from '../define/duration.ts';
 import { DefinitionError } from '../define/errors.ts';
 import { isJourney } from '../define/journey.ts';
 import { isLoadProfile } from '../define/load.ts';
-import { loadConfig, loadDefinitions } from '../define/loader.ts';
+import { loadConfig, loadDefinitions } from '../project/loader.ts';
 import { RealClock, VirtualClock } from '../engine/clock.ts';
 import { MemoryRunLog } from '../engine/run-log.ts';
 import type { Clock } from '../engine/types.ts';

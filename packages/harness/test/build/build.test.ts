@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runBuild, runBuildCommand, type BuildReport } from '../../src/build/run.ts';
+import { runBuild, type BuildReport } from '../../src/build/run.ts';
+import { main } from '../../src/cli/main.ts';
 import { dashboardQueries } from '../../src/build/dashboards.ts';
 
 const run = promisify(execFile);
@@ -169,7 +170,7 @@ describe('drill build with broken runbooks', () => {
 
   it('exits 2 naming the alert with a missing runbook, the missing section, and the unlinked runbook; writes nothing', async () => {
     const err: string[] = [];
-    const code = await runBuildCommand([], { cwd: project, out: () => {}, err: (l) => err.push(l) });
+    const code = await main(['build', '--root', project], { out: () => {}, err: (l) => err.push(l), isTty: false });
     const text = err.join('\n');
     expect(code).toBe(2);
     expect(text).toContain('alerts/graph-api.alerts.ts: GraphApiDatabaseDown.runbook: alert GraphApiDatabaseDown links runbooks/graph-api-database-down.md, which does not exist');
@@ -183,10 +184,10 @@ describe('drill build with broken runbooks', () => {
   it('exits 2 on an invalid definition, naming file, field and fix', async () => {
     await writeFile(
       path.join(project, 'alerts/bad.slo.ts'),
-      "import { defineSlo } from '@drillbook/harness/define/slo.ts';\nexport const bad = defineSlo({ service: 'graph-api', name: 'bad', objective: 120, sli: { errors: 'x', total: 'y' }, alerting: { name: 'Bad', runbook: 'runbooks/orphan.md' } });\n",
+      "import { defineSlo } from '@drillbook/harness';\nexport const bad = defineSlo({ service: 'graph-api', name: 'bad', objective: 120, sli: { errors: 'x', total: 'y' }, alerting: { name: 'Bad', runbook: 'runbooks/orphan.md' } });\n",
     );
     const err: string[] = [];
-    const code = await runBuildCommand(['--out', 'build-out'], { cwd: project, out: () => {}, err: (l) => err.push(l) });
+    const code = await main(['build', '--root', project, '--out', 'build-out'], { out: () => {}, err: (l) => err.push(l), isTty: false });
     expect(code).toBe(2);
     expect(err.join('\n')).toMatch(/alerts\/bad\.slo\.ts: objective: .*\n {2}fix: give the target in percent/);
   });

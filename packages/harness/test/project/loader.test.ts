@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDefinitions, pickDrill, DefinitionError } from '../../src/define/index.ts';
+import { DefinitionError } from '../../src/define/index.ts';
+import { loadDefinitions, pickDrill } from '../../src/project/loader.ts';
 
 // Temp files live inside the repo so '@drillbook/harness' resolves as it does for users.
 const dir = mkdtempSync(join(__dirname, '..', '..', '..', '..', '.tmp-loader-'));

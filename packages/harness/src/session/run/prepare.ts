@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { resolveEnvironment } from '../../define/config.ts';
 import { DefinitionError, type DefinitionIssue } from '../../define/errors.ts';
-import { loadConfig, loadDefinitions, pickDrill } from '../../define/loader.ts';
+import { loadConfig, loadDefinitions, pickDrill } from '../../project/loader.ts';
 import { isSloDefinition } from '../../define/slo.ts';
 import type { DefinedDrill, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
 import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
