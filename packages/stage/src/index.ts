@@ -305,3 +305,4 @@ export async function runStageCommand(
     return 1;
   }
 }
+export { SERVICE_NAME as STAGE_SERVICE_NAME } from './service/name.ts';

@@ -1,7 +1,7 @@
 // The rollback journal: before a fault goes in, its revert is appended and fsynced; when
 // it is out, a `done` line follows. On normal end, abort, signal, or the next start after
 // a crash, every revert still pending (and whose owning process is gone) is carried out.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FileLock } from './file-lock.ts';
 import { isSameProcessRunning, processStartTime } from './process-identity.ts';
@@ -57,7 +57,9 @@ export class RollbackJournal {
 
   private append(line: JournalLine, compact = false): void {
     this.writeLock.withLock(() => {
-      const fd = openSync(this.path, 'a+');
+      // Owner-only: revert records name targets and may hold a database URL with its password.
+      const fd = openSync(this.path, 'a+', 0o600);
+      fchmodSync(fd, 0o600); // a journal made by an older version may still be world-readable
       try {
         // A crash mid-append leaves a torn last line; start on a fresh one so this line is not glued to it.
         const size = fstatSync(fd).size;

@@ -35,6 +35,10 @@ export interface OpenEnvironment {
   facts: Record<string, unknown>;
   /** `drillbook_fault_active` on the harness's /metrics (scraped by the local stage's Prometheus). */
   faultMetrics: FaultMetrics;
+  /** Headers the harness's own exports send to its OTLP receiver (the per-run token). */
+  telemetryHeaders: Record<string, string>;
+  /** What the receivers refused or dropped during the run, for the record. */
+  receiverFacts(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -46,8 +50,12 @@ export interface OpenOptions {
   rulesDir?: string;
 }
 
-async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefined) {
-  const traces = new TraceStore();
+/**
+ * The harness's receivers for one run. `protectedServices` names the run's own services: their
+ * spans are never pushed out of the bounded trace store by a flood from anyone else.
+ */
+async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefined, protectedServices: readonly string[] = []) {
+  const traces = new TraceStore({ protectedServices });
   const rum = new RumStore();
   const faultMetrics = new FaultMetrics();
   const telemetry = new TelemetryServer()
@@ -57,7 +65,9 @@ async function openTelemetry(clock: Clock, prometheus: PrometheusClient | undefi
   const telemetryUrl = await telemetry.listen();
   const alerts = new AlertWatcher({ now: () => clock.now(), prometheus, sleep: (ms, s) => clock.sleep(ms, s) });
   const webhookUrl = await alerts.listen();
-  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics };
+  const telemetryHeaders = { authorization: `Bearer ${telemetry.otlpToken}` };
+  const receiverFacts = () => ({ alertsRejected: alerts.rejections(), traceStore: traces.stats(), rumDropped: { ...rum.dropped } });
+  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics, telemetryHeaders, receiverFacts };
 }
 
 /** The local stage's target names and what each is, known before the stage starts (for checks). */
@@ -93,7 +103,8 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
   const own = await ownStateDir(join(opts.projectRoot, '.drillbook', 'stage'));
   if (own.swept) opts.log?.(`cleaned up ${own.swept} stage(s) left by harness processes that are gone`);
   // Prometheus's URL is known only after the stage starts; the watcher gets it then.
-  const t = await openTelemetry(opts.clock, undefined);
+  const { STAGE_SERVICE_NAME } = await import('@drillbook/stage');
+  const t = await openTelemetry(opts.clock, undefined, [STAGE_SERVICE_NAME]);
   let stage;
   try {
     stage = await startStage({
@@ -106,7 +117,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       // Every sender authenticates to the harness's receivers with the per-run tokens.
       alertWebhookToken: t.alerts.webhookToken,
       otlpTracesUrl: `${t.telemetryUrl}/v1/traces`,
-      otlpHeaders: { authorization: `Bearer ${t.telemetry.otlpToken}` },
+      otlpHeaders: t.telemetryHeaders,
       faroCollectorUrl: `${t.telemetryUrl}/collect`,
       faroHeaders: { authorization: `Bearer ${t.telemetry.faroToken}` },
       extraScrapeTargets: [{ job: 'drillbook', target: new URL(t.telemetryUrl).host }],
@@ -137,6 +148,8 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     prometheus,
     alerts: t.alerts,
     faultMetrics: t.faultMetrics,
+    telemetryHeaders: t.telemetryHeaders,
+    receiverFacts: t.receiverFacts,
     traces: t.traces,
     rum: t.rum,
     targetUrl: (target) => lookup(target).url,
@@ -172,6 +185,8 @@ async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind
     prometheus,
     alerts: t.alerts,
     faultMetrics: t.faultMetrics,
+    telemetryHeaders: t.telemetryHeaders,
+    receiverFacts: t.receiverFacts,
     traces: t.traces,
     rum: t.rum,
     targetUrl: url,

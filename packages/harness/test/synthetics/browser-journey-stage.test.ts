@@ -29,7 +29,16 @@ let journey: BrowserJourney;
 beforeAll(async () => {
   journey = (await loadDefinitions(join(repo, 'synthetics', 'browser-ingest-resolve-report.ts'))).definitions.map((d) => d.value).find(isBrowserJourney)!;
   const url = await receiver.listen();
-  stage = await startStage({ replicas: 1, otlpTracesUrl: `${url}/v1/traces`, faroCollectorUrl: `${url}/collect`, stateDir: join(dir, 'stage') });
+  stage = await startStage({
+    replicas: 1,
+    otlpTracesUrl: `${url}/v1/traces`,
+    otlpHeaders: { authorization: `Bearer ${receiver.otlpToken}` },
+    faroCollectorUrl: `${url}/collect`,
+    faroHeaders: { authorization: `Bearer ${receiver.faroToken}` },
+    stateDir: join(dir, 'stage'),
+  });
+  // The page posts to /collect from the service's origin (through the balancer or a replica).
+  for (const origin of [stage.urls.service, ...stage.urls.replicas]) receiver.allowOrigin(origin);
 }, 60_000);
 afterAll(async () => {
   await browsers.close();

@@ -29,7 +29,7 @@ beforeAll(async () => {
   }
   const url = await receiver.listen();
   // One route untraced, as if a team forgot to instrument it.
-  stage = await startStage({ otlpTracesUrl: `${url}/v1/traces`, stateDir: join(dir, 'stage'), env: { TRACING_DISABLED_ROUTES: 'POST /runbook/:id/run' } });
+  stage = await startStage({ otlpTracesUrl: `${url}/v1/traces`, otlpHeaders: { authorization: `Bearer ${receiver.otlpToken}` }, stateDir: join(dir, 'stage'), env: { TRACING_DISABLED_ROUTES: 'POST /runbook/:id/run' } });
 }, 60_000);
 afterAll(async () => {
   await stage?.stop();

@@ -10,7 +10,8 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { ServiceConfig } from './config.ts';
 import { matchRoute, routeName } from './routes.ts';
 
-export const SERVICE_NAME = 'graph-api';
+export { SERVICE_NAME } from './name.ts';
+import { SERVICE_NAME } from './name.ts';
 
 /** Starts tracing when an endpoint is configured; returns a shutdown that flushes spans. */
 export function startTracing(config: ServiceConfig): () => Promise<void> {

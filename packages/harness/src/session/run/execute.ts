@@ -91,7 +91,7 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
   // The run as a trace beside the service's (Grafana annotations are made from the events).
   let traceId: string | undefined;
   try {
-    traceId = await exportRunTrace(`${env.urls.telemetry}/v1/traces`, events, measureEpisodes(events, plan), { runId, drill: plan.name, environment: prepared.environmentName });
+    traceId = await exportRunTrace(`${env.urls.telemetry}/v1/traces`, events, measureEpisodes(events, plan), { runId, drill: plan.name, environment: prepared.environmentName }, env.telemetryHeaders);
   } catch (err) {
     opts.note(`warn: the run's own trace was not exported: ${(err as Error).message}`);
   }
@@ -124,6 +124,8 @@ function urlIfAny(env: OpenEnvironment, target: string): string | undefined {
  */
 async function environmentLost(env: OpenEnvironment): Promise<string | undefined> {
   if (!env.prometheus) return undefined;
+  const lost = env.alerts.health().prometheusLost;
+  if (lost) return `Prometheus at ${env.prometheus.baseUrl} stopped answering during the run (from ${new Date(lost.since).toISOString()}): ${lost.error}`;
   try {
     await env.prometheus.query('1');
     return undefined;
@@ -259,7 +261,7 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       ...(loadSummary ? { loadSummary } : {}),
       loadThresholds: loadSummary ? thresholdResults(loadSummary) : [],
-      facts: { ...env.facts, preflight: checked.checked },
+      facts: { ...env.facts, preflight: checked.checked, receivers: env.receiverFacts() },
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
     };
   } finally {
