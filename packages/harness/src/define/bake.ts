@@ -2,9 +2,10 @@
 // checkpointed (hourly by default) so a restart loses at most one interval.
 import { z } from 'zod';
 import { DefinitionError } from './errors.ts';
-import { duration, issuesFromZod, name, strictObject, withFix } from './schema-kit.ts';
+import { duration, issuesFromZod, name, refTo, strictObject, withFix } from './schema-kit.ts';
 import type { Defined, Millis, SloRef } from './types.ts';
 
+// BakePlan stays hand-written: defineBake fills in defaults and reduces references to names.
 export interface BakePlan extends Defined<'bake'> {
   readonly title: string;
   readonly environments: string[];
@@ -19,32 +20,42 @@ export interface BakePlan extends Defined<'bake'> {
   readonly plan: { title: string; environments: string[] };
 }
 
-export interface BakeInput {
-  name: string;
-  title?: string;
-  environments: string[];
-  duration?: string | number;
-  checkpoint?: string | number;
-  load?: Defined<'load-profile'>[];
-  synthetics?: { every?: string | number; journeys?: Defined<'journey'>[] };
-  verdict?: { sev1?: number; slos?: SloRef[] };
-}
-
-const defined = (kind: string) => z.object({ kind: z.literal(kind), name: z.string() }).passthrough();
+/** An SLO as defineSlo returned it; the verdict needs its objective and period. */
+type BakeSlo = SloRef & { readonly objective: number; readonly period: Millis };
 
 const schema = strictObject({
+  /** The bake's name: letters, digits, dots, dashes, underscores (`bake-72h`). */
   name: name(),
+  /** A human title for listings and the report. @default the name */
   title: z.string().optional(),
+  /** Environment names from drillbook.config.ts this may run in; deny by default, so at least one. */
   environments: z.array(z.string().min(1)).min(1, { error: withFix('no environment allows this bake', "write environments: ['local']") }),
+  /** How long the bake runs: '72h' or milliseconds. @default '72h' */
   duration: duration().optional(),
+  /** How often progress is checkpointed (a restart loses at most this): '1h' or milliseconds, within the duration. @default '1h' */
   checkpoint: duration().optional(),
-  load: z.array(defined('load-profile')).optional(),
-  synthetics: strictObject({ every: duration().optional(), journeys: z.array(defined('journey')).optional() }).optional(),
+  /** Load profiles run throughout, as defineLoadProfile returned them (imported from load/). @default [] */
+  load: z.array(refTo<Defined<'load-profile'>>({ kind: z.literal('load-profile'), name: z.string() })).optional(),
+  /** Synthetic journeys run on a schedule. */
+  synthetics: strictObject({
+    /** How often the journeys run: '5m' or milliseconds. @default '5m' */
+    every: duration().optional(),
+    /** The journeys, as defineJourney or defineBrowserJourney returned them (imported from synthetics/). @default [] */
+    journeys: z.array(refTo<Defined<'journey'>>({ kind: z.literal('journey'), name: z.string() })).optional(),
+  }).optional(),
+  /** What the bake must show to pass. */
   verdict: strictObject({
+    /** The most sev-1 incidents allowed. @default 0 */
     sev1: z.number().int().min(0).optional(),
-    slos: z.array(z.object({ kind: z.literal('slo'), id: z.string(), objective: z.number(), period: z.number() }).passthrough(), { error: withFix('expected SLOs made with defineSlo', 'import them from alerts/') }).optional(),
+    /** SLOs (from defineSlo, imported from alerts/) whose objectives must hold over the bake. @default [] */
+    slos: z.array(refTo<BakeSlo>({ kind: z.literal('slo'), id: z.string(), objective: z.number(), period: z.number() }), {
+      error: withFix('expected SLOs made with defineSlo', 'import them from alerts/'),
+    }).optional(),
   }).optional(),
 });
+
+/** A bake as written: what defineBake takes. */
+export type BakeInput = z.input<typeof schema>;
 
 export function defineBake(input: BakeInput, file?: string): BakePlan {
   const parsed = schema.safeParse(input);
@@ -64,7 +75,7 @@ export function defineBake(input: BakeInput, file?: string): BakePlan {
     load: (d.load ?? []).map((l) => l.name),
     synthetics: { every: d.synthetics?.every ?? 300_000, journeys: (d.synthetics?.journeys ?? []).map((j) => j.name) },
     verdict: { sev1: d.verdict?.sev1 ?? 0, slos: (d.verdict?.slos ?? []).map((s) => ({ id: s.id, objective: s.objective, periodMs: s.period })) },
-    uses: { load: (d.load ?? []) as unknown as Defined<'load-profile'>[], journeys: (d.synthetics?.journeys ?? []) as unknown as Defined<'journey'>[] },
+    uses: { load: d.load ?? [], journeys: d.synthetics?.journeys ?? [] },
     plan: { title, environments: d.environments },
   };
 }

@@ -18,6 +18,8 @@ export interface BrowserStep {
   spans: string[];
 }
 
+// BrowserStep and BrowserJourney stay hand-written: defineBrowserJourney turns the step's
+// goto/click/fill into one `action` and the text tuple into an object.
 export interface BrowserJourney extends Defined<'journey'> {
   readonly runner: 'browser';
   readonly target: string;
@@ -28,47 +30,57 @@ export interface BrowserJourney extends Defined<'journey'> {
   readonly stepTimeout: Millis;
 }
 
-export interface BrowserJourneyInput {
-  name: string;
-  target?: string;
-  critical?: boolean;
-  stepTimeout?: string | number;
-  steps: Array<{
-    name: string;
-    goto?: string;
-    click?: string;
-    fill?: { selector: string; value: string };
-    expect?: { text?: [selector: string, contains: string]; visible?: string; maxMs?: string | number };
-    spans?: string[];
-  }>;
-  trace?: { services?: string[] };
-}
-
 const selector = () => z.string().min(1, { error: withFix('an empty selector', "write a CSS selector such as '#ingest'") });
 
 const schema = strictObject({
+  /** The journey's name: letters, digits, dots, dashes, underscores. */
   name: name(),
+  /** The environment target whose web page is opened. @default 'api' */
   target: z.string().min(1).optional(),
+  /** A critical journey's failure fails the run. @default false */
   critical: z.boolean().optional(),
+  /** How long a step may take before it fails: '10s' or milliseconds. @default '10s' */
   stepTimeout: duration().optional(),
+  /** The steps, in order, each with exactly one action (goto, click or fill); the first opens a page. */
   steps: z
     .array(
       strictObject({
+        /** The step's name, shown in results and traces. */
         name: name(),
+        /** Open this page path of the target, starting with `/`. */
         goto: z.string().startsWith('/', { error: withFix('a page path starts with /', "write goto: '/'") }).optional(),
+        /** Click the element this CSS selector finds. */
         click: selector().optional(),
-        fill: strictObject({ selector: selector(), value: z.string() }).optional(),
+        /** Type `value` into the element `selector` finds. */
+        fill: strictObject({
+          /** A CSS selector such as '#case'. */
+          selector: selector(),
+          /** The text typed. */
+          value: z.string(),
+        }).optional(),
+        /** What the page shows when the step has worked. */
         expect: strictObject({
+          /** `[selector, text]`: the element's text contains `text`. */
           text: z.tuple([selector(), z.string()], { error: withFix('expected [selector, text]', "write text: ['#status', '→ 201']") }).optional(),
+          /** A CSS selector whose element must be visible. */
           visible: selector().optional(),
+          /** Slowest passing step: '2s' or milliseconds. @default no limit */
           maxMs: duration().optional(),
         }).optional(),
+        /** Span names a complete backend trace of the requests this step makes contains. @default [] */
         spans: z.array(z.string()).optional(),
       }),
     )
     .min(1, { error: withFix('a browser journey needs at least one step', "add steps: [{ name: 'open', goto: '/' }]") }),
-  trace: strictObject({ services: z.array(z.string()).optional() }).optional(),
+  /** What the journey's traces must contain, for trace coverage. */
+  trace: strictObject({
+    /** Services the page's requests pass through. @default [] */
+    services: z.array(z.string()).optional(),
+  }).optional(),
 });
+
+/** A browser journey as written: what defineBrowserJourney takes. */
+export type BrowserJourneyInput = z.input<typeof schema>;
 
 export function defineBrowserJourney(input: BrowserJourneyInput, file?: string): BrowserJourney {
   const parsed = schema.safeParse(input);

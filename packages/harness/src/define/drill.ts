@@ -1,87 +1,77 @@
 // defineGameDay and defineDrill: a drill as users write it → a validated DrillPlan plus
 // the definitions it imported (load profile, journeys, SLOs). Every problem is found
-// in one pass and thrown as one DefinitionError listing them all.
+// in one pass and thrown as one DefinitionError listing them all. The input types are
+// the schemas' inputs; DrillPlan (types.ts) stays hand-written, as it is assembled here
+// (phases from fault + observe, defaults, references reduced to names).
 import { z } from 'zod';
 import { DefinitionError } from './errors.ts';
-import { faultSchema, type FaultInput } from './faults.ts';
+import { faultSchema } from './faults.ts';
 import { probeSchema, stopSchema, type ProbeInput, type StopInput } from './probes.ts';
-import { duration, fraction, issuesFromZod, name, strictObject, withFix } from './schema-kit.ts';
+import { duration, fraction, issuesFromZod, name, refTo, strictObject, withFix } from './schema-kit.ts';
 import type { Defined, DefinedDrill, DrillPlan, DrillUses, PhasePlan, SloRef } from './types.ts';
-
-type Dur = string | number;
-
-export interface PhaseInput {
-  name: string;
-  duration?: Dur;
-  fault?: FaultInput;
-  expect?: { alerts?: string[]; recoverWithin?: Dur };
-}
-
-interface CommonInput {
-  name: string;
-  title?: string;
-  environments: string[];
-  steadyState?: ProbeInput[];
-  stopWhen?: StopInput[];
-  load?: Defined<'load-profile'>;
-  /** Consecutive passing steady-state probes that count as recovered (default 3). */
-  recoveryPasses?: number;
-  checks?: { traceCoverage?: { min: number | string }; slo?: SloRef[] };
-}
-
-export interface GameDayInput extends CommonInput {
-  phases: PhaseInput[];
-}
-
-export interface DrillInput extends CommonInput {
-  /** One fault, observed until recovery: the simple form of a game-day. */
-  fault?: FaultInput;
-  expect?: { alerts?: string[]; recoverWithin?: Dur };
-  /** Quiet time before and after the fault (default 5s each). */
-  observe?: Dur;
-  /** A timed restore: the database's data is lost, then restored from a base backup plus archived WAL. */
-  restore?: { kind: 'postgres-pitr'; database: string; heartbeat?: { every?: Dur }; restoreAfter?: Dur };
-  targets?: { rpo?: Dur; rto?: Dur };
-}
 
 /** When a fault phase names no bound, recovery is awaited this long (DESIGN: the canary gate's scale). */
 export const DEFAULT_RECOVER_WITHIN = 60_000;
 
-const loadRef = z
-  .object({ kind: z.literal('load-profile'), name: z.string() }, { error: withFix('expected a load profile', 'pass a profile made with defineLoadProfile, imported from load/') })
-  .passthrough();
-const sloRef = z.object({ kind: z.literal('slo'), name: z.string(), id: z.string() }, { error: withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/') }).passthrough();
+const loadRef = refTo<Defined<'load-profile'>>(
+  { kind: z.literal('load-profile'), name: z.string() },
+  withFix('expected a load profile', 'pass a profile made with defineLoadProfile, imported from load/'),
+);
+const sloRef = refTo<SloRef>(
+  { kind: z.literal('slo'), name: z.string(), id: z.string() },
+  withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/'),
+);
 
 const expectSchema = strictObject({
+  /** Alerts that must fire during the fault (TTD is taken from the first to fire). @default [] */
   alerts: z.array(z.string().min(1), { error: withFix('alerts is a list of alert names', "write alerts: ['GraphApiReplicaDown']") }).optional(),
+  /** The most TTR may be: '60s', '5m' or milliseconds, above 0. @default '60s' (a restore drill: its `targets.rto`) */
   recoverWithin: duration().optional(),
 });
 
 const phaseSchema = strictObject({
+  /** The phase's name, unique in the game-day (`warm-up`, `replica-loss`, …). */
   name: name(),
+  /** How long the phase lasts: '1m' or milliseconds. @default a fault phase lasts until recovery (bounded by recoverWithin) */
   duration: duration().optional(),
+  /** The fault injected in this phase, built with `fault.…`. */
   fault: faultSchema.optional(),
+  /** What the fault must cause: alerts that fire and a bound on recovery; only on a phase with a fault. */
   expect: expectSchema.optional(),
 });
 
 const common = {
+  /** The drill's name: letters, digits, dots, dashes, underscores (`replica-loss`). */
   name: name(),
+  /** A human title for listings and the report. @default the name */
   title: z.string().optional(),
+  /** Environment names from drillbook.config.ts this may run in; deny by default, so at least one. */
   environments: z
     .array(z.string().min(1), { error: withFix('expected a list of environment names', "write environments: ['local']") })
     .min(1, { error: withFix('no environment allows this drill', "list where it may run, e.g. environments: ['local', 'stage'] (deny by default)") }),
+  /** Probes that say the service is healthy (built with `probe.…`); a drill with a fault needs at least one. @default [] */
   steadyState: z.array(probeSchema).optional(),
+  /** Conditions that abort the drill and revert its faults (built with `stop.…`). @default [] */
   stopWhen: z.array(stopSchema).optional(),
+  /** Load run during the drill, as defineLoadProfile returned it (imported from load/). */
   load: loadRef.optional(),
+  /** Consecutive passing steady-state probes that count as recovered. @default 3 */
   recoveryPasses: z.number().int().min(1, { error: withFix('recoveryPasses is at least 1', 'give recoveryPasses: 3') }).optional(),
+  /** Extra checks in the verdict. */
   checks: strictObject({
-    traceCoverage: strictObject({ min: fraction() }).optional(),
+    /** Share of requests whose backend trace must be complete. */
+    traceCoverage: strictObject({
+      /** The least share: '95%' or 0.95. */
+      min: fraction(),
+    }).optional(),
+    /** SLOs (from defineSlo, imported from alerts/) measured over the run, each against its own objective. */
     slo: z.array(sloRef).optional(),
   }).optional(),
 };
 
 const gameDaySchema = strictObject({
   ...common,
+  /** The phases, in order; each has a duration, a fault, or both. At least one. */
   phases: z.array(phaseSchema, { error: withFix('expected a list of phases', "write phases: [{ name: 'warm-up', duration: '1m' }, …]") }).min(1, {
     error: withFix('a game-day needs at least one phase', "add phases: [{ name: 'warm-up', duration: '1m' }, { name: 'fault', fault: … }]"),
   }),
@@ -89,23 +79,47 @@ const gameDaySchema = strictObject({
 
 const drillSchema = strictObject({
   ...common,
+  /** One fault, observed until recovery: the simple form of a game-day. A drill has a fault or a restore. */
   fault: faultSchema.optional(),
+  /** What the fault must cause: alerts that fire and a bound on recovery. */
   expect: expectSchema.optional(),
+  /** Quiet time before and after the fault: '5s' or milliseconds. @default '5s' */
   observe: duration().optional(),
+  /** A timed restore: the database's data is lost, then restored from a base backup plus archived WAL. */
   restore: strictObject({
+    /** The restore method: point-in-time recovery of PostgreSQL. */
     kind: z.literal('postgres-pitr', { error: withFix('unknown restore kind', "use kind: 'postgres-pitr'") }),
+    /** The database target of the environment (`db`). */
     database: z.string({ error: withFix('a restore names its database target', "add database: 'db'") }).min(1),
-    heartbeat: strictObject({ every: duration().optional() }).optional(),
+    /** Heartbeat rows written during the drill, from which the data lost (RPO) is measured. */
+    heartbeat: strictObject({
+      /** How often a heartbeat row is written: '100ms' or milliseconds. @default '100ms' */
+      every: duration().optional(),
+    }).optional(),
+    /** How long the outage lasts before the restore starts (detection and decision). @default '2s' */
     restoreAfter: duration().optional(),
   }).optional(),
-  targets: strictObject({ rpo: duration().optional(), rto: duration().optional() }).optional(),
+  /** Recovery targets of a restore drill, checked in the verdict. */
+  targets: strictObject({
+    /** Recovery point objective: the most data, in time, the restore may lose ('15m' or milliseconds). */
+    rpo: duration().optional(),
+    /** Recovery time objective: the longest the restore may take ('1h' or milliseconds); bounds recovery when expect gives none. */
+    rto: duration().optional(),
+  }).optional(),
 });
+
+/** A multi-phase drill as written: what defineGameDay takes. */
+export type GameDayInput = z.input<typeof gameDaySchema>;
+/** A one-fault (or one-restore) drill as written: what defineDrill takes. */
+export type DrillInput = z.input<typeof drillSchema>;
+/** One phase of a game-day as written. */
+export type PhaseInput = z.input<typeof phaseSchema>;
 
 type CommonParsed = z.infer<z.ZodObject<typeof common>>;
 
-function usesOf(input: CommonParsed, rawProbes: ProbeInput[] | undefined, rawStops: StopInput[] | undefined, rawChecks: CommonInput['checks']): DrillUses {
+function usesOf(input: CommonParsed, rawProbes: ProbeInput[] | undefined, rawStops: StopInput[] | undefined, rawChecks: DrillInput['checks']): DrillUses {
   const uses: DrillUses = { journeys: {}, slos: {} };
-  if (input.load) uses.load = input.load as unknown as Defined<'load-profile'>;
+  if (input.load) uses.load = input.load;
   for (const p of rawProbes ?? []) if (p.probe === 'journey') uses.journeys[p.journey.name] = p.journey;
   for (const s of rawStops ?? []) if (s.stop === 'budget-consumed') uses.slos[s.slo.id] = s.slo;
   for (const s of rawChecks?.slo ?? []) uses.slos[s.id] = s;

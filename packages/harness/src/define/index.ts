@@ -1,5 +1,5 @@
 // What users write in drills/, load/, synthetics/, alerts/ and drillbook.config.ts.
-export { defineConfig, resolveEnvironment, DEFAULT_CONFIG } from './config.ts';
+export { defineConfig, resolveEnvironment, DEFAULT_CONFIG, type ConfigInput } from './config.ts';
 export { defineDrill, defineGameDay, isDefinedDrill, DEFAULT_RECOVER_WITHIN, type DrillInput, type GameDayInput, type PhaseInput } from './drill.ts';
 export { fault, type FaultInput } from './faults.ts';
 export { probe, stop, type ProbeInput, type StopInput, type ToleranceInput } from './probes.ts';

@@ -6,7 +6,9 @@ import { DefinitionError } from './errors.ts';
 import { issuesFromZod, name, strictObject, withFix } from './schema-kit.ts';
 import type { Defined, Millis } from './types.ts';
 
+/** What a JSON path must hold: 'exists', 'absent', or a value it must equal. */
 export type JsonExpectation = 'exists' | 'absent' | string | number | boolean | null;
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 export interface JourneyStep {
   name: string;
@@ -18,6 +20,8 @@ export interface JourneyStep {
   spans: string[];
 }
 
+// JourneyStep and Journey stay hand-written: the schema's defaults (method, headers, status,
+// spans from trace.spans) are filled in by defineJourney.
 export interface Journey extends Defined<'journey'> {
   readonly target: string;
   readonly critical: boolean;
@@ -25,41 +29,67 @@ export interface Journey extends Defined<'journey'> {
   readonly trace: { services: string[] };
 }
 
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-export interface JourneyInput {
-  name: string;
-  target?: string;
-  critical?: boolean;
-  steps: Array<{
-    name: string;
-    request: { method?: string; path: string; headers?: Record<string, string>; json?: Json; body?: string };
-    expect?: { status?: number | number[]; maxMs?: number; json?: Record<string, JsonExpectation>; headers?: Record<string, string> };
-    save?: Record<string, string>;
-    /** Spans of this step's backend trace; defaults to trace.spans[i]. */
-    spans?: string[];
-  }>;
-  trace?: { services?: string[]; spans?: string[] };
-}
-
 const jsonPath = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/, { error: withFix('not a JSON path this tool reads', "write paths like '$.caseId' or '$.clusters[0].key'") });
 
+// Any value is accepted at run time, as before; the types say what makes sense.
+const json = z.custom<Json>();
+const jsonExpectation = z.custom<JsonExpectation>();
+
 const schema = strictObject({
+  /** The journey's name: letters, digits, dots, dashes, underscores (`ingest-resolve-report`). */
   name: name(),
+  /** The environment target the requests go to. @default 'api' */
   target: z.string().min(1).optional(),
+  /** A critical journey's failure fails the run. @default false */
   critical: z.boolean().optional(),
+  /** The steps, in order; at least one. */
   steps: z
     .array(
       strictObject({
+        /** The step's name, shown in results and traces. */
         name: name(),
-        request: strictObject({ method: z.string().optional(), path: z.string().startsWith('/', { error: withFix('a path starts with /', "write path: '/ingest'") }), headers: z.record(z.string(), z.string()).optional(), json: z.unknown().optional(), body: z.string().optional() }),
-        expect: strictObject({ status: z.union([z.number().int(), z.array(z.number().int())]).optional(), maxMs: z.number().positive().optional(), json: z.record(jsonPath, z.unknown()).optional(), headers: z.record(z.string(), z.string()).optional() }).optional(),
+        /** The request; `{{var}}` in it is replaced by a value an earlier step saved. */
+        request: strictObject({
+          /** The HTTP method. @default 'POST' with json, else 'GET' */
+          method: z.string().optional(),
+          /** A path on the target, starting with `/`. */
+          path: z.string().startsWith('/', { error: withFix('a path starts with /', "write path: '/ingest'") }),
+          /** Request headers. @default content-type: application/json with json */
+          headers: z.record(z.string(), z.string()).optional(),
+          /** A body sent as JSON. */
+          json: json.optional(),
+          /** A body sent as it is. */
+          body: z.string().optional(),
+        }),
+        /** What the response must show for the step to pass. */
+        expect: strictObject({
+          /** Accepted status code(s). @default [200, 201, 202, 204] */
+          status: z.union([z.number().int(), z.array(z.number().int())]).optional(),
+          /** Slowest passing response, in milliseconds. @default no limit */
+          maxMs: z.number().positive().optional(),
+          /** JSON path (`$.caseId`, `$.clusters[0].key`) → 'exists', 'absent' or the value it must equal. @default {} */
+          json: z.record(jsonPath, jsonExpectation).optional(),
+          /** Response headers that must have these values. @default {} */
+          headers: z.record(z.string(), z.string()).optional(),
+        }).optional(),
+        /** Variables taken from the JSON response for later steps: `{ caseId: '$.caseId' }`. @default {} */
         save: z.record(z.string(), jsonPath).optional(),
+        /** Span names a complete backend trace of this step contains (server span first). @default [trace.spans[i]] */
         spans: z.array(z.string()).optional(),
       }),
     )
     .min(1, { error: withFix('a journey needs at least one step', "add steps: [{ name: 'ingest', request: { method: 'POST', path: '/ingest' } }]") }),
-  trace: strictObject({ services: z.array(z.string()).optional(), spans: z.array(z.string()).optional() }).optional(),
+  /** What the journey's traces must contain, for trace coverage. */
+  trace: strictObject({
+    /** Services every step's trace passes through. @default [] */
+    services: z.array(z.string()).optional(),
+    /** One span name per step (the short form of each step's `spans`). */
+    spans: z.array(z.string()).optional(),
+  }).optional(),
 });
+
+/** A synthetic journey as written: what defineJourney takes. */
+export type JourneyInput = z.input<typeof schema>;
 
 export function defineJourney(input: JourneyInput, file?: string): Journey {
   const parsed = schema.safeParse(input);
@@ -79,7 +109,12 @@ export function defineJourney(input: JourneyInput, file?: string): Journey {
     return {
       name: s.name,
       request: { method, path: s.request.path, headers: { ...(s.request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(s.request.headers ?? {}) }, ...(s.request.json !== undefined ? { json: s.request.json } : {}), ...(s.request.body !== undefined ? { body: s.request.body } : {}) },
-      expect: { status: status === undefined ? [200, 201, 202, 204] : Array.isArray(status) ? status : [status], ...(s.expect?.maxMs ? { maxMs: s.expect.maxMs } : {}), json: (s.expect?.json ?? {}) as Record<string, JsonExpectation>, headers: s.expect?.headers ?? {} },
+      expect: {
+        status: status === undefined ? [200, 201, 202, 204] : Array.isArray(status) ? status : [status],
+        ...(s.expect?.maxMs ? { maxMs: s.expect.maxMs } : {}),
+        json: s.expect?.json ?? {},
+        headers: s.expect?.headers ?? {},
+      },
       save: s.save ?? {},
       spans: s.spans ?? (d.trace?.spans?.[i] ? [d.trace.spans[i]!] : []),
     };

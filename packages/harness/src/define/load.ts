@@ -5,13 +5,11 @@ import { DefinitionError } from './errors.ts';
 import { duration, issuesFromZod, name, strictObject, withFix } from './schema-kit.ts';
 import type { Defined, Millis } from './types.ts';
 
-export type Executor = 'constant-arrival-rate' | 'ramping-arrival-rate' | 'constant-vus' | 'ramping-vus' | 'per-vu-iterations' | 'shared-iterations';
+const EXECUTORS = ['constant-arrival-rate', 'ramping-arrival-rate', 'constant-vus', 'ramping-vus', 'per-vu-iterations', 'shared-iterations'] as const;
+export type Executor = (typeof EXECUTORS)[number];
 
-export interface Stage {
-  duration: Millis;
-  target: number;
-}
-
+// ScenarioPlan, ThresholdPlan, LoadRequest and LoadProfile stay hand-written: the schemas
+// fill in each executor's defaults and turn `json` into a body; Stage is the schema's output.
 export interface ScenarioPlan {
   executor: Executor;
   startTime: Millis;
@@ -55,50 +53,48 @@ export interface LoadProfile extends Defined<'load-profile'> {
   readonly thresholds: Record<string, ThresholdPlan[]>;
 }
 
-type Dur = string | number;
-export interface LoadProfileInput {
-  name: string;
-  /** The environment target the requests go to (default `api`). */
-  target?: string;
-  request: { method?: string; path?: string; url?: string; headers?: Record<string, string>; json?: unknown; body?: string; expect?: { status?: number | number[] }; name?: string };
-  scenarios: Record<string, {
-    executor: Executor;
-    startTime?: Dur;
-    gracefulStop?: Dur;
-    rate?: number;
-    startRate?: number;
-    timeUnit?: Dur;
-    duration?: Dur;
-    preAllocatedVUs?: number;
-    maxVUs?: number;
-    vus?: number;
-    startVUs?: number;
-    iterations?: number;
-    maxDuration?: Dur;
-    stages?: Array<{ duration: Dur; target: number }>;
-  }>;
-  thresholds?: Record<string, Array<string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: Dur }>>;
-}
-
 const positiveInt = (what: string) => z.number().int().min(1, { error: withFix(`${what} must be a whole number ≥ 1`, `give ${what}: 1 or more`) });
 
+const stage = strictObject({
+  /** How long this stage ramps towards `target`: '30s', '1m' or milliseconds. */
+  duration: duration({ allowZero: true }),
+  /** The rate (arrival-rate executors, per timeUnit) or VUs (ramping-vus) at the stage's end. */
+  target: z.number().min(0),
+});
+/** One ramp of a ramping executor, as k6's `stages`. */
+export type Stage = z.output<typeof stage>;
+
 const scenario = strictObject({
-  executor: z.enum(['constant-arrival-rate', 'ramping-arrival-rate', 'constant-vus', 'ramping-vus', 'per-vu-iterations', 'shared-iterations'], {
+  /** k6's executor: how iterations are scheduled. Arrival-rate executors hold a rate whatever the latency (open model). */
+  executor: z.enum(EXECUTORS, {
     error: withFix('unknown executor', "use one of k6's executors: constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, shared-iterations"),
   }),
+  /** When the scenario starts, from the start of the load: '10s' or milliseconds. @default 0 */
   startTime: duration({ allowZero: true }).optional(),
+  /** How long running iterations may finish after the scenario's end: '30s' or milliseconds. @default '30s' */
   gracefulStop: duration({ allowZero: true }).optional(),
+  /** Iterations per `timeUnit` (constant-arrival-rate; required there). */
   rate: z.number().positive().optional(),
+  /** Iterations per `timeUnit` at the start (ramping-arrival-rate). @default 0 */
   startRate: z.number().min(0).optional(),
+  /** The period `rate` counts in: '1s', '1m' or milliseconds. @default '1s' */
   timeUnit: duration().optional(),
+  /** How long the scenario runs: '1m' or milliseconds (constant-arrival-rate and constant-vus; required there). */
   duration: duration().optional(),
+  /** VUs started before the scenario, at least 1 (arrival-rate executors; required there). */
   preAllocatedVUs: positiveInt('preAllocatedVUs').optional(),
+  /** The most VUs an arrival-rate executor may grow to, at least preAllocatedVUs. @default preAllocatedVUs */
   maxVUs: positiveInt('maxVUs').optional(),
+  /** Concurrent VUs, at least 1 (constant-vus and the iteration executors). @default 1 */
   vus: positiveInt('vus').optional(),
+  /** VUs at the start (ramping-vus). @default 1 */
   startVUs: z.number().int().min(0).optional(),
+  /** Iterations per VU (per-vu-iterations) or in all (shared-iterations), at least 1. @default 1 */
   iterations: positiveInt('iterations').optional(),
+  /** The longest the iteration executors may run: '10m' or milliseconds. @default '10m' */
   maxDuration: duration().optional(),
-  stages: z.array(strictObject({ duration: duration({ allowZero: true }), target: z.number().min(0) })).min(1).optional(),
+  /** The ramps of a ramping executor, in order (required there). */
+  stages: z.array(stage).min(1).optional(),
 }).transform((s, ctx): ScenarioPlan => {
   const need = (field: keyof typeof s, example: string) => {
     if (s[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: withFix(`${s.executor} needs ${field}`, `add ${field}: ${example}`) });
@@ -136,26 +132,56 @@ const scenario = strictObject({
   return plan;
 });
 
-const threshold = z.union([z.string(), strictObject({ threshold: z.string(), abortOnFail: z.boolean().optional(), delayAbortEval: duration({ allowZero: true }).optional() })]).transform(
+/** A k6 threshold expression such as 'p(95)<300' or 'rate<0.01', or the object form with abort options. */
+const threshold = z.union([
+  z.string(),
+  strictObject({
+    /** The threshold expression, e.g. 'p(95)<300'. */
+    threshold: z.string(),
+    /** Stop the load when the threshold fails. @default false */
+    abortOnFail: z.boolean().optional(),
+    /** How long to wait before the first abort evaluation: '10s' or milliseconds. @default 0 */
+    delayAbortEval: duration({ allowZero: true }).optional(),
+  }),
+]).transform(
   (t): ThresholdPlan => (typeof t === 'string' ? { threshold: t, abortOnFail: false, delayAbortEval: 0 } : { threshold: t.threshold, abortOnFail: t.abortOnFail ?? false, delayAbortEval: t.delayAbortEval ?? 0 }),
 );
 
 const schema = strictObject({
+  /** The profile's name: letters, digits, dots, dashes, underscores (`steady-p95`). */
   name: name(),
+  /** The environment target the requests go to. @default 'api' */
   target: z.string().min(1).optional(),
+  /** The request every iteration makes. A path or a url is required. */
   request: strictObject({
+    /** The HTTP method. @default 'POST' with json or body, else 'GET' */
     method: z.string().optional(),
+    /** A path on the target, starting with `/` (e.g. `/ingest`). */
     path: z.string().startsWith('/').optional(),
+    /** A full URL, instead of a path on the target. */
     url: z.string().url().optional(),
+    /** Request headers. @default content-type: application/json with json */
     headers: z.record(z.string(), z.string()).optional(),
+    /** A body sent as JSON. */
     json: z.unknown().optional(),
+    /** A body sent as it is. */
     body: z.string().optional(),
-    expect: strictObject({ status: z.union([z.number().int(), z.array(z.number().int())]).optional() }).optional(),
+    /** What counts as a successful response. */
+    expect: strictObject({
+      /** Accepted status code(s). @default [200, 201, 202, 204] */
+      status: z.union([z.number().int(), z.array(z.number().int())]).optional(),
+    }).optional(),
+    /** The request's name tag (k6's `name`), for submetrics. @default '<METHOD> <path or url>' */
     name: z.string().optional(),
   }),
+  /** k6 scenarios by name; at least one. */
   scenarios: z.record(z.string(), scenario).refine((s) => Object.keys(s).length > 0, { error: withFix('no scenario', "add scenarios: { steady: { executor: 'constant-arrival-rate', rate: 50, duration: '1m', preAllocatedVUs: 20 } }") }),
+  /** k6 thresholds by metric (`http_req_duration`, `http_req_failed`, …), checked in the verdict. @default {} */
   thresholds: z.record(z.string(), z.array(threshold)).optional(),
 });
+
+/** A load profile as written: what defineLoadProfile takes. */
+export type LoadProfileInput = z.input<typeof schema>;
 
 export function defineLoadProfile(input: LoadProfileInput, file?: string): LoadProfile {
   const parsed = schema.safeParse(input);

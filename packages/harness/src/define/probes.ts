@@ -1,71 +1,29 @@
-// Probes (steady state) and stop conditions as users write them, and their schemas.
+// Probes (steady state) and stop conditions as users write them: one schema per kind, and
+// the input types derived from them. ProbeSpec, StopCondition and Tolerance (types.ts) stay
+// hand-written: the schemas fill in defaults and rename `probe`/`stop` to `kind`.
 import { z } from 'zod';
 import type { Comparator, Defined, ProbeSpec, SloRef, StopCondition, Tolerance } from './types.ts';
-import { duration, fraction, strictObject, suggestKey, withFix, name } from './schema-kit.ts';
-
-type Dur = string | number;
-/** `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` or the short form `'< 0.05'`. */
-export type ToleranceInput = Tolerance | string;
-
-export interface HttpProbeInput {
-  name: string;
-  target: string;
-  path: string;
-  method?: string;
-  every?: Dur;
-  timeout?: Dur;
-  expect?: { status?: number | number[]; maxMs?: number; bodyMatches?: string };
-}
-export interface PromqlProbeInput {
-  name: string;
-  query: string;
-  every?: Dur;
-  timeout?: Dur;
-  tolerance: ToleranceInput;
-}
-export interface SqlProbeInput {
-  name: string;
-  target: string;
-  query: string;
-  every?: Dur;
-  timeout?: Dur;
-  tolerance: ToleranceInput;
-}
-
-export type ProbeInput =
-  | ({ probe: 'http' } & HttpProbeInput)
-  | ({ probe: 'promql' } & PromqlProbeInput)
-  | ({ probe: 'sql' } & SqlProbeInput)
-  | { probe: 'journey'; journey: Defined<'journey'>; name?: string; every?: Dur; timeout?: Dur };
-
-export const probe = {
-  http: (input: HttpProbeInput): ProbeInput => ({ probe: 'http', ...input }),
-  promql: (input: PromqlProbeInput): ProbeInput => ({ probe: 'promql', ...input }),
-  sql: (input: SqlProbeInput): ProbeInput => ({ probe: 'sql', ...input }),
-  /** A synthetic journey run as a probe: it passes when every step passes. */
-  journey: (journey: Defined<'journey'>, options: { name?: string; every?: Dur; timeout?: Dur } = {}): ProbeInput => ({ probe: 'journey', journey, ...options }),
-};
-
-export type StopInput =
-  | { stop: 'budget-consumed'; slo: SloRef; above: string | number }
-  | { stop: 'error-ratio'; above: number; for?: number }
-  | { stop: 'alert-firing'; alert: string; longerThan: Dur }
-  | { stop: 'probe-failing'; probe: string; for?: number };
-
-export const stop = {
-  /** Abort when the drill has consumed more than this share of the SLO's error budget. */
-  budgetConsumed: (slo: SloRef, above: string | number): StopInput => ({ stop: 'budget-consumed', slo, above }),
-  /** Abort when the error ratio stays above `above` for `for` consecutive intervals (default 3). */
-  errorRatio: (input: { above: number; for?: number }): StopInput => ({ stop: 'error-ratio', ...input }),
-  /** Abort when an alert has been firing for longer than this. */
-  alertFiring: (input: { alert: string; longerThan: Dur }): StopInput => ({ stop: 'alert-firing', ...input }),
-  /** Abort when a probe fails this many times in a row (default 3). */
-  probeFailing: (input: { probe: string; for?: number }): StopInput => ({ stop: 'probe-failing', ...input }),
-};
+import { byKind, duration, fraction, refTo, strictObject, suggestKey, withFix, name } from './schema-kit.ts';
 
 const COMPARATORS: Comparator[] = ['<=', '>=', '==', '!=', '<', '>'];
 
-const tolerance = z.union([z.string(), z.object({ op: z.string(), value: z.number() }), z.object({ range: z.tuple([z.number(), z.number()]) })], {
+// `op` is typed as a Comparator for editors but read as any string, so a wrong one is named below.
+const comparator = z.custom<Comparator>((v) => typeof v === 'string');
+
+/** `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` (inclusive) or the short form `'< 0.05'`. */
+const tolerance = z.union([
+  z.string(),
+  z.object({
+    /** How the measured value compares with `value`. */
+    op: comparator,
+    /** The number the measured value is compared with. */
+    value: z.number(),
+  }),
+  z.object({
+    /** Inclusive bounds `[low, high]` the measured value must lie within. */
+    range: z.tuple([z.number(), z.number()]),
+  }),
+], {
   error: withFix('expected a tolerance', "give tolerance: { op: '<', value: 0.05 }, { range: [0, 10] } or '< 0.05'"),
 }).transform((t, ctx): Tolerance => {
   if (typeof t === 'string') {
@@ -80,29 +38,45 @@ const tolerance = z.union([z.string(), z.object({ op: z.string(), value: z.numbe
     if (t.range[0] > t.range[1]) ctx.addIssue({ code: 'custom', path: ['range'], message: withFix('range low end above its high end', 'write [low, high]') });
     return { range: t.range };
   }
-  if (!COMPARATORS.includes(t.op as Comparator)) {
+  if (!COMPARATORS.includes(t.op)) {
     ctx.addIssue({ code: 'custom', path: ['op'], message: withFix(`unknown comparator '${t.op}'`, `use one of ${COMPARATORS.join(' ')}`) });
     return z.NEVER;
   }
-  return { op: t.op as Comparator, value: t.value };
+  return { op: t.op, value: t.value };
 });
 
 const missingTolerance = withFix('a numeric probe needs a tolerance', "add tolerance: { op: '<', value: 0.05 } (or '< 0.05'): without it the probe cannot pass or fail");
+
+/** The fields every probe has besides its own; `defaultEvery` is the probe kind's default interval. */
+const probeTiming = {
+  /** How often the probe runs: '1s', '5s' or milliseconds, above 0. @default '1s' for http, '5s' for promql and sql, '10s' for a journey */
+  every: duration().optional(),
+  /** How long one run may take: '2s' or milliseconds, above 0. @default `every`, at most '5s' ('30s' for a journey) */
+  timeout: duration().optional(),
+};
 
 /** The probe's timeout defaults to its interval, capped at 5 s, so a probe never overlaps itself. */
 const timeoutFor = (every: number, timeout: number | undefined) => timeout ?? Math.min(every, 5_000);
 
 const http = strictObject({
-  probe: z.string(),
+  /** The probe's kind; `probe.http` sets it. */
+  probe: z.literal('http'),
+  /** The probe's name, unique in the drill: stop conditions and the evidence name it. */
   name: name(),
+  /** A target name from the environment (`api`, …); its URL is the base of `path`. */
   target: z.string({ error: withFix('missing target', "name a target of the environment, e.g. target: 'api'") }).min(1),
+  /** The path requested on the target, starting with `/` (e.g. `/readyz`). */
   path: z.string({ error: withFix('missing path', "give the path to request, e.g. path: '/readyz'") }).startsWith('/', { error: withFix('a path starts with /', "write path: '/readyz'") }),
+  /** The HTTP method. @default 'GET' */
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']).optional(),
-  every: duration().optional(),
-  timeout: duration().optional(),
+  ...probeTiming,
+  /** What a passing response looks like. */
   expect: strictObject({
+    /** Accepted status code(s). @default 200 */
     status: z.union([z.number().int(), z.array(z.number().int()).min(1)]).optional(),
+    /** Slowest passing response, in milliseconds. @default no limit */
     maxMs: z.number().positive().optional(),
+    /** A regular expression the body must match. */
     bodyMatches: z.string().optional(),
   }).optional(),
 }).transform((p): ProbeSpec => {
@@ -120,13 +94,19 @@ const http = strictObject({
   };
 });
 
+// Required in the input type; checked in the transform so a missing one gets its own message.
+const requiredTolerance = tolerance.optional() as unknown as z.ZodType<Tolerance | undefined, z.input<typeof tolerance>>;
+
 const promql = strictObject({
-  probe: z.string(),
+  /** The probe's kind; `probe.promql` sets it. */
+  probe: z.literal('promql'),
+  /** The probe's name, unique in the drill: stop conditions and the evidence name it. */
   name: name(),
+  /** A PromQL expression whose (first) value is compared with `tolerance`. */
   query: z.string().min(1, { error: withFix('empty query', 'give a PromQL expression') }),
-  every: duration().optional(),
-  timeout: duration().optional(),
-  tolerance: tolerance.optional(),
+  ...probeTiming,
+  /** What the query's value must meet to pass: `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` or `'< 0.05'`. */
+  tolerance: requiredTolerance,
 }).transform((p, ctx): ProbeSpec => {
   if (!p.tolerance) ctx.addIssue({ code: 'custom', path: ['tolerance'], message: missingTolerance });
   const every = p.every ?? 5_000;
@@ -134,13 +114,17 @@ const promql = strictObject({
 });
 
 const sql = strictObject({
-  probe: z.string(),
+  /** The probe's kind; `probe.sql` sets it. */
+  probe: z.literal('sql'),
+  /** The probe's name, unique in the drill: stop conditions and the evidence name it. */
   name: name(),
+  /** The database target of the environment (`db`, …). */
   target: z.string({ error: withFix('missing target', "name the database target, e.g. target: 'db'") }).min(1),
+  /** SQL whose first column of the first row is a number, compared with `tolerance`. */
   query: z.string().min(1, { error: withFix('empty query', "give SQL whose first column is a number, e.g. 'select count(*) from heartbeat'") }),
-  every: duration().optional(),
-  timeout: duration().optional(),
-  tolerance: tolerance.optional(),
+  ...probeTiming,
+  /** What the query's value must meet to pass: `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` or `'< 0.05'`. */
+  tolerance: requiredTolerance,
 }).transform((p, ctx): ProbeSpec => {
   if (!p.tolerance) ctx.addIssue({ code: 'custom', path: ['tolerance'], message: missingTolerance });
   const every = p.every ?? 5_000;
@@ -148,74 +132,111 @@ const sql = strictObject({
 });
 
 const journey = strictObject({
-  probe: z.string(),
-  journey: z.object({ kind: z.literal('journey'), name: z.string() }, { error: withFix('expected a journey', 'pass a journey made with defineJourney, imported from synthetics/') }).passthrough(),
+  /** The probe's kind; `probe.journey` sets it. */
+  probe: z.literal('journey'),
+  /** The journey to run, as defineJourney or defineBrowserJourney returned it (imported from synthetics/). */
+  journey: refTo<Defined<'journey'>>(
+    { kind: z.literal('journey'), name: z.string() },
+    withFix('expected a journey', 'pass a journey made with defineJourney, imported from synthetics/'),
+  ),
+  /** The probe's name, unique in the drill. @default 'journey:<journey name>' */
   name: name().optional(),
-  every: duration().optional(),
-  timeout: duration().optional(),
+  ...probeTiming,
 }).transform((p): ProbeSpec => {
   const every = p.every ?? 10_000;
   return { kind: 'journey', name: p.name ?? `journey:${p.journey.name}`, journey: p.journey.name, every, timeout: p.timeout ?? Math.min(every, 30_000) };
 });
 
-const probeKinds = { http, promql, sql, journey } as const;
+const probeKinds = { http, promql, sql, journey };
 
-export const probeSchema: z.ZodType<ProbeSpec> = z.unknown().transform((input, ctx) => {
-  const kind = (input as { probe?: unknown } | null)?.probe;
-  const schema = typeof kind === 'string' ? probeKinds[kind as keyof typeof probeKinds] : undefined;
-  if (!schema) {
-    const guess = typeof kind === 'string' ? suggestKey(kind, Object.keys(probeKinds)) : undefined;
-    ctx.addIssue({
-      code: 'custom',
-      message: withFix(typeof kind === 'string' ? `unknown probe kind '${kind}'` : 'expected a probe', guess ? `did you mean probe.${guess}(…)?` : 'build it with probe.http, probe.promql, probe.sql or probe.journey'),
-    });
-    return z.NEVER;
-  }
-  const parsed = (schema as z.ZodType<ProbeSpec>).safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as never);
-    return z.NEVER;
-  }
-  return parsed.data;
+export const probeSchema = byKind('probe', probeKinds, (kind) => {
+  const guess = typeof kind === 'string' ? suggestKey(kind, Object.keys(probeKinds)) : undefined;
+  return {
+    message: withFix(
+      typeof kind === 'string' ? `unknown probe kind '${kind}'` : 'expected a probe',
+      guess ? `did you mean probe.${guess}(…)?` : 'build it with probe.http, probe.promql, probe.sql or probe.journey',
+    ),
+  };
 });
+
+/** A steady-state probe as written: what probe.http/promql/sql/journey return. */
+export type ProbeInput = z.input<typeof probeSchema>;
+export type HttpProbeInput = Omit<z.input<typeof http>, 'probe'>;
+export type PromqlProbeInput = Omit<z.input<typeof promql>, 'probe'>;
+export type SqlProbeInput = Omit<z.input<typeof sql>, 'probe'>;
+export type JourneyProbeOptions = Omit<z.input<typeof journey>, 'probe' | 'journey'>;
+/** `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` or the short form `'< 0.05'`. */
+export type ToleranceInput = z.input<typeof tolerance>;
+
+export const probe = {
+  /** An HTTP request to a target that must answer with the expected status (and time, body). */
+  http: (input: HttpProbeInput): ProbeInput => ({ probe: 'http', ...input }),
+  /** A PromQL query whose value must meet the tolerance. */
+  promql: (input: PromqlProbeInput): ProbeInput => ({ probe: 'promql', ...input }),
+  /** An SQL query whose first value must meet the tolerance. */
+  sql: (input: SqlProbeInput): ProbeInput => ({ probe: 'sql', ...input }),
+  /** A synthetic journey run as a probe: it passes when every step passes. */
+  journey: (journey: Defined<'journey'>, options: JourneyProbeOptions = {}): ProbeInput => ({ probe: 'journey', journey, ...options }),
+};
 
 const consecutive = z.number().int().min(1, { error: withFix('for counts consecutive intervals, at least 1', 'give for: 3') });
+const anSlo = withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/');
+const sloShape = z.object({ kind: z.literal('slo'), id: z.string() }).passthrough();
 
-export const stopSchema: z.ZodType<StopCondition> = z.unknown().transform((input, ctx) => {
-  const s = input as StopInput | null;
-  switch (s?.stop) {
-    case 'budget-consumed': {
-      const slo = z.object({ kind: z.literal('slo'), id: z.string() }, { error: withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/') }).passthrough().safeParse(s.slo);
-      const above = fraction().safeParse(s.above);
-      if (!slo.success) ctx.addIssue({ code: 'custom', path: ['slo'], message: withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/') });
-      if (!above.success) for (const i of above.error.issues) ctx.addIssue({ ...i, path: ['above'] } as never);
-      if (!slo.success || !above.success) return z.NEVER;
-      return { kind: 'budget-consumed', slo: slo.data.id, above: above.data };
-    }
-    case 'error-ratio': {
-      const above = fraction().safeParse(s.above);
-      const n = consecutive.safeParse(s.for ?? 3);
-      if (!above.success) for (const i of above.error.issues) ctx.addIssue({ ...i, path: ['above'] } as never);
-      if (!n.success) for (const i of n.error.issues) ctx.addIssue({ ...i, path: ['for'] } as never);
-      if (!above.success || !n.success) return z.NEVER;
-      return { kind: 'error-ratio', above: above.data, for: n.data };
-    }
-    case 'alert-firing': {
-      const longer = duration({ allowZero: true }).safeParse(s.longerThan);
-      if (!s.alert) ctx.addIssue({ code: 'custom', path: ['alert'], message: withFix('missing alert name', "give alert: 'GraphApiAvailability'") });
-      if (!longer.success) for (const i of longer.error.issues) ctx.addIssue({ ...i, path: ['longerThan'] } as never);
-      if (!s.alert || !longer.success) return z.NEVER;
-      return { kind: 'alert-firing', alert: s.alert, longerThan: longer.data };
-    }
-    case 'probe-failing': {
-      const n = consecutive.safeParse(s.for ?? 3);
-      if (!s.probe) ctx.addIssue({ code: 'custom', path: ['probe'], message: withFix('missing probe name', 'name one of the steady-state probes') });
-      if (!n.success) for (const i of n.error.issues) ctx.addIssue({ ...i, path: ['for'] } as never);
-      if (!s.probe || !n.success) return z.NEVER;
-      return { kind: 'probe-failing', probe: s.probe, for: n.data };
-    }
-    default:
-      ctx.addIssue({ code: 'custom', message: withFix('expected a stop condition', 'build it with stop.budgetConsumed, stop.errorRatio, stop.alertFiring or stop.probeFailing') });
-      return z.NEVER;
-  }
-});
+// Stop conditions ignore keys they do not know (they always have).
+const budgetConsumed = z.object({
+  /** The stop condition's kind; `stop.budgetConsumed` sets it. */
+  stop: z.literal('budget-consumed'),
+  /** The SLO whose error budget is watched, as defineSlo returned it (imported from alerts/). */
+  slo: z.custom<SloRef>((v) => sloShape.safeParse(v).success, { error: anSlo }),
+  /** The share of the SLO's error budget the drill may consume: '5%' or 0.05. */
+  above: fraction(),
+}).transform((s): StopCondition => ({ kind: 'budget-consumed', slo: s.slo.id, above: s.above }));
+
+const errorRatio = z.object({
+  /** The stop condition's kind; `stop.errorRatio` sets it. */
+  stop: z.literal('error-ratio'),
+  /** The error ratio of the steady-state probes that is too much: '20%' or 0.2. */
+  above: fraction(),
+  /** How many consecutive intervals the ratio must stay above `above`. @default 3 */
+  for: consecutive.default(3),
+}).transform((s): StopCondition => ({ kind: 'error-ratio', above: s.above, for: s.for }));
+
+const missingAlert = withFix('missing alert name', "give alert: 'GraphApiAvailability'");
+const alertFiring = z.object({
+  /** The stop condition's kind; `stop.alertFiring` sets it. */
+  stop: z.literal('alert-firing'),
+  /** The alert's name (Prometheus `alertname`). */
+  alert: z.string({ error: missingAlert }).min(1, { error: missingAlert }),
+  /** How long the alert may fire before the drill stops: '2m' or milliseconds ('0s' stops at once). */
+  longerThan: duration({ allowZero: true }),
+}).transform((s): StopCondition => ({ kind: 'alert-firing', alert: s.alert, longerThan: s.longerThan }));
+
+const missingProbe = withFix('missing probe name', 'name one of the steady-state probes');
+const probeFailing = z.object({
+  /** The stop condition's kind; `stop.probeFailing` sets it. */
+  stop: z.literal('probe-failing'),
+  /** The name of one of the drill's steady-state probes. */
+  probe: z.string({ error: missingProbe }).min(1, { error: missingProbe }),
+  /** How many consecutive failures stop the drill. @default 3 */
+  for: consecutive.default(3),
+}).transform((s): StopCondition => ({ kind: 'probe-failing', probe: s.probe, for: s.for }));
+
+const stopKinds = { 'budget-consumed': budgetConsumed, 'error-ratio': errorRatio, 'alert-firing': alertFiring, 'probe-failing': probeFailing };
+export const stopSchema = byKind('stop', stopKinds, () => ({
+  message: withFix('expected a stop condition', 'build it with stop.budgetConsumed, stop.errorRatio, stop.alertFiring or stop.probeFailing'),
+}));
+
+/** A stop condition as written: what stop.budgetConsumed/errorRatio/alertFiring/probeFailing return. */
+export type StopInput = z.input<typeof stopSchema>;
+
+export const stop = {
+  /** Abort when the drill has consumed more than this share of the SLO's error budget ('5%' or 0.05). */
+  budgetConsumed: (slo: SloRef, above: z.input<typeof budgetConsumed>['above']): StopInput => ({ stop: 'budget-consumed', slo, above }),
+  /** Abort when the error ratio stays above `above` for `for` consecutive intervals (default 3). */
+  errorRatio: (input: Omit<z.input<typeof errorRatio>, 'stop'>): StopInput => ({ stop: 'error-ratio', ...input }),
+  /** Abort when an alert has been firing for longer than this. */
+  alertFiring: (input: Omit<z.input<typeof alertFiring>, 'stop'>): StopInput => ({ stop: 'alert-firing', ...input }),
+  /** Abort when a probe fails this many times in a row (default 3). */
+  probeFailing: (input: Omit<z.input<typeof probeFailing>, 'stop'>): StopInput => ({ stop: 'probe-failing', ...input }),
+};

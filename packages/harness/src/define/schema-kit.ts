@@ -1,6 +1,8 @@
 // Building blocks every definition schema shares: durations, percentages, selection
-// modes, strict objects that suggest the key you meant, and the one mapping from
-// zod's issues to DefinitionIssues (path, problem, fix).
+// modes, strict objects that suggest the key you meant, kinds picked by a field, and
+// the one mapping from zod's issues to DefinitionIssues (path, problem, fix).
+// Each field is declared once, in its schema, with its JSDoc: the input types users
+// write are z.input of the schemas, so the docs show up in their editor.
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import type { DefinitionIssue } from './errors.ts';
@@ -48,7 +50,13 @@ export const name = () =>
 
 /** Chaos Mesh's selection modes, as users write them: `mode` plus `value` where it needs one. */
 export const modeFields = {
+  /**
+   * Which of the target's replicas/pods the fault hits: `'one'` (picked at random), `'all'`,
+   * `'fixed'` (`value` of them) or `'fixed-percent'` (`value` percent of them), as Chaos Mesh's `mode`.
+   * @default 'one'
+   */
   mode: z.enum(['one', 'all', 'fixed', 'fixed-percent'], { error: withFix('unknown mode', "use mode 'one', 'all', 'fixed' (with value) or 'fixed-percent' (with value)") }).optional(),
+  /** How many (`mode: 'fixed'`, at least 1) or what percentage, 1–100 (`mode: 'fixed-percent'`); unused otherwise. */
   value: z.number().optional(),
 };
 
@@ -102,6 +110,41 @@ export function strictObject<T extends z.ZodRawShape>(shape: T) {
       });
     }
   }) as unknown as z.ZodType<z.infer<z.ZodObject<T>>, z.input<z.ZodObject<T>>>;
+}
+
+/**
+ * A reference to another definition (what a defineX call returned), checked by `shape` only
+ * and kept whole. Typed as T, so an editor asks for the definition rather than for its fields.
+ */
+export function refTo<T extends object>(shape: z.ZodRawShape, error?: string): z.ZodType<T, T> {
+  return z.object(shape, error === undefined ? undefined : { error }).passthrough() as unknown as z.ZodType<T, T>;
+}
+
+/**
+ * One schema per kind, picked by the field `key` (`fault`, `probe`, `kind`, …) so every issue
+ * keeps its full path. The input type is the union of the kinds' inputs, which editors narrow
+ * on `key`; `unknownKind` words the issue when no schema has that kind.
+ */
+export function byKind<S extends Record<string, z.ZodType>>(
+  key: string,
+  schemas: S,
+  unknownKind: (kind: unknown) => { path?: PropertyKey[]; message: string },
+) {
+  return z.unknown().transform((input, ctx) => {
+    const kind = (input as Record<string, unknown> | null | undefined)?.[key];
+    const schema = typeof kind === 'string' && Object.hasOwn(schemas, kind) ? schemas[kind] : undefined;
+    if (!schema) {
+      const { path, message } = unknownKind(kind);
+      ctx.addIssue({ code: 'custom', message, ...(path ? { path } : {}) });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as never);
+      return z.NEVER;
+    }
+    return parsed.data;
+  }) as unknown as z.ZodType<z.output<S[keyof S]>, z.input<S[keyof S]>>;
 }
 
 export function pathText(path: ReadonlyArray<PropertyKey>): string {

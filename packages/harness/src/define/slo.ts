@@ -14,6 +14,8 @@ const WINDOW_RE = /\{\{\s*\.?window\s*\}\}/g;
 const DAY_MS = 86_400_000;
 
 // ─── types (validated) ───────────────────────────────────────────────────────
+// Hand-written: defineSlo/defineAlert compute them (objective in percent → ratio, period →
+// ms and days, durations → ms, the SLI's kind). SloAlerting is the schema's own output.
 
 /** Errors over total, both PromQL with `{{window}}`; an error ratio in 0..1 results. */
 export interface RatioSli {
@@ -34,15 +36,6 @@ export interface LatencySli {
 }
 
 export type SliSpec = RatioSli | LatencySli;
-
-export interface SloAlerting {
-  /** The alertname of the multi-window burn-rate alerts. */
-  name: string;
-  /** Repository-relative path of the runbook, e.g. `runbooks/graph-api-availability.md`. */
-  runbook: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
 
 export interface SloDefinition extends SloRef {
   readonly kind: 'slo';
@@ -106,53 +99,104 @@ const runbookPath = z.string().regex(/^runbooks\/[A-Za-z0-9._-]+\.md$/, "expecte
 const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an alert name like GraphApiAvailability');
 const slug = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "expected lowercase letters, digits and '-' like 'graph-api'");
 
+const sloAlerting = z
+  .object({
+    /** The alertname of the multi-window burn-rate alerts, CamelCase (`GraphApiAvailability`). */
+    name: alertName,
+    /** Repository-relative path of the runbook, e.g. `runbooks/graph-api-availability.md`. */
+    runbook: runbookPath,
+    /** Labels the alerts carry (Prometheus label names). @default {} */
+    labels,
+    /** Annotations the alerts carry. @default {} */
+    annotations: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+/** How an SLO's burn-rate alerts are named, labelled and documented. */
+export type SloAlerting = z.output<typeof sloAlerting>;
+
 const sloInput = z.object({
+  /** The service the SLO is about: lowercase letters, digits and '-' (`graph-api`). */
   service: slug,
+  /** The SLO's name within the service (`availability`); its id is `<service>:<name>`. */
   name: slug,
+  /** What the SLO promises, in words. @default '<name> of <service>' */
   description: z.string().optional(),
+  /** The target, in percent, above 0 and below 100 (99.9). */
   objective: z.number().gt(0).lt(100),
+  /** The rolling window the objective and the error budget are counted over. @default '30d' */
   period: z.enum(['30d', '28d']).default('30d'),
+  /**
+   * The indicator: `{ errors, total }` PromQL templates containing `{{window}}`, or
+   * `{ latency: { metric, threshold, selector } }` where slower requests count as errors.
+   */
   sli: z.union([
-    z.object({ errors: windowed, total: windowed }).strict(),
     z
       .object({
+        /** PromQL for the rate of bad events over `{{window}}`. */
+        errors: windowed,
+        /** PromQL for the rate of all events over `{{window}}`. */
+        total: windowed,
+      })
+      .strict(),
+    z
+      .object({
+        /** Requests slower than `threshold` count as errors. */
         latency: z
           .object({
+            /** The histogram's name (`http_request_duration_seconds`; a `_bucket` suffix is dropped). */
             metric: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a histogram metric name'),
+            /** The bucket boundary: '250ms' or seconds (0.25); must be one of the histogram's buckets. */
             threshold: z.union([z.string(), z.number().positive()]),
+            /** Label matchers without braces, e.g. `service="graph-api",route="/resolve"`. @default '' */
             selector: z.string().default(''),
           })
           .strict(),
       })
       .strict(),
   ]),
-  alerting: z
-    .object({ name: alertName, runbook: runbookPath, labels, annotations: z.record(z.string(), z.string()).default({}) })
-    .strict(),
+  /** How the SLO's burn-rate alerts are named, labelled and documented. */
+  alerting: sloAlerting,
 });
 
+/** An SLO as written: what defineSlo takes. */
 export type SloInput = z.input<typeof sloInput>;
 
 const alertInput = z
   .object({
+    /** The alertname, CamelCase (`GraphApiReplicaDown`). */
     name: alertName,
+    /** The service the alert is about: lowercase letters, digits and '-' (`graph-api`). */
     service: slug,
+    /** The PromQL expression that fires the alert. */
     expr: z.string().min(1),
+    /** How long `expr` must hold before the alert fires: '1m' or milliseconds. @default '0s' */
     for: duration.default('0s'),
+    /** How urgent: 'critical' pages, 'warning' does not. */
     severity: z.enum(['critical', 'warning']),
+    /** One line saying what is wrong. */
     summary: z.string().min(1),
+    /** What is wrong and what it affects, in a few sentences. */
     description: z.string().min(1),
+    /** Repository-relative path of the runbook, e.g. `runbooks/graph-api-replica-down.md`. */
     runbook: runbookPath,
+    /** Labels the alert carries (Prometheus label names). @default {} */
     labels,
+    /** Worked examples, each a `promtool test rules` case. @default [] */
     examples: z
       .array(
         z
           .object({
+            /** The example's name. */
             name: z.string().min(1),
+            /** Sample spacing of the input series: '1s' or milliseconds. @default '1s' */
             interval: duration.default('1s'),
+            /** promtool input series: series selector → expanding notation (`'1x10 0x30'`). */
             series: z.record(z.string(), z.string()),
+            /** Times from the start of the series at which the alert must be firing: '20s' or milliseconds. @default [] */
             firingAt: z.array(duration).default([]),
+            /** Times from the start of the series at which the alert must not be firing. @default [] */
             quietAt: z.array(duration).default([]),
+            /** Labels the firing alert carries from its expression's series (e.g. `replica`). @default {} */
             seriesLabels: z.record(labelName, z.string()).default({}),
           })
           .strict(),
@@ -161,6 +205,7 @@ const alertInput = z
   })
   .strict();
 
+/** An operational alert as written: what defineAlert takes. */
 export type AlertInput = z.input<typeof alertInput>;
 
 // ─── define ──────────────────────────────────────────────────────────────────
@@ -220,7 +265,7 @@ export function defineSlo(input: SloInput, file?: string): SloDefinition {
     period: periodDays * DAY_MS,
     periodDays,
     sli,
-    alerting: { name: v.alerting.name, runbook: v.alerting.runbook, labels: v.alerting.labels, annotations: v.alerting.annotations },
+    alerting: v.alerting,
   });
 }
 

@@ -8,63 +8,21 @@ export type Millis = number;
 
 // ─── environments ────────────────────────────────────────────────────────────
 
-export interface LocalEnvironment {
-  kind: 'local';
-  /** Stage options: replica count, supervisor restart delay, scrape interval. */
-  stage?: { replicas?: number; restartDelay?: Millis; scrapeInterval?: Millis; archiveTimeout?: Millis };
-}
-
-export interface HostTarget {
-  url?: string;
-  /** A process to kill or pause, named by pid file or by a command-line match. */
-  pidFile?: string;
-  commandLine?: string;
-  /** The TCP port the process listens on: a pid file (or command-line match) that names a process not listening there is refused. */
-  listenPort?: number;
-  /** host:port of a dependency that a proxy can be put in front of. */
-  address?: string;
-}
-
-export interface HostsEnvironment {
-  kind: 'hosts';
-  prometheus?: string;
-  alertmanager?: string;
-  /** Where the service's traces can be read back (else: the harness's own OTLP receiver). */
-  traces?: TraceBackends;
-  targets: Record<string, HostTarget>;
-}
-
-/** Base URLs of a trace store's query API: Tempo (:3200) or Jaeger query (:16686). */
-export interface TraceBackends {
-  tempo?: string;
-  jaeger?: string;
-}
-
-export interface KubernetesTarget {
-  selector: Record<string, string>;
-  namespace?: string;
-  url?: string;
-}
-
-export interface KubernetesEnvironment {
-  kind: 'kubernetes';
-  context: string;
-  /** The allow-list: a drill touches these namespaces and no other. */
-  namespaces: string[];
-  prometheus?: string;
-  traces?: TraceBackends;
-  targets: Record<string, KubernetesTarget>;
-  load?: { k6Operator?: { namespace: string } };
-}
-
-export type EnvironmentConfig = LocalEnvironment | HostsEnvironment | KubernetesEnvironment;
-
-export interface DrillbookConfig {
-  evidenceDir: string;
-  environments: Record<string, EnvironmentConfig>;
-}
+// Environments and the config are exactly what define/config.ts's schemas output, so
+// their types are derived there, next to each field's doc comment.
+export type {
+  LocalEnvironment,
+  HostTarget,
+  HostsEnvironment,
+  TraceBackends,
+  KubernetesTarget,
+  KubernetesEnvironment,
+  EnvironmentConfig,
+  DrillbookConfig,
+} from './config.ts';
 
 // ─── faults ──────────────────────────────────────────────────────────────────
+// Hand-written: the fault schemas reshape their input (`fault` → `kind`, mode/value → `selection`).
 
 /** Which of the matched targets a fault hits, as in Chaos Mesh's `mode`. */
 export type FaultMode =
@@ -167,6 +125,7 @@ export type FaultSpec =
 export type FaultKind = FaultSpec['kind'];
 
 // ─── probes ──────────────────────────────────────────────────────────────────
+// Hand-written: the probe schemas fill in defaults (every, timeout, method, status) and rename `probe` to `kind`.
 
 export type Comparator = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
@@ -209,6 +168,7 @@ export interface JourneyProbe extends ProbeBase {
 export type ProbeSpec = HttpProbe | PromqlProbe | SqlProbe | JourneyProbe;
 
 // ─── stop conditions ─────────────────────────────────────────────────────────
+// Hand-written: the stop schemas rename `stop` to `kind` and keep only an SLO's id.
 
 export type StopCondition =
   | { kind: 'budget-consumed'; slo: string; above: number }
@@ -217,6 +177,7 @@ export type StopCondition =
   | { kind: 'probe-failing'; probe: string; for: number };
 
 // ─── drills ──────────────────────────────────────────────────────────────────
+// Hand-written: defineDrill/defineGameDay assemble these (phases from fault + observe, defaults, names for references).
 
 export interface EpisodeExpectation {
   /** Alerts that must fire during this episode (TTD is taken from the first). */
