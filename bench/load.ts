@@ -1,33 +1,41 @@
-// Load benchmark: the embedded runner against wrk (C, multi-threaded) and autocannon
-// (Node) on the same loopback target, in one run. Three questions:
-//   1. closed model — how many requests per second each tool drives, and its p50/p99;
-//   2. open model — does a constant-arrival-rate of 5,000/s for 30 s hit its rate;
-//   3. coordinated omission — the target stalls for 1 s mid-run: what p99 each reports.
+// Load benchmark: the embedded runner against wrk (C) and autocannon (Node), in one run.
+//   1. pinned — the target on core 0, each generator alone on core 1 (taskset): req/s, the
+//      generator's own CPU-seconds per 10,000 requests, peak RSS; interleaved rounds, medians;
+//   2. open model, pinned — constant-arrival-rate at 20, 200, 2,000 and 5,000/s: the
+//      generator's CPU share and the arrival error by the target's own request count;
+//   3. ceiling-bound — the earlier closed-model rounds, target and tools unpinned, where the
+//      target saturates first (kept for comparison, labelled as such);
+//   4. coordinated omission — the target stalls for 1 s mid-run: what p99 each reports.
 // Results go to bench/results/load-<time>.json (git-ignored). See bench/README.md.
-//   npx tsx bench/load.ts [--quick] [--stage]
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+//   npx tsx bench/load.ts [--quick] [--stage] [--cpu-prof=<dir>]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 // @ts-expect-error autocannon ships no types; the part used is declared below (Autocannon)
 import autocannonImport from 'autocannon';
 import { Client, request } from 'undici';
 import { defineLoadProfile } from '../packages/harness/src/define/load.ts';
 import { RealClock } from '../packages/harness/src/engine/clock.ts';
+import { cpuPer10k } from '../packages/harness/src/load/generator-usage.ts';
 import { runLoad, send, type LoadSample, type LoadSummary } from '../packages/harness/src/load/runner.ts';
+import { runAutocannon, runEmbedded, runWrk, startTarget, wrkMs, type GeneratorRun, type Target } from './generators.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const withStage = process.argv.includes('--stage');
+const cpuProfDir = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const CONNECTIONS = 50;
-const CLOSED_S = quick ? 3 : 6;
-// Closed-model rounds: the tools take turns, in a rotating order, and each tool's median
-// round is compared; one round each is at the mercy of whatever else the machine did then.
-const ROUNDS = quick ? 1 : 5;
-const ARRIVAL_RATE = 5_000;
-const ARRIVAL_S = quick ? 5 : 30;
+// Pinned rounds: the three generators take turns on core 1 in a rotating order.
+const PINNED_S = quick ? 2 : 4;
+const PINNED_ROUNDS = quick ? 1 : 5;
+// Ceiling-bound rounds (unpinned, target saturates first), as before, shorter.
+const CLOSED_S = quick ? 2 : 4;
+const ROUNDS = quick ? 1 : 3;
+const OPEN_RATES = [20, 200, 2_000, 5_000];
+const OPEN_S = quick ? 3 : 8;
 const CO_RATE = 1_000;
 const CO_S = quick ? 4 : 10;
 const STALL_MS = 1_000;
@@ -42,27 +50,6 @@ interface ClosedFigures {
   p99Ms: number;
   requests: number;
   failures: number;
-}
-
-async function startTarget(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(here, 'target.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /PORT (\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
-/** wrk's latency figures come as `612.00us`, `2.10ms`, `1.02s`. */
-function wrkMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v.trim());
-  if (!m) throw new Error(`wrk latency '${v}' not understood`);
-  return Number(m[1]) * { us: 0.001, ms: 1, s: 1_000, m: 60_000 }[m[2] as 'us']!;
 }
 
 async function wrk(url: string, seconds: number, threads = 2): Promise<ClosedFigures & { raw: string }> {
@@ -123,7 +110,7 @@ async function closedRounds(url: string) {
   const tools: Array<() => Promise<ClosedFigures>> = [
     async () => ({ ...(await wrk(url, CLOSED_S)), raw: undefined }),
     () => autocannonRun(url, CLOSED_S),
-    async () => embeddedClosed(await embedded(url, { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CLOSED_S}s`, gracefulStop: '0s' }), CLOSED_S),
+    async () => embeddedClosed(await embedded(url, { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CLOSED_S}s`, gracefulStop: '1s' }), CLOSED_S),
     () => bareUndici(url, CLOSED_S),
   ];
   const rounds: ClosedFigures[][] = tools.map(() => []);
@@ -154,29 +141,134 @@ async function closedModel(url: string) {
   return closedRounds(url);
 }
 
-async function arrivalAccuracy(url: string) {
-  const perSecond: number[] = [];
-  const s = await embedded(url, { executor: 'constant-arrival-rate', rate: ARRIVAL_RATE, timeUnit: '1s', duration: `${ARRIVAL_S}s`, preAllocatedVUs: 200, maxVUs: 2_000, gracefulStop: '5s' }, (x) => perSecond.push(x.requests));
-  const completed = s.metrics.http_reqs!.values.count!;
-  const dropped = s.metrics.dropped_iterations?.values.count ?? 0;
-  const achieved = completed / ARRIVAL_S;
-  // Full seconds only: the first and last sample straddle the start and the graceful stop.
-  const inner = perSecond.slice(1, ARRIVAL_S - 1);
+const median = (xs: number[]) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  if (!v.length) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+/** One generator's pinned round, with the figures compared across tools. */
+function derived(r: GeneratorRun) {
   return {
-    rate: ARRIVAL_RATE,
-    seconds: ARRIVAL_S,
-    scheduled: ARRIVAL_RATE * ARRIVAL_S,
-    completed,
-    dropped,
-    failed: Math.round(s.metrics.http_req_failed!.values.rate! * completed),
-    achievedPerSec: achieved,
-    errorPct: ((achieved - ARRIVAL_RATE) / ARRIVAL_RATE) * 100,
-    perSecondMin: Math.min(...inner),
-    perSecondMax: Math.max(...inner),
-    p50Ms: s.metrics.http_req_duration!.values.med!,
-    p99Ms: s.metrics.http_req_duration!.values['p(99)']!,
-    correctedP99Ms: s.metrics.http_req_duration_corrected!.values['p(99)']!,
+    ...r,
+    reqPerSec: r.requests / r.seconds,
+    cpuPer10k: cpuPer10k(r.cpuSeconds, r.requests),
+    // What the generator could drive with its core to itself, at this cost per request.
+    reqPerCpuSecond: r.requests / r.cpuSeconds,
+    cpuShare: r.cpuSeconds / r.wallSeconds,
+    // ≈ 1.0 means the target's core was saturated: the round measured the target, not the tool.
+    targetCpuShare: r.targetCpuSeconds / r.wallSeconds,
   };
+}
+type Round = ReturnType<typeof derived>;
+
+const profileArgs = (label: string) => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : []);
+
+/**
+ * Target alone on core 0, each generator alone on core 1, in rotating order; per tool the
+ * median of each figure over the rounds. CPU per 10,000 requests is the generator's own
+ * process (wrk: the kernel's rusage of the reaped child; Node tools: their getrusage from
+ * "go" to done, so neither Node start-up nor tsx's compile is charged).
+ */
+async function pinnedRounds(target: Target) {
+  const tools: Array<[string, () => Promise<GeneratorRun>]> = [
+    ['wrk', () => runWrk(target, { core: 1, threads: 1, connections: CONNECTIONS, seconds: PINNED_S })],
+    ['autocannon', () => runAutocannon(target, { core: 1, connections: CONNECTIONS, seconds: PINNED_S })],
+    ['embedded', () => runEmbedded(target, {
+      core: 1,
+      seconds: PINNED_S,
+      scenario: { executor: 'constant-vus', vus: CONNECTIONS, duration: `${PINNED_S}s`, gracefulStop: '1s' },
+      nodeArgs: profileArgs('closed'),
+    })],
+  ];
+  const rounds: Round[][] = tools.map(() => []);
+  for (let r = 0; r < PINNED_ROUNDS; r++)
+    for (let k = 0; k < tools.length; k++) {
+      const i = (k + r) % tools.length;
+      rounds[i]!.push(derived(await tools[i]![1]()));
+    }
+  const summary = (rs: Round[], tool: string) => ({
+    tool,
+    reqPerSec: median(rs.map((x) => x.reqPerSec)),
+    cpuPer10k: median(rs.map((x) => x.cpuPer10k)),
+    systemCpuPer10k: median(rs.map((x) => cpuPer10k(x.systemCpuSeconds ?? NaN, x.requests))),
+    reqPerCpuSecond: median(rs.map((x) => x.reqPerCpuSecond)),
+    cpuShare: median(rs.map((x) => x.cpuShare)),
+    maxRssKiB: median(rs.map((x) => x.maxRssKiB ?? NaN)),
+    startRssKiB: median(rs.map((x) => x.startRssKiB ?? NaN)),
+    p50Ms: median(rs.map((x) => x.p50Ms ?? NaN)),
+    p99Ms: median(rs.map((x) => x.p99Ms ?? NaN)),
+    failures: rs.reduce((a, x) => a + x.failures, 0),
+    targetCpuShare: median(rs.map((x) => x.targetCpuShare)),
+    // The tool's count against the target's: they must agree, or a tool miscounts.
+    serverCountRatio: median(rs.map((x) => x.serverCount / x.requests)),
+  });
+  const [w, a, e] = tools.map(([tool], i) => summary(rounds[i]!, tool)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
+  return {
+    connections: CONNECTIONS,
+    seconds: PINNED_S,
+    rounds: PINNED_ROUNDS,
+    pinning: { target: 'core 0', generator: 'core 1' },
+    wrk: w,
+    autocannon: a,
+    embedded: e,
+    // Within a round the three tools ran back to back, so their ratio there is less exposed to
+    // what the machine's neighbours did than a ratio of medians taken over different moments.
+    pairedRatioMedians: {
+      reqPerSecEmbeddedToWrk: median(rounds[2]!.map((x, r) => x.reqPerSec / rounds[0]![r]!.reqPerSec)),
+      reqPerSecEmbeddedToAutocannon: median(rounds[2]!.map((x, r) => x.reqPerSec / rounds[1]![r]!.reqPerSec)),
+      cpuPer10kEmbeddedToAutocannon: median(rounds[2]!.map((x, r) => x.cpuPer10k / rounds[1]![r]!.cpuPer10k)),
+      cpuPer10kEmbeddedToWrk: median(rounds[2]!.map((x, r) => x.cpuPer10k / rounds[0]![r]!.cpuPer10k)),
+    },
+    ratio: {
+      reqPerSecEmbeddedToWrk: e.reqPerSec / w.reqPerSec,
+      reqPerSecEmbeddedToAutocannon: e.reqPerSec / a.reqPerSec,
+      cpuPer10kEmbeddedToAutocannon: e.cpuPer10k / a.cpuPer10k,
+      cpuPer10kEmbeddedToWrk: e.cpuPer10k / w.cpuPer10k,
+    },
+    allRounds: Object.fromEntries(tools.map(([tool], i) => [tool, rounds[i]!.map(({ tool: _t, ...x }) => x)])),
+  };
+}
+
+/**
+ * Open model on the pinned pair: constant-arrival-rate at each rate; the arrival error is
+ * the target's own count against rate × duration, the CPU share the generator's
+ * CPU-seconds over its wall time (what a drill at that rate takes from the machine).
+ */
+async function openModel(target: Target) {
+  const out = [];
+  for (const rate of OPEN_RATES) {
+    // autocannon beside it at the same rate: a closed model with a rate cap (it has no open
+    // model), 10 connections; what another Node generator costs at a drill's rate.
+    const ac = derived(await runAutocannon(target, { core: 1, connections: 10, seconds: OPEN_S, overallRate: rate }));
+    const scenario = {
+      executor: 'constant-arrival-rate', rate, timeUnit: '1s', duration: `${OPEN_S}s`, preAllocatedVUs: Math.min(rate, 100), maxVUs: 2_000, gracefulStop: '5s',
+    };
+    const r = derived(await runEmbedded(target, { core: 1, seconds: OPEN_S, scenario, nodeArgs: profileArgs(`open-${rate}`) }));
+    const scheduled = rate * OPEN_S;
+    out.push({
+      rate,
+      seconds: OPEN_S,
+      scheduled,
+      serverCount: r.serverCount,
+      completed: r.requests,
+      dropped: r.dropped ?? 0,
+      failures: r.failures,
+      arrivalErrorPct: ((r.serverCount - scheduled) / scheduled) * 100,
+      cpuSeconds: r.cpuSeconds,
+      wallSeconds: r.wallSeconds,
+      cpuShare: r.cpuShare,
+      runnerReportedCpuShare: r.runnerReported?.cpuShare,
+      cpuPer10k: r.cpuPer10k,
+      maxRssKiB: r.maxRssKiB,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      correctedP99Ms: r.correctedP99Ms,
+      autocannonRateCapped: { serverCount: ac.serverCount, cpuShare: ac.cpuShare, cpuPer10k: ac.cpuPer10k, p99Ms: ac.p99Ms },
+    });
+  }
+  return out;
 }
 
 async function coordinatedOmission(url: string) {
@@ -224,38 +316,95 @@ async function stageClosed(): Promise<ClosedFigures[] | { skipped: string }> {
   }
 }
 
-const fmt = (n: number, d = 1) => n.toFixed(d);
+const fmt = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
 const closedLine = (label: string, f: ClosedFigures) =>
   `${label} ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${Number.isNaN(f.p50Ms) ? '(not measured)' : `p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`}  failures ${f.failures}`;
+const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 
 async function main() {
-  const { url, child } = await startTarget();
   const startedAt = new Date().toISOString();
+  const loadBefore = load();
+  console.log(`${cpus().length} cores · load average ${loadBefore.join(' ')} · ${quick ? 'quick' : 'full'} run`);
+  if (cpus().length < 2) throw new Error('the pinned benchmark needs 2 cores: one for the target, one for the generator');
+  const pinnedTarget = await startTarget(0);
+  let pinned, open;
   try {
-    console.log(`target ${url} · ${cpus().length} cores · ${quick ? 'quick' : 'full'} run`);
-    const closed = await closedModel(url);
-    for (const f of [closed.wrk, closed.autocannon, closed.embedded, closed.bareUndici]) console.log(closedLine('closed ', f));
-    console.log(`closed  embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×  embedded/bare undici ${fmt(closed.ratio.embeddedToBareUndici, 2)}×  bare undici/autocannon ${fmt(closed.ratio.bareUndiciToAutocannon, 2)}×  (median of ${closed.rounds} rounds of ${closed.seconds} s each; every round: ${Object.entries(closed.allRounds).map(([t, xs]) => `${t} ${xs.map((x) => fmt(x, 0)).join('/')}`).join(' · ')})`);
-    const arrival = await arrivalAccuracy(url);
-    console.log(`arrival ${arrival.rate}/s × ${arrival.seconds}s: ${arrival.completed} completed, ${arrival.dropped} dropped, ${fmt(arrival.achievedPerSec)} /s (error ${fmt(arrival.errorPct, 2)} %), per second ${arrival.perSecondMin}–${arrival.perSecondMax}, p99 ${fmt(arrival.p99Ms, 2)} ms (corrected ${fmt(arrival.correctedP99Ms, 2)} ms)`);
-    const co = await coordinatedOmission(url);
-    console.log(`stall   ${co.stallMs} ms in ${co.seconds}s: embedded open p99 raw ${fmt(co.embeddedOpen.rawP99Ms!)} ms / corrected ${fmt(co.embeddedOpen.correctedP99Ms!)} ms · embedded closed p99 ${fmt(co.embeddedClosed.rawP99Ms!)} ms · wrk p99 ${fmt(co.wrk.p99Ms)} ms`);
-    const stage = withStage ? await stageClosed() : { skipped: 'run with --stage to include the stage service' };
-    if (Array.isArray(stage)) for (const f of stage) console.log(closedLine('stage  ', f));
-    const targets = {
-      closedVsWrk: { want: '≥ 0.9', got: closed.ratio.embeddedToWrk, met: closed.ratio.embeddedToWrk >= 0.9 },
-      closedVsAutocannon: { want: '≥ 1.0', got: closed.ratio.embeddedToAutocannon, met: closed.ratio.embeddedToAutocannon >= 1.0 },
-      arrivalError: { want: '≤ 1 %', got: Math.abs(arrival.errorPct), met: Math.abs(arrival.errorPct) <= 1 },
-    };
-    for (const [k, v] of Object.entries(targets)) console.log(`target  ${k.padEnd(20)} ${v.want.padEnd(6)} got ${fmt(v.got, 2)} ${v.met ? 'MET' : 'MISSED'}`);
-    const results = { startedAt, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick, closed, arrival, coordinatedOmission: co, stage, targets };
-    mkdirSync(join(here, 'results'), { recursive: true });
-    const file = join(here, 'results', `load-${startedAt.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`results ${file}`);
+    // Warm-up so the target's JIT is not measured against the first tool only.
+    await runAutocannon(pinnedTarget, { core: 1, connections: CONNECTIONS, seconds: 1 });
+    pinned = await pinnedRounds(pinnedTarget);
+    for (const f of [pinned.wrk, pinned.autocannon, pinned.embedded])
+      console.log([
+        `pinned  ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${fmt(f.cpuPer10k, 3)} CPU-s/10k req (kernel ${fmt(f.systemCpuPer10k, 3)})`,
+        `${fmt(f.reqPerCpuSecond, 0)} req per CPU-s  CPU ${fmt(f.cpuShare * 100, 0)} %`,
+        `peak RSS ${fmt(f.maxRssKiB / 1024, 0)} MiB (${fmt(f.startRssKiB / 1024, 0)} at start)  p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`,
+        `target CPU ${fmt(f.targetCpuShare * 100, 0)} %  failures ${f.failures}`,
+      ].join('  '));
+    const r = pinned.ratio;
+    console.log([
+      `pinned  embedded/wrk ${fmt(r.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(r.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
+      `CPU per request embedded/autocannon ${fmt(r.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(r.cpuPer10kEmbeddedToWrk, 2)}×`,
+      `(median of ${pinned.rounds} rounds of ${pinned.seconds} s)`,
+    ].join(' · '));
+    const pr = pinned.pairedRatioMedians;
+    console.log([
+      `pinned  paired per round (median): embedded/wrk ${fmt(pr.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(pr.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
+      `CPU per request embedded/autocannon ${fmt(pr.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(pr.cpuPer10kEmbeddedToWrk, 2)}×`,
+    ].join(' · '));
+    const everyRound = Object.entries(pinned.allRounds).map(([t, xs]) => `${t} ${xs.map((x) => fmt(x.reqPerSec, 0)).join('/')}`);
+    console.log(`pinned  every round req/s: ${everyRound.join(' · ')}`);
+    open = await openModel(pinnedTarget);
+    for (const o of open)
+      console.log([
+        `open    ${String(o.rate).padStart(5)}/s × ${o.seconds}s: target counted ${o.serverCount} of ${o.scheduled} (error ${fmt(o.arrivalErrorPct, 2)} %), dropped ${o.dropped}`,
+        `generator CPU ${fmt(o.cpuShare * 100, 2)} % of a core (runner's own figure ${fmt((o.runnerReportedCpuShare ?? NaN) * 100, 2)} %), ${fmt(o.cpuPer10k, 3)} CPU-s/10k`,
+        `p99 ${fmt(o.p99Ms, 2)} ms (corrected ${fmt(o.correctedP99Ms, 2)} ms)`,
+        `autocannon -R ${o.rate}: CPU ${fmt(o.autocannonRateCapped.cpuShare * 100, 2)} %, target counted ${o.autocannonRateCapped.serverCount}`,
+      ].join(' · '));
   } finally {
-    child.kill('SIGTERM');
+    pinnedTarget.child.kill('SIGTERM');
   }
+
+  // The earlier rounds: nothing pinned, the target saturates first (ceiling-bound).
+  const free = await startTarget();
+  const url = free.url.replace(/\/$/, '');
+  let closed, co;
+  try {
+    closed = await closedModel(url);
+    for (const f of [closed.wrk, closed.autocannon, closed.embedded, closed.bareUndici]) console.log(closedLine('ceiling', f));
+    console.log([
+      `ceiling embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×`,
+      `embedded/bare undici ${fmt(closed.ratio.embeddedToBareUndici, 2)}× (unpinned, in-process, wrk -t2; median of ${closed.rounds} rounds of ${closed.seconds} s)`,
+    ].join('  '));
+    co = await coordinatedOmission(url);
+    console.log([
+      `stall   ${co.stallMs} ms in ${co.seconds}s: embedded open p99 raw ${fmt(co.embeddedOpen.rawP99Ms!)} ms / corrected ${fmt(co.embeddedOpen.correctedP99Ms!)} ms`,
+      `embedded closed p99 ${fmt(co.embeddedClosed.rawP99Ms!)} ms · wrk p99 ${fmt(co.wrk.p99Ms)} ms`,
+    ].join(' · '));
+  } finally {
+    free.child.kill('SIGTERM');
+  }
+  const stage = withStage ? await stageClosed() : { skipped: 'run with --stage to include the stage service' };
+  if (Array.isArray(stage)) for (const f of stage) console.log(closedLine('stage  ', f));
+  const worstArrival = Math.max(...open.map((o) => Math.abs(o.arrivalErrorPct)));
+  // Judged on the paired per-round ratios (see pinnedRounds); the ratios of medians are in the results too.
+  const pr = pinned.pairedRatioMedians;
+  const targets = {
+    pinnedReqPerSecVsAutocannon: { want: '≥ 1.0', got: pr.reqPerSecEmbeddedToAutocannon, met: pr.reqPerSecEmbeddedToAutocannon >= 1.0 },
+    pinnedReqPerSecVsWrk: { want: '≥ 0.85', got: pr.reqPerSecEmbeddedToWrk, met: pr.reqPerSecEmbeddedToWrk >= 0.85 },
+    pinnedCpuPer10kVsAutocannon: { want: '≤ 1.0', got: pr.cpuPer10kEmbeddedToAutocannon, met: pr.cpuPer10kEmbeddedToAutocannon <= 1.0 },
+    openArrivalError: { want: '≤ 1 %', got: worstArrival, met: worstArrival <= 1 },
+  };
+  for (const [k, v] of Object.entries(targets)) console.log(`target  ${k.padEnd(28)} ${v.want.padEnd(6)} got ${fmt(v.got, 2)} ${v.met ? 'MET' : 'MISSED'}`);
+  const loadAfter = load();
+  console.log(`load average after ${loadAfter.join(' ')}`);
+  const results = {
+    startedAt, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick, loadAverage: { before: loadBefore, after: loadAfter },
+    pinned, open, ceilingBound: closed, coordinatedOmission: co, stage, targets,
+  };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  const file = join(here, 'results', `load-${startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results ${file}`);
 }
 
 await main();

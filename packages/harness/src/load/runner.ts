@@ -1,4 +1,5 @@
-// The embedded load runner: k6's executors on undici, latency in HDR histograms.
+// The embedded load runner: k6's executors on its own HTTP/1.1 client (h1-client.ts; undici
+// for https:), latency in HDR histograms.
 // Arrival-rate executors are open-model — an iteration starts on schedule whether or not
 // earlier ones finished; with no free VU (and maxVUs reached) it is dropped and counted.
 // Latency is recorded from the actual send (http_req_duration) and, for arrival-rate
@@ -8,6 +9,8 @@ import { build } from 'hdr-histogram-js';
 import { Agent, Client, type Dispatcher } from 'undici';
 import type { LoadProfile, ScenarioPlan } from '../define/load.ts';
 import type { Clock } from '../engine/types.ts';
+import { generatorUsage, type GeneratorUsage } from './generator-usage.ts';
+import { endpoint, H1Connection, H1Pool, serializeRequest, type SendResult, type Sender } from './h1-client.ts';
 import { MetricStore, type Tags } from './metrics.ts';
 import { arrivalOffsets, scenarioDuration, vusAt } from './schedule.ts';
 import { aggregationKey, evaluateThreshold, parseMetricName, parseThreshold } from './thresholds.ts';
@@ -39,6 +42,11 @@ export interface LoadSummary {
   state: { testRunDurationMs: number; isStdOutTTY: boolean; isStdErrTTY: boolean; aborted: boolean; abortReason?: string };
   options: { scenarios: Record<string, ScenarioPlan>; thresholds: LoadProfile['thresholds'] };
   thresholdsOk: boolean;
+  /**
+   * The runner's own cost over the run: process.cpuUsage() over wall time. It covers the whole
+   * process the runner lives in (for a drill, the harness too), so it is an upper bound.
+   */
+  generator: GeneratorUsage;
 }
 
 // The abort listener is removed when the timer fires: the arrival loop sleeps once per
@@ -50,10 +58,7 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', onAbort, { once: true });
 });
 
-export interface SendResult {
-  status: number;
-  bytes: number;
-}
+export type { SendResult } from './h1-client.ts';
 
 /**
  * Receives one response through undici's dispatch API: the status, and the body counted and
@@ -81,17 +86,32 @@ class ResponseCounter implements Dispatcher.DispatchHandler {
 
 /**
  * One request; lighter than undici's `request()`, which wraps every body in a stream.
- * Exported for the benchmark, which runs it bare as the runner's floor.
+ * Used for https: targets, and exported for the benchmark's bare-undici rounds.
  */
 export function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<SendResult> {
-  return new Promise((resolve) => {
-    try {
-      dispatcher.dispatch(options, new ResponseCounter(resolve));
-    } catch {
-      resolve({ status: 0, bytes: 0 }); // the dispatcher was already destroyed
-    }
-  });
+  return new Promise((resolve) => sendVia(dispatcher, options, resolve));
 }
+
+function sendVia(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, done: (r: SendResult) => void): void {
+  try {
+    dispatcher.dispatch(options, new ResponseCounter(done));
+  } catch {
+    done({ status: 0, bytes: 0 }); // the dispatcher was already destroyed
+  }
+}
+
+/** https: targets (and anything not plain http:) go through undici; data_received counts bodies only there. */
+class UndiciSender implements Sender {
+  constructor(private readonly dispatcher: Dispatcher, private readonly options: Dispatcher.DispatchOptions) {}
+  send(done: (r: SendResult) => void): void {
+    sendVia(this.dispatcher, this.options, done);
+  }
+  destroy(): Promise<void> {
+    return this.dispatcher.destroy();
+  }
+}
+
+const sent = (sender: Sender) => new Promise<SendResult>((resolve) => sender.send(resolve));
 
 export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promise<LoadSummary> {
   const store = new MetricStore();
@@ -143,14 +163,26 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   const target = new URL(url);
   const origin = target.origin;
   const path = `${target.pathname}${target.search}`;
-  const sentBytes = (profile.request.body?.length ?? 0) + url.length;
+  const requestOptions = { origin, path, method: profile.request.method as 'GET', headers, body: profile.request.body ?? null };
+  // Plain http: goes through the runner's own client, the request serialized once.
+  const plain = target.protocol === 'http:';
+  const wire = plain ? serializeRequest({ method: profile.request.method, url: target, headers, body: profile.request.body ?? null }) : undefined;
+  const { host, port } = endpoint(target);
+  const undiciOptions = { pipelining: 1, keepAliveTimeout: 10_000 };
+  const connection = (): Sender =>
+    wire ? new H1Connection(host, port, wire, profile.request.method) : new UndiciSender(new Client(origin, undiciOptions), requestOptions);
+  const pool = (size: number): Sender =>
+    wire ? new H1Pool(host, port, wire, profile.request.method, size) : new UndiciSender(new Agent({ connections: size, ...undiciOptions }), requestOptions);
+  const sentBytes = wire ? wire.length : (profile.request.body?.length ?? 0) + url.length;
   // Per (scenario, status): the recorders for that tag set, with submetric matching done once.
   type Recorders = { reqs: Rec; duration: Rec; corrected: Rec; failed: Rec; checks: Rec; iterations: Rec; iterationDuration: Rec; received: Rec; sent: Rec; ok: boolean };
   type Rec = (v: number) => void;
-  const recorderCache = new Map<string, Recorders>();
+  // Keyed by scenario, then by status as a number: no key string is built per request.
+  const recorderCache = new Map<string, Map<number, Recorders>>();
   const recordersFor = (scenario: string, status: number): Recorders => {
-    const key = `${scenario}\u0000${status}`;
-    let r = recorderCache.get(key);
+    let byStatus = recorderCache.get(scenario);
+    if (!byStatus) recorderCache.set(scenario, (byStatus = new Map()));
+    let r = byStatus.get(status);
     if (!r) {
       const ok = profile.request.expectStatus.includes(status);
       const iter: Tags = { scenario, method: profile.request.method, name: profile.request.name, url };
@@ -167,21 +199,21 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
         received: store.recorder('data_received', req),
         sent: store.recorder('data_sent', req),
       };
-      recorderCache.set(key, r);
+      byStatus.set(status, r);
     }
     return r;
   };
 
-  const requestOptions = { origin, path, method: profile.request.method as 'GET', headers, body: profile.request.body ?? null };
-  const iteration = async (scenario: string, dispatcher: Dispatcher, intendedPerf?: number) => {
+  const iteration = async (scenario: string, sender: Sender, intendedPerf?: number) => {
     const p0 = performance.now();
-    const { status, bytes } = await send(dispatcher, requestOptions);
+    const { status, bytes } = await sent(sender);
     const end = performance.now();
     const dur = end - p0;
     const r = recordersFor(scenario, status);
     r.reqs(1);
     r.duration(dur);
-    if (intendedPerf !== undefined) r.corrected(end - intendedPerf);
+    // From the intended start, or from the send if that was earlier: never below the raw latency.
+    if (intendedPerf !== undefined) r.corrected(end - Math.min(intendedPerf, p0));
     r.failed(r.ok ? 0 : 1);
     r.checks(r.ok ? 1 : 0);
     r.iterations(1);
@@ -197,7 +229,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
 
   const runScenario = async (name: string, s: ScenarioPlan) => {
     await sleep(s.startTime, run.signal);
-    const dispatchers: Dispatcher[] = [];
+    const dispatchers: Sender[] = [];
     const onRunAbort = () => dispatchers.forEach((d) => void d.destroy());
     run.signal.addEventListener('abort', onRunAbort, { once: true });
     const inflight = new Set<Promise<void>>();
@@ -206,14 +238,18 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
     const elapsed = () => performance.now() - startPerf;
     if (s.executor === 'constant-arrival-rate' || s.executor === 'ramping-arrival-rate') {
       // Open model: iterations take any free connection from one pool.
-      const pool = new Agent({ connections: connectionsFor(s), pipelining: 1, keepAliveTimeout: 10_000 });
-      dispatchers.push(pool);
+      const shared = pool(connectionsFor(s));
+      dispatchers.push(shared);
       let allocated = s.preAllocatedVUs ?? 1;
       let busy = 0;
       maxVUsSeen = Math.max(maxVUsSeen, allocated);
       for (const off of arrivalOffsets(s)) {
         if (run.signal.aborted) break;
-        await sleep(off - elapsed(), run.signal);
+        // Node's timers count whole milliseconds against a loop clock that may lag by one: a
+        // wait under 1 ms would cost a wakeup of its own (two per iteration at drill rates, most
+        // of the runner's CPU there). Such an iteration starts now, at most 1 ms early.
+        const wait = off - elapsed();
+        if (wait >= 1) await sleep(wait, run.signal);
         if (busy >= allocated) {
           if (allocated < (s.maxVUs ?? allocated)) {
             allocated++;
@@ -226,7 +262,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
         }
         busy++;
         activeVUs++;
-        const it = iteration(name, pool, startPerf + off).finally(() => (busy--, activeVUs--, inflight.delete(it)));
+        const it = iteration(name, shared, startPerf + off).finally(() => (busy--, activeVUs--, inflight.delete(it)));
         inflight.add(it);
       }
     } else {
@@ -234,7 +270,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
       // share one and queue on it); no pool to search for a free connection on every request.
       const workers = s.executor === 'ramping-vus' ? Math.max(s.startVUs ?? 0, ...s.stages!.map((st) => st.target)) : s.vus ?? 1;
       maxVUsSeen = Math.max(maxVUsSeen, workers);
-      for (let i = 0; i < connectionsFor(s); i++) dispatchers.push(new Client(origin, { pipelining: 1, keepAliveTimeout: 10_000 }));
+      for (let i = 0; i < connectionsFor(s); i++) dispatchers.push(connection());
       let shared = s.iterations ?? 0;
       const worker = async (i: number) => {
         const connection = dispatchers[i % dispatchers.length]!;
@@ -267,6 +303,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   };
 
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const ticker = (async () => {
     while (!run.signal.aborted) {
       await sleep(1_000, run.signal);
@@ -301,6 +338,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
 
   await Promise.all(Object.entries(profile.scenarios).map(([n, s]) => runScenario(n, s)));
   const durationMs = performance.now() - started;
+  const generator = generatorUsage(cpuAtStart, process.cpuUsage(), durationMs);
   run.abort();
   await ticker;
   opts.signal?.removeEventListener('abort', onOuterAbort);
@@ -319,5 +357,6 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
     state: { testRunDurationMs: durationMs, isStdOutTTY: Boolean(process.stdout.isTTY), isStdErrTTY: Boolean(process.stderr.isTTY), aborted: abortReason !== undefined || Boolean(opts.signal?.aborted), ...(abortReason ? { abortReason } : {}) },
     options: { scenarios: profile.scenarios, thresholds: profile.thresholds },
     thresholdsOk,
+    generator,
   };
 }

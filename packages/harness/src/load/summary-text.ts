@@ -20,5 +20,8 @@ export function renderLoadSummary(profile: string, s: LoadSummary): string {
     const values = Object.entries(m.values).map(([k, v]) => fmt(n, k, v, m.contains)).join(' ');
     lines.push(`  ${th}${n.padEnd(width, '.')}: ${values || '(no data)'}`);
   }
+  const g = s.generator;
+  const share = g ? `${(g.cpuShare * 100).toFixed(1)} % of one core (whole process)` : '';
+  if (g) lines.push('', `  generator: ${g.cpuSeconds.toFixed(2)} CPU-s over ${g.wallSeconds.toFixed(1)} s = ${share}`);
   return lines.join('\n');
 }
