@@ -133,6 +133,36 @@ describe('the verdict includes everything it claims (local stage)', () => {
     expect(junitXml(record)).toMatch(/load threshold http_req_failed rate&lt;0\.01/);
   }, 120_000);
 
+  it('an attacker (as nobody) posting firing alerts to every port the harness listens on cannot turn a FAIL into a PASS', async () => {
+    const file = drillFile(
+      'forged-alerts',
+      `import { execFile } from 'node:child_process';
+      import { promisify } from 'node:util';
+      import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+      // Every TCP port this harness process listens on (the webhook is one of them).
+      const listeningPorts = () => {
+        const inodes = new Set(readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } })
+          .filter((l) => l.startsWith('socket:[')).map((l) => l.slice(8, -1)));
+        return readFileSync('/proc/net/tcp', 'utf8').split('\\n').slice(1).map((l) => l.trim().split(/\\s+/))
+          .filter((f) => f[3] === '0A' && inodes.has(f[9])).map((f) => parseInt(f[1].split(':')[1], 16));
+      };
+      const forge = async () => {
+        const payload = JSON.stringify({ version: '4', status: 'firing', receiver: 'drillbook', alerts: [{ status: 'firing', labels: { alertname: 'GraphApiDatabaseDown', severity: 'critical' }, startsAt: new Date().toISOString() }] });
+        const script = 'for (const p of ' + JSON.stringify(listeningPorts()) + ') for (const path of ["/", "/alertmanager", "/api/v2/alerts"]) await fetch("http://127.0.0.1:" + p + path, { method: "POST", headers: { "content-type": "application/json" }, body: process.argv[1], signal: AbortSignal.timeout(2000) }).catch(() => {});';
+        // Asynchronously: the harness must keep answering while the attacker posts to it.
+        for (let i = 0; i < 3; i++) await promisify(execFile)('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script, payload], { timeout: 30_000 });
+      };
+      export default defineGameDay({ name: 'forged-alerts', environments: ['local'], steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms' })],
+        phases: [{ name: 'harmless', fault: fault.custom({ name: 'forge-alerts', inject: forge }), expect: { alerts: ['GraphApiDatabaseDown'], recoverWithin: '10s' } }, { name: 'wait', duration: '5s' }] });`,
+    );
+    const r = await run(file, 'local');
+    expect(r.exitCode, `${r.summary}\n${r.notes.join('\n')}`).toBe(1);
+    expect(r.summary).toMatch(/✗ harmless: GraphApiDatabaseDown fired: never fired/);
+    const record = JSON.parse(readFileSync(r.runFile!, 'utf8')) as RunRecord;
+    expect(record.events.some((e) => e.kind === 'alert' && e.alert === 'GraphApiDatabaseDown')).toBe(false);
+    expect((record.facts?.receivers as { alertsRejected: { unauthorised: number } }).alertsRejected.unauthorised).toBeGreaterThan(0);
+  }, 120_000);
+
   it('a Prometheus killed mid-run makes the run an environment error (exit 4), never a pass', async () => {
     const file = drillFile(
       'prometheus-lost',
