@@ -1,14 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests start real PostgreSQL, Prometheus, Alertmanager and Chromium processes on a
-// 2-core machine: generous timeouts, and at most two files at once.
+// Two lanes. `stage`: tests that start real PostgreSQL, Prometheus, Alertmanager, Chromium or the
+// `drill` binary — minutes on a 2-core machine, so generous timeouts and at most two files at once.
+// `unit`: everything else, pure or loopback-only, about a minute (`npm run test:unit`). A new test
+// that starts the stage, promtool, Chromium or the binary belongs in STAGE_TESTS below.
+const STAGE_TESTS = [
+  'packages/stage/test/{lifecycle,running-stage,security,history,metrics}.test.ts',
+  'packages/harness/test/session/{run-pipeline,schedule-real,bake-live,seed-drills-stage,seed-gamedays-stage,remediation-stage}.test.ts',
+  'packages/harness/test/synthetics/*-stage.test.ts',
+  'packages/harness/test/measure/ground-truth-*.test.ts',
+  'packages/harness/test/build/{build,stage,dashboards-stage}.test.ts',
+  'packages/harness/test/load/load-stage.test.ts',
+  'packages/harness/test/observe/fault-metrics.test.ts',
+  'packages/harness/test/faults/local-providers.test.ts',
+  'packages/harness/test/cli/cli.test.ts',
+];
+const ALL = ['packages/*/test/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
     isolate: true,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ALL, exclude: STAGE_TESTS } },
+      { extends: true, test: { name: 'stage', include: STAGE_TESTS } },
+    ],
   },
 });

@@ -22,6 +22,7 @@ import { RealClock } from '../packages/harness/src/engine/clock.ts';
 import { cpuPer10k } from '../packages/harness/src/load/generator-usage.ts';
 import { runLoad, send, type LoadSample, type LoadSummary } from '../packages/harness/src/load/runner.ts';
 import { runAutocannon, runEmbedded, runWrk, startTarget, wrkMs, type GeneratorRun, type Target } from './generators.ts';
+import { maxOf } from '../packages/harness/src/util/arrays.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -385,7 +386,7 @@ async function main() {
   }
   const stage = withStage ? await stageClosed() : { skipped: 'run with --stage to include the stage service' };
   if (Array.isArray(stage)) for (const f of stage) console.log(closedLine('stage  ', f));
-  const worstArrival = Math.max(...open.map((o) => Math.abs(o.arrivalErrorPct)));
+  const worstArrival = maxOf(open.map((o) => Math.abs(o.arrivalErrorPct)));
   // Judged on the paired per-round ratios (see pinnedRounds); the ratios of medians are in the results too.
   const pr = pinned.pairedRatioMedians;
   const targets = {

@@ -1,8 +1,9 @@
 // Seed game-day 1: the database goes away under P50 load. The alerts must fire, the
-// service must come back by itself once PostgreSQL is back, and MTTR is measured.
+// service must come back by itself once PostgreSQL is back, and MTTR is measured. The load
+// (load/outage-background.ts) holds one threshold: the service fails fast while the database is gone.
 import { defineGameDay, fault, probe, stop } from '@drillbook/harness';
 import { availability } from '../alerts/graph-api.slo.ts';
-import steady from '../load/steady-p50.ts';
+import steady from '../load/outage-background.ts';
 
 export default defineGameDay({
   name: 'gameday-dependency-outage',

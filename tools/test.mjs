@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The test command: type-check the whole monorepo, then run every vitest suite, and end
+// The test command: lint, type-check the whole monorepo, then run the vitest lanes, and end
 // with one plain "N passed, N failed" line that CI and people can read at a glance.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +11,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status ?? 1;
 
+// `--lane unit` runs the fast lane only (no stage, no real components); the default runs both.
+const args = process.argv.slice(2);
+const laneAt = args.indexOf('--lane');
+const lane = laneAt >= 0 ? args[laneAt + 1] : undefined;
+const extra = laneAt >= 0 ? args.filter((_, i) => i !== laneAt && i !== laneAt + 1) : args;
+
+process.stderr.write('[test] linting (eslint, prettier --check)…\n');
+if (run(bin('eslint'), ['.']) !== 0 || run(bin('prettier'), ['--check', '--log-level', 'warn', '.']) !== 0) {
+  process.stderr.write("[test] lint problems above; 'npm run format' fixes formatting and what eslint can.\n");
+  console.log('tests: 0 passed, 1 failed');
+  process.exit(1);
+}
+
 process.stderr.write('[test] type-checking (tsc --noEmit)…\n');
 if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
   process.stderr.write('[test] type errors above; fix them first.\n');
@@ -20,8 +33,7 @@ if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
 
 const tmp = mkdtempSync(join(tmpdir(), 'drillbook-test-'));
 const report = join(tmp, 'vitest.json');
-const extra = process.argv.slice(2);
-const status = run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+const status = run(bin('vitest'), ['run', ...(lane ? ['--project', lane] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
 let summary = 'tests: could not read the vitest report';
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));

@@ -22,6 +22,7 @@ import type { AlertDefinition, SloDefinition, SliSpec } from '../define/slo.ts';
 import { WINDOW_PLACEHOLDER } from '../define/slo.ts';
 import { errorBudget, sloLabels, slothId, windowMs } from '../slo/conventions.ts';
 import { burnAlerts, num, promDuration, ruleFileYaml, sloRuleGroups, type BurnAlertInfo, type RuleOptions } from './rules.ts';
+import { maxOf, minOf } from '../util/arrays.ts';
 
 export const TEST_SLI: SliSpec = {
   kind: 'ratio',
@@ -94,9 +95,9 @@ function burnCase(slo: SloDefinition, all: BurnAlertInfo[], target: BurnAlertInf
   const burn = target.factor * (kind === 'above' ? 1.1 : 0.9);
   // Clean traffic for the longest window of any rule sharing the alertname, so each of
   // their windows is full before the burn starts and the arithmetic above holds.
-  const t0 = Math.max(...all.filter((a) => a.alert === target.alert).map((a) => windowMs(a.condition.long)));
+  const t0 = maxOf(all.filter((a) => a.alert === target.alert).map((a) => windowMs(a.condition.long)));
   const checks = kind === 'above' ? [ceilEval(0.8 * predictedFireAfter(target, burn)!), long] : [long];
-  const end = t0 + Math.max(...checks);
+  const end = t0 + maxOf(checks);
   const t0Min = t0 / MINUTE;
   const burnMin = (end - t0) / MINUTE;
   const errorsPerMinute = burn * errorBudget(slo) * REQUESTS_PER_MINUTE;
@@ -161,7 +162,7 @@ export function alertPromtoolTests(service: string, alerts: AlertDefinition[], r
     }
   }
   if (tests.length === 0) return [];
-  const interval = Math.min(...alerts.flatMap((a) => a.examples.map((e) => e.interval)));
+  const interval = minOf(alerts.flatMap((a) => a.examples.map((e) => e.interval)));
   const suite: PromtoolTestFile = { rule_files: [ruleFileRelToTests], evaluation_interval: promDuration(interval), tests };
   return [{ path: `tests/${service}-operational.test.yaml`, text: testYaml(suite) }];
 }

@@ -7,6 +7,7 @@ import { exitCodeOf, UsageError } from '../errors.ts';
 import { commands, type Command } from './commands.ts';
 import { processIo, type CliIo } from './io.ts';
 import { commandHelp, usageLine, wantsHelp } from './spec.ts';
+import { maxOf } from '../util/arrays.ts';
 
 export const EXIT_CODES = [
   'exit codes: 0 pass · 1 drill failed (or an internal error: a bug in Drillbook, printed with its stack)',
@@ -14,7 +15,7 @@ export const EXIT_CODES = [
 ].join('');
 
 export function usage(): string {
-  const width = Math.max(...commands.map((c) => c.spec.name.length));
+  const width = maxOf(commands.map((c) => c.spec.name.length));
   const lines = commands.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`);
   return ['usage: drill <command> [flags]   (drill <command> --help for its flags)', '', 'commands:', ...lines, '', EXIT_CODES].join('\n');
 }

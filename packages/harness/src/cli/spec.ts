@@ -3,6 +3,7 @@
 // types of what the command receives. Nothing else describes a command's command line.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { maxOf } from '../util/arrays.ts';
 
 export interface FlagSpec {
   type: 'boolean' | 'string';
@@ -89,7 +90,7 @@ export function usageLine(spec: CommandSpec): string {
 /** `drill <command> --help`: usage, summary, then every argument and flag with its description and default. */
 export function commandHelp(spec: CommandSpec): string {
   const rows = (entries: Array<[string, string]>) => {
-    const w = Math.max(...entries.map(([l]) => l.length));
+    const w = maxOf(entries.map(([l]) => l.length));
     return entries.map(([l, d]) => `  ${l.padEnd(w)}  ${d}`);
   };
   const flagRows: Array<[string, string]> = Object.entries(spec.flags).map(([n, f]) => {

@@ -1,6 +1,7 @@
 // The end-of-test table, in the spirit of k6's: one line per metric with its values,
 // ✓/✗ on thresholds. Pure.
 import type { LoadSummary } from './runner.ts';
+import { maxOf } from '../util/arrays.ts';
 
 const fmt = (name: string, key: string, v: number, contains: string) => {
   if (contains === 'time') return `${key}=${v < 1 ? `${(v * 1000).toFixed(0)}µs` : v < 1000 ? `${v.toFixed(2)}ms` : `${(v / 1000).toFixed(2)}s`}`;
@@ -13,7 +14,7 @@ export function renderLoadSummary(profile: string, s: LoadSummary): string {
   const lines = [`load ${profile}: ${s.thresholdsOk ? 'thresholds passed' : 'THRESHOLDS FAILED'}${s.state.aborted ? ` (aborted${s.state.abortReason ? `: ${s.state.abortReason}` : ''})` : ''} in ${(s.state.testRunDurationMs / 1000).toFixed(1)} s`, ''];
   for (const c of s.root_group.checks) lines.push(`  ${c.fails === 0 ? '✓' : '✗'} ${c.name}  (${c.passes} passed, ${c.fails} failed)`, '');
   const names = Object.keys(s.metrics).sort();
-  const width = Math.max(...names.map((n) => n.length));
+  const width = maxOf(names.map((n) => n.length));
   for (const n of names) {
     const m = s.metrics[n]!;
     const th = m.thresholds ? Object.values(m.thresholds).every((t) => t.ok) ? '✓ ' : '✗ ' : '  ';

@@ -18,6 +18,7 @@ import { measureEpisodes } from '../../src/measure/episodes.ts';
 import { restoreFromRun } from '../../src/measure/restore.ts';
 import { HeartbeatWriter } from '../../src/session/heartbeat.ts';
 import { localStageTargets } from '../../src/session/environment.ts';
+import { maxOf } from '../../src/util/arrays.ts';
 
 const ARCHIVE_TIMEOUT = 2_000;
 const HEARTBEAT = 100;
@@ -74,6 +75,6 @@ describe('timed restore', () => {
     expect(Object.values(report.breakdown).every((part) => part >= 0)).toBe(true);
     expect(report.checks[0]).toMatchObject({ ok: true }); // no hole below the newest survivor
     // Writes go on after the restore: the database is writable again.
-    expect(Math.max(...surviving)).toBeGreaterThan(report.newestSurvivor!.seq);
+    expect(maxOf(surviving)).toBeGreaterThan(report.newestSurvivor!.seq);
   });
 });

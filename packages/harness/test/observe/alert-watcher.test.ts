@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { AlertWatcher, diffAlertStates, matchingAlerts, parseWebhookPayload } from '../../src/observe/alert-watcher.ts';
 import { PrometheusClient } from '../../src/observe/prometheus.ts';
 import type { RunEvent } from '../../src/engine/types.ts';
+import { pushAll } from '../../src/util/arrays.ts';
 
 describe('alert transitions from Prometheus polls', () => {
   const a = { alertname: 'GraphApiReplicaDown', severity: 'page' };
@@ -15,7 +16,7 @@ describe('alert transitions from Prometheus polls', () => {
     for (const current of steps) {
       const { transitions, next } = diffAlertStates(seen, current);
       seen = next;
-      states.push(...transitions.map((t) => t.state));
+      pushAll(states, transitions.map((t) => t.state));
     }
     expect(states).toEqual(['pending', 'firing', 'resolved']);
   });

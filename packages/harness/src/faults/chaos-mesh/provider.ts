@@ -9,6 +9,7 @@ import type { FaultProvider, FaultStatus, InjectedFault, ProviderContext, Revert
 import { SafetyError, assertAllowed } from '../kubernetes/allow-list.ts';
 import { CustomObjects, labelSelector, loadKubeConfig, serverOf, type KubeObject, type ObjectRef } from '../kubernetes/client.ts';
 import { CHAOS_GROUP, CHAOS_VERSION, PLURALS, chaosObjectFor, type ChaosObject } from './objects.ts';
+import { maxOf } from '../../util/arrays.ts';
 
 const SUPPORTED = new Set<FaultSpec['kind']>(['pod-kill', 'pod-failure', 'network', 'dependency-outage', 'stress']);
 export const PAUSE_ANNOTATION = 'experiment.chaos-mesh.org/pause';
@@ -47,7 +48,7 @@ const conditionIs = (obj: KubeObject | undefined, type: string, status: 'True' |
 /** When the controller applied the fault: the newest successful Apply event's timestamp, if reported. */
 export function applyTime(obj: KubeObject): number | undefined {
   const times = recordsOf(obj).flatMap((r) => r.events ?? []).filter((e) => e.operation === 'Apply' && e.type === 'Succeeded').map((e) => Date.parse(e.timestamp));
-  return times.length ? Math.max(...times) : undefined;
+  return times.length ? maxOf(times) : undefined;
 }
 
 /** Why the controller could not inject, if it has said so: no pod selected, or a failed Apply. */

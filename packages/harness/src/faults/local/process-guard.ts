@@ -6,6 +6,7 @@ import type { HostTarget } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
 import { commandLineOf, isAlive, listeningSocketInodes, pidFromFile, processesByCommandLine, processTable, socketInodesOf, parentOf } from './os-process.ts';
 import type { ProcessInfo } from './os-process.ts';
+import { pushAll } from '../../util/arrays.ts';
 
 export type HarnessRelation = 'the harness itself' | 'an ancestor of the harness (its launcher)' | 'a process the harness started';
 
@@ -31,7 +32,7 @@ export function harnessTree(self: number = process.pid): Map<number, HarnessRela
     const pid = queue.shift()!;
     if (tree.has(pid)) continue;
     tree.set(pid, 'a process the harness started');
-    queue.push(...(children.get(pid) ?? []));
+    pushAll(queue, (children.get(pid) ?? []));
   }
   return tree;
 }
