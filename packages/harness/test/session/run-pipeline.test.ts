@@ -2,6 +2,7 @@
 // preflight turns an environment that cannot tell the truth into exit 4, load thresholds and
 // a Prometheus lost mid-run reach the verdict. Drills are written into a throwaway project
 // inside the repository (so they resolve @drillbook/harness) with the repository's alerts/.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,7 +24,7 @@ export default defineConfig({
   environments: {
     local: { kind: 'local', stage: { replicas: 2, restartDelay: '1s', scrapeInterval: '1s' } },
     team: { kind: 'hosts', prometheus: 'http://127.0.0.1:1', targets: { api: { url: '${hostsTarget}' } } },
-    teamNoProm: { kind: 'hosts', targets: { api: { url: '${hostsTarget}' } } },
+    teamNoProm: { kind: 'hosts', targets: { api: { url: '${hostsTarget}' }, worker: { commandLine: 'drillbook-blast-radius-marker' } } },
   },
 });
 `;
@@ -110,6 +111,27 @@ describe('preflight', () => {
     const ok = await run(fine, 'teamNoProm', true);
     expect(ok.exitCode).toBe(0);
     expect(ok.summary).toContain(`✓ target api ${targetUrl}`);
+  });
+});
+
+describe('dry run on a team\'s hosts', () => {
+  it('lists the blast radius of a process fault: the exact processes (pid, command line) it would hit, signalling none', async () => {
+    // Started through a shell that exits at once: the sleep is nobody's child of ours, as a team's service would be.
+    const pid = Number(execFileSync('bash', ['-c', '(exec -a drillbook-blast-radius-marker sleep 300) >/dev/null 2>&1 & echo $!']).toString().trim());
+    try {
+      const file = drillFile(
+        'blast-radius',
+        `export default defineDrill({ name: 'blast-radius', environments: ['teamNoProm'], steadyState: [probe.http({ name: 'up', target: 'api', path: '/' })],
+          fault: fault.podKill({ target: 'worker', mode: 'all' }) });`,
+      );
+      const dry = await run(file, 'teamNoProm', true);
+      expect(dry.exitCode, dry.summary).toBe(0);
+      expect(dry.summary).toMatch(/blast radius: SIGKILL to 1 of 1 process\(es\)/);
+      expect(dry.summary).toContain(`pid ${pid}: drillbook-blast-radius-marker 300`);
+      expect(() => process.kill(pid, 0)).not.toThrow(); // still alive: a dry run signals nothing
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 });
 
