@@ -83,6 +83,8 @@ export interface StageBinaries {
   initdb: string;
   postgres: string;
   prometheus: string;
+  /** Writes the synthetic history's blocks. */
+  promtool: string;
   alertmanager: string;
 }
 
@@ -95,6 +97,7 @@ export function stageBinaries(): StageBinaries {
     initdb,
     postgres,
     prometheus: requireBinary('prometheus', 'prometheus'),
+    promtool: requireBinary('prometheus', 'promtool'),
     alertmanager: requireBinary('prometheus-alertmanager', 'prometheus-alertmanager|alertmanager'),
   };
 }

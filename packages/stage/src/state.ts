@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { groupAlive, killGroup, startTimeOf, waitUntil } from './proc.ts';
 import { privateDir, writePrivateFile, type BasicAuth } from './secrets.ts';
+import type { HistoryFacts } from './host/history.ts';
 
 export interface ProcessRecord {
   name: string;
@@ -47,6 +48,8 @@ export interface StageState {
   externalLabels?: Record<string, string>;
   /** Name of Alertmanager's webhook receiver (empty when no webhook was asked for). */
   alertReceiver?: string;
+  /** The synthetic history written into Prometheus before it started, if any. */
+  history?: HistoryFacts;
 }
 
 export const stateFile = (stateDir: string): string => join(stateDir, 'stage.json');

@@ -22,6 +22,12 @@ const local = strictObject({
     scrapeInterval: duration().optional(),
     /** PostgreSQL's archive_timeout (how often WAL is archived when idle): '5s' or milliseconds, above 0. */
     archiveTimeout: duration().optional(),
+    /**
+     * How much synthetic healthy history Prometheus starts with (the drill's load rate, no errors), so
+     * burn-rate windows hold a past as in production: '1h', or '0' for none.
+     * @default the longest window of the alerts the drill expects, at most 6h
+     */
+    history: duration({ allowZero: true }).optional(),
   }).optional(),
 });
 

@@ -13,6 +13,7 @@ import { TraceStore } from '../observe/trace-store.ts';
 import { FaultMetrics } from '../observe/fault-metrics.ts';
 import type { LocalTarget } from '../faults/local/targets.ts';
 import type { Clock } from '../engine/types.ts';
+import type { HistoryChoice } from './run/history.ts';
 
 import { EnvironmentError } from '../errors.ts';
 export { EnvironmentError };
@@ -48,6 +49,8 @@ export interface OpenOptions {
   log: (line: string) => void;
   /** Directory of generated alert rules for the local stage's Prometheus. */
   rulesDir?: string;
+  /** Synthetic history for the local stage's Prometheus, and why (for the record). */
+  history?: HistoryChoice;
 }
 
 /**
@@ -121,6 +124,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
       faroCollectorUrl: `${t.telemetryUrl}/collect`,
       faroHeaders: { authorization: `Bearer ${t.telemetry.faroToken}` },
       extraScrapeTargets: [{ job: 'drillbook', target: new URL(t.telemetryUrl).host }],
+      ...(opts.history?.stage ? { history: opts.history.stage } : {}),
       stateDir: own.dir,
       log: opts.log,
     });
@@ -156,7 +160,7 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     databaseUrl: (target) => lookup(target).url,
     resolveTarget: lookup,
     urls: { service: stage.urls.service, prometheus: stage.urls.prometheus, alertmanager: stage.urls.alertmanager, control: stage.urls.control, telemetry: t.telemetryUrl },
-    facts: { stageReadyMs: stage.readyInMs },
+    facts: { stageReadyMs: stage.readyInMs, ...(opts.history ? { syntheticHistory: { ...opts.history.decision, ...stage.history } } : {}) },
     async close() {
       await t.alerts.close();
       await t.telemetry.close();

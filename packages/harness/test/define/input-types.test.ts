@@ -91,7 +91,7 @@ describe('the derived input types are as precise as the hand-written ones were',
     expectTypeOf<HostTarget>().toEqualTypeOf<{ url?: string; pidFile?: string; commandLine?: string; listenPort?: number; address?: string }>();
     expectTypeOf<LocalEnvironment>().toEqualTypeOf<{
       kind: 'local';
-      stage?: { replicas?: number; restartDelay?: number; scrapeInterval?: number; archiveTimeout?: number };
+      stage?: { replicas?: number; restartDelay?: number; scrapeInterval?: number; archiveTimeout?: number; history?: number };
     }>();
     expectTypeOf<KubernetesEnvironment>().toEqualTypeOf<{
       kind: 'kubernetes';

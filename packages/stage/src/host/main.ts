@@ -17,7 +17,8 @@ import { removeState, writeState, type StageSecrets, type StageState, type Stage
 import { Balancer } from './balancer.ts';
 import { stopChild, type Child } from './children.ts';
 import { createControlServer, type ComponentStatus } from './control.ts';
-import { alertmanagerConfig, httpOk, prometheusConfig, reloadPrometheus, startAlertmanager, startPrometheus } from './monitoring.ts';
+import { serviceTargets, writeHistory, type HistoryOptions } from './history.ts';
+import { alertmanagerConfig, httpOk, prometheusConfig, reloadPrometheus, SERVICE_JOB, startAlertmanager, startPrometheus } from './monitoring.ts';
 import { canQuery, databaseUrl, initCluster, migrate, startPostgres, stopPostgres, type PostgresPaths } from './postgres.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -37,6 +38,8 @@ export interface HostOptions {
   /** Headers the page's Faro transport sends. */
   faroHeaders?: Record<string, string>;
   extraScrapeTargets?: Array<{ job: string; target: string }>;
+  /** Synthetic healthy history written into Prometheus before it starts. */
+  history?: HistoryOptions;
   archiveTimeout: number;
   stateDir: string;
   lifeline: boolean;
@@ -310,7 +313,7 @@ async function main(): Promise<void> {
     const applied = await migrate(adminUrl, dbUrlDirect, DB_NAME, join(packageDir, 'migrations'));
     log(`PostgreSQL ready on ${pgPort}; migrations applied: ${applied.join(', ') || 'none'}`);
   })();
-  prom = startPrometheus(bins.prometheus, join(monitoringDir, 'prometheus'), promPort, prometheusConfig({
+  const promConfig = prometheusConfig({
     scrapeIntervalMs: opts.scrapeInterval,
     evaluationIntervalMs: opts.evaluationInterval,
     rulesDir: opts.rulesDir ? resolve(opts.rulesDir) : undefined,
@@ -321,7 +324,18 @@ async function main(): Promise<void> {
     alertmanagerAuth: secrets.alertmanager,
     externalLabels,
     ...(opts.extraScrapeTargets ? { extraScrapeTargets: opts.extraScrapeTargets } : {}),
-  }), secrets.prometheus);
+  });
+  const promDir = join(monitoringDir, 'prometheus');
+  if (opts.history && opts.history.lengthMs > 0) {
+    // Before Prometheus starts: it loads blocks at start-up only. Labelled from the config it will scrape with.
+    const byInstance = new Map(names.map((name, i) => [`127.0.0.1:${replicaPorts[i]!}`, name]));
+    const targets = serviceTargets(promConfig, SERVICE_JOB, (instance) => byInstance.get(instance));
+    privateDir(promDir);
+    state.history = await writeHistory(bins.promtool, privateDir(join(promDir, 'data')), opts.history, targets, opts.scrapeInterval);
+    const h = state.history;
+    log(`synthetic history: ${(h.lengthMs / 60_000).toFixed(0)} min at ${h.ratePerSecond}/s, ${h.samples} samples in ${h.writeMs} ms`);
+  }
+  prom = startPrometheus(bins.prometheus, promDir, promPort, promConfig, secrets.prometheus);
   const webhook = opts.alertWebhookUrl ? { url: opts.alertWebhookUrl, name: state.alertReceiver!, token: opts.alertWebhookToken } : undefined;
   am = startAlertmanager(bins.alertmanager, join(monitoringDir, 'alertmanager'), amPort, alertmanagerConfig(webhook), secrets.alertmanager);
   children.set('prometheus', prom);

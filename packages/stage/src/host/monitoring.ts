@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { basicAuthHeader, privateDir, webConfig, writePrivateFile, type BasicAuth } from '../secrets.ts';
 import { spawnChild, type Child } from './children.ts';
 
+/** The scrape job of the service's replicas (the synthetic history labels its series with it). */
+export const SERVICE_JOB = 'graph-api';
+
 export interface PrometheusConfigInput {
   scrapeIntervalMs: number;
   evaluationIntervalMs: number;
@@ -35,7 +38,7 @@ export function prometheusConfig(i: PrometheusConfigInput): object {
     scrape_configs: [
       {
         // Replicas are scraped directly (as Prometheus scrapes pods), not through the fault proxies.
-        job_name: 'graph-api',
+        job_name: SERVICE_JOB,
         static_configs: i.replicas.map((r) => ({ targets: [`127.0.0.1:${r.port}`], labels: { replica: r.name } })),
       },
       // Balancer and supervisor live in the stage host and share its /metrics.
