@@ -10,12 +10,14 @@ import { childEnv, isAlive, waitUntil } from './proc.ts';
 import { privateDir, randomSecret, writePrivateFile, type BasicAuth } from './secrets.ts';
 import { cleanupStaleStage as cleanupIn, controlTokenFromStateDirs, readState, sameProcess, type StageState, type StageUrls } from './state.ts';
 import type { ComponentStatus } from './host/control.ts';
+import type { HistoryFacts, HistoryOptions } from './host/history.ts';
 import type { HostOptions } from './host/main.ts';
 
 export { EnvironmentError } from './binaries.ts';
 export { FaultProxy, type ProxyEffects } from './fault-proxy.ts';
 export type { ComponentStatus, ReplicaInfo } from './host/control.ts';
 export type { StageSecrets, StageState } from './state.ts';
+export type { HistoryFacts, HistoryOptions } from './host/history.ts';
 export { ownStateDir } from './state.ts';
 export { childEnv, INHERITED_ENV } from './proc.ts';
 export { basicAuthHeader, type BasicAuth } from './secrets.ts';
@@ -45,6 +47,11 @@ export interface StageOptions {
   faroHeaders?: Record<string, string>;
   /** More Prometheus scrape jobs (`host:port`, path /metrics), e.g. the harness's fault gauges. */
   extraScrapeTargets?: Array<{ job: string; target: string }>;
+  /**
+   * Synthetic healthy history for the service's request metrics, written into Prometheus before
+   * it starts, so burn-rate windows (1h, 6h) hold a past as in production. None when unset.
+   */
+  history?: HistoryOptions;
   /** PostgreSQL archive_timeout in ms (default 10000; rounded to whole seconds). */
   archiveTimeout?: number;
   /** Where stage.json and the WAL archive live (default <repo>/.drillbook/stage). */
@@ -69,6 +76,8 @@ export interface Stage {
   externalLabels: Record<string, string>;
   /** Alertmanager's webhook receiver name ('' without alertWebhookUrl). */
   alertReceiver: string;
+  /** The synthetic history Prometheus started with (absent: none). */
+  history?: HistoryFacts;
   status(): Promise<ComponentStatus[]>;
   stop(): Promise<void>;
 }
@@ -139,6 +148,7 @@ function stageFrom(state: StageState, stateDir: string, onStop?: () => void): St
     auth: { prometheus: secrets.prometheus, alertmanager: secrets.alertmanager },
     externalLabels: state.externalLabels ?? {},
     alertReceiver: state.alertReceiver ?? '',
+    ...(state.history ? { history: state.history } : {}),
     status: () => fetchStatus(state.urls!.control, secrets.controlToken),
     stop() {
       stopping ??= stopHost(stateDir, state.hostPid).finally(() => onStop?.());
@@ -165,6 +175,7 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
     faroCollectorUrl: options.faroCollectorUrl,
     faroHeaders: options.faroHeaders,
     extraScrapeTargets: options.extraScrapeTargets,
+    ...(options.history ? { history: options.history } : {}),
     archiveTimeout: options.archiveTimeout ?? 10_000,
     stateDir,
     lifeline: !options.detached,
@@ -306,3 +317,4 @@ export async function runStageCommand(
   }
 }
 export { SERVICE_NAME as STAGE_SERVICE_NAME } from './service/name.ts';
+export { serviceMetricNames, SPAN_METRICS } from './service/metrics.ts';

@@ -11,10 +11,20 @@ import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundat
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import type { SloDefinition } from '../define/slo.ts';
-import { MATCH_SLO, RECORD, multiWindowPairs, sloIdSelector, windowMs } from '../slo/conventions.ts';
+import { MATCH_SLO, RECORD, burnThreshold, errorBudget, multiWindowPairs, pageFactors, sloIdSelector, windowMs } from '../slo/conventions.ts';
 import { num } from './rules.ts';
+import { substitute } from './dashboard-checks.ts';
 
-const DS = { type: 'prometheus', uid: '${datasource}' };
+/** The Prometheus datasource, always by variable: the same JSON imports into any Grafana. */
+export const DS = { type: 'prometheus', uid: '${datasource}' };
+
+/** A panel's place on the 24-column grid. */
+export interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 export interface DashboardFile {
   /** File name under out/dashboards. */
@@ -29,7 +39,8 @@ export interface DashboardQueries {
   queries: Array<{ where: string; expr: string }>;
 }
 
-function q(expr: string, legend: string, refId: string): DataqueryBuilder {
+/** A Prometheus query on the `$datasource` variable. */
+export function q(expr: string, legend: string, refId: string): DataqueryBuilder {
   return new DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DS);
 }
 
@@ -39,7 +50,8 @@ function timeseries(title: string, unit: string, y: number, x: number, w: number
   return p;
 }
 
-const drillAnnotation = () =>
+/** Drill faults as a Prometheus annotation on `drillbook_fault_active` (the harness's /metrics). */
+export const faultAnnotation = () =>
   new AnnotationQueryBuilder()
     .name('Drill faults')
     .datasource(DS)
@@ -51,10 +63,11 @@ const drillAnnotation = () =>
     .tagKeys('drill,phase,fault')
     .step('1s');
 
-const datasourceVariable = () => new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus');
+/** The `datasource` variable every Drillbook query points at. */
+export const datasourceVariable = () => new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus');
 
 /** Burn-rate panel: one series per alert window, the alert factors as dashed threshold lines. */
-function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
+export function sloBurnPanel(slo: SloDefinition, pos: GridPos): TimeseriesPanelBuilder {
   const sel = sloIdSelector(slo);
   const pairs = multiWindowPairs(slo.period);
   // Both windows of the page pairs and the long ones of the ticket pairs (5m, 30m, 1h, 6h, 1d, 3d):
@@ -65,13 +78,14 @@ function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
   return timeseries(
     `${slo.name}: burn rate (alert factors ${factors.map(num).join(', ')}x)`,
     'x',
-    y,
-    0,
-    12,
+    pos.y,
+    pos.x,
+    pos.w,
     windows.map((w, i) =>
       q(`${RECORD.sliErrorRatio(w)}${sel} / ${MATCH_SLO} ${RECORD.errorBudget}${sel}`, `${w}`, String.fromCharCode(65 + i)),
     ),
   )
+    .gridPos(pos)
     .thresholds(
       new ThresholdsConfigBuilder()
         .mode(ThresholdsMode.Absolute)
@@ -80,12 +94,13 @@ function burnPanel(slo: SloDefinition, y: number): TimeseriesPanelBuilder {
     .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
 }
 
-function budgetPanel(slo: SloDefinition, y: number): StatPanelBuilder {
+/** Error budget remaining over the SLO's period, red below 25 %. */
+export function errorBudgetPanel(slo: SloDefinition, pos: GridPos): StatPanelBuilder {
   return new StatPanelBuilder()
     .title(`${slo.name}: error budget remaining (${slo.periodDays}d)`)
     .unit('percentunit')
     .datasource(DS)
-    .gridPos({ x: 12, y, w: 6, h: 8 })
+    .gridPos(pos)
     .withTarget(q(`${RECORD.periodBudgetRemaining}${sloIdSelector(slo)}`, 'remaining', 'A'))
     .thresholds(
       new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
@@ -126,12 +141,12 @@ export function sloDashboard(service: string, slos: SloDefinition[]): DashboardF
         .multi(true)
         .allValue('.*'),
     )
-    .annotation(drillAnnotation());
+    .annotation(faultAnnotation());
   let y = 0;
   for (const slo of sorted) {
     d.withRow(new RowBuilder(`SLO ${slo.id}`).gridPos({ x: 0, y, w: 24, h: 1 }));
     y += 1;
-    d.withPanel(burnPanel(slo, y)).withPanel(budgetPanel(slo, y)).withPanel(sliPanel(slo, y));
+    d.withPanel(sloBurnPanel(slo, { x: 0, y, w: 12, h: 8 })).withPanel(errorBudgetPanel(slo, { x: 12, y, w: 6, h: 8 })).withPanel(sliPanel(slo, y));
     y += 8;
   }
   d.withRow(new RowBuilder('Traffic ($route)').gridPos({ x: 0, y, w: 24, h: 1 }));
@@ -166,7 +181,7 @@ export function drillDashboard(): DashboardFile {
     .time({ from: 'now-30m', to: 'now' })
     .timezone('utc')
     .withVariable(datasourceVariable())
-    .annotation(drillAnnotation())
+    .annotation(faultAnnotation())
     .withPanel(timeseries('Faults active', 'none', 0, 0, 12, [q('max by (drill, phase, fault) (drillbook_fault_active)', '{{drill}} {{phase}} {{fault}}', 'A')]))
     .withPanel(timeseries('Alerts firing', 'none', 0, 12, 12, [q('count by (alertname, severity) (ALERTS{alertstate="firing"})', '{{alertname}} ({{severity}})', 'A')]))
     .withPanel(
@@ -176,7 +191,7 @@ export function drillDashboard(): DashboardFile {
         q('sum(increase(stage_replica_restarts_total[1m]))', 'restarts / 1m', 'C'),
       ]),
     )
-    .withPanel(timeseries('Probes passing', 'percentunit', 8, 12, 12, [q('avg by (drill, probe) (drillbook_probe_success)', '{{drill}} {{probe}}', 'A')]))
+    .withPanel(drillResultsPanel({ x: 12, y: 8, w: 12, h: 8 }))
     .withPanel(timeseries('Load: request rate by code', 'reqps', 16, 0, 12, [q('sum by (code) (rate(http_requests_total[$__rate_interval]))', '{{code}}', 'A')]))
     .withPanel(
       timeseries('Load: latency p95', 's', 16, 12, 12, [q('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))', 'p95', 'A')]),
@@ -184,12 +199,43 @@ export function drillDashboard(): DashboardFile {
   return finish(uid, 'drills.json', d);
 }
 
+/** Drill results: each probe's latest pass (1) or fail (0), by drill (`drillbook_probe_success`). */
+export function drillResultsPanel(pos: GridPos): TimeseriesPanelBuilder {
+  return timeseries('Probes passing', 'percentunit', pos.y, pos.x, pos.w, [q('avg by (drill, probe) (drillbook_probe_success)', '{{drill}} {{probe}}', 'A')]).gridPos(pos);
+}
+
+/**
+ * Thresholds for an error-ratio panel from an SLO: orange at the error budget (1 − objective, a burn
+ * of 1×), red at the fastest page alert's factor × budget (14.4× for 30 days): where it pages.
+ */
+export function errorRatioThresholds(slo: SloDefinition): ThresholdsConfigBuilder {
+  const page = pageFactors(slo.period)[0]!;
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'green' },
+    { value: errorBudget(slo), color: 'orange' },
+    { value: burnThreshold(page, slo), color: 'red' },
+  ]);
+}
+
+/** Thresholds for a latency panel from a latency SLO: red above its threshold, in `unit` ('s' or 'ms'). */
+export function latencyThresholds(slo: SloDefinition, unit: 's' | 'ms'): ThresholdsConfigBuilder {
+  if (slo.sli.kind !== 'latency') throw new Error(`SLO ${slo.id} is not a latency SLO (its SLI is a ratio), so it has no latency threshold`);
+  const t = unit === 'ms' ? Number((slo.sli.thresholdSeconds * 1000).toFixed(6)) : slo.sli.thresholdSeconds;
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: 'green' },
+    { value: t, color: 'red' },
+  ]);
+}
+
 function finish(uid: string, file: string, d: DashboardBuilder): DashboardFile {
-  // Panel ids in build order, so the JSON is the same bytes for the same input.
-  const built = d.build();
+  return { file, uid, json: dashboardJson(d.build()) };
+}
+
+/** Dashboard JSON text with panel ids in build order, so the same input gives the same bytes. */
+export function dashboardJson(built: { panels?: unknown[] }): string {
   let id = 1;
   for (const p of built.panels ?? []) (p as { id?: number }).id = id++;
-  return { file, uid, json: `${JSON.stringify(built, null, 2)}\n` };
+  return `${JSON.stringify(built, null, 2)}\n`;
 }
 
 /** Pulls every PromQL expression out of dashboard JSON (panels, annotations, query variables). */
@@ -214,6 +260,5 @@ export function dashboardQueries(json: string): DashboardQueries {
 
 /** Replaces Grafana's variables with concrete values so Prometheus can parse the query. */
 export function concretise(expr: string, vars: Record<string, string> = {}): string {
-  const all: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __range: '1h', route: '.*', ...vars };
-  return expr.replace(/\$\{?(\w+)\}?/g, (m, name: string) => all[name] ?? m);
+  return substitute(expr, vars);
 }

@@ -1,16 +1,18 @@
 // `drill build`: load alerts/*.ts, check runbooks, write out/alerts/*.yaml (+ promtool
-// suites under out/alerts/tests/), out/dashboards/*.json. The I/O edge of build/.
+// suites under out/alerts/tests/), out/dashboards/*.json (generated, then the team's
+// dashboards/*.ts; every dashboard checked before any file is written). The I/O edge of build/.
 import { mkdir, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { DefinitionError } from '../define/errors.ts';
 import { definitionIssuesOf } from '../errors.ts';
 import { isAlertDefinition, isSloDefinition, type AlertDefinition, type SloDefinition } from '../define/slo.ts';
 import { drillDashboard, sloDashboard } from './dashboards.ts';
 import { alertPromtoolTests, sloPromtoolTests, type GeneratedFile } from './promtool-tests.ts';
-import { ruleFileYaml, serviceRuleFile, cmp, type RuleOptions } from './rules.ts';
+import { ruleFileYaml, serviceRuleFile, cmp, type RuleFile, type RuleOptions } from './rules.ts';
+import { metricCatalogue } from './metric-catalogue.ts';
+import { buildTeamDashboards, checkDashboards, type BuiltDashboard } from './team-dashboards.ts';
 import { checkRunbookLinks, checkRunbookText, readRunbooks, type AlertRunbookLink, type RunbookProblem } from './runbooks.ts';
 
 export interface BuildOptions {
@@ -112,20 +114,32 @@ export async function runBuild(options: BuildOptions): Promise<BuildReport> {
   const opts: RuleOptions = { runbookUrl: (p) => (base ? `${base}/${p}` : p) };
   const services = [...new Set([...slos.map((s) => s.def.service), ...alerts.map((a) => a.def.service)])].sort(cmp);
   const alertFiles: GeneratedFile[] = [];
-  const dashboards: GeneratedFile[] = [];
+  const ruleFiles: RuleFile[] = [];
+  const dashboards: BuiltDashboard[] = [];
   for (const service of services) {
     const ss = slos.filter((s) => s.def.service === service).map((s) => s.def);
     const as = alerts.filter((a) => a.def.service === service).map((a) => a.def);
-    alertFiles.push({ path: `${service}.yaml`, text: ruleFileYaml(serviceRuleFile(ss, as, opts)) });
-    for (const s of ss) alertFiles.push(...sloPromtoolTests(s, opts));
-    alertFiles.push(...alertPromtoolTests(service, as, `../${service}.yaml`, opts));
+    const rules = serviceRuleFile(ss, as, opts);
+    ruleFiles.push(rules);
+    alertFiles.push({ path: `${service}.yaml`, text: ruleFileYaml(rules) });
+    for (const s of ss) for (const f of sloPromtoolTests(s, opts)) alertFiles.push(f);
+    for (const f of alertPromtoolTests(service, as, `../${service}.yaml`, opts)) alertFiles.push(f);
     if (ss.length > 0) {
       const d = sloDashboard(service, ss);
-      dashboards.push({ path: d.file, text: d.json });
+      dashboards.push({ path: d.file, text: d.json, source: `(generated) dashboards/${d.file}` });
     }
   }
   const drill = drillDashboard();
-  dashboards.push({ path: drill.file, text: drill.json });
+  dashboards.push({ path: drill.file, text: drill.json, source: `(generated) dashboards/${drill.file}` });
+  const team = await buildTeamDashboards(root);
+  for (const d of team.dashboards) dashboards.push(d);
+  // Nothing ships unchecked: a dashboard problem writes no file at all, like a runbook problem.
+  const dashboardProblems = [...team.problems, ...(await checkDashboards(dashboards, metricCatalogue(ruleFiles)))];
+  if (dashboardProblems.length) {
+    report.ok = false;
+    report.problems = dashboardProblems;
+    return report;
+  }
 
   // Replace only what build owns (out/alerts, out/dashboards) so stale files do not linger.
   await writeTree(path.join(outDir, 'alerts'), alertFiles);
@@ -162,7 +176,7 @@ async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    if (e.isDirectory()) for (const f of await listFiles(p)) out.push(f);
     else out.push(p);
   }
   return out;
