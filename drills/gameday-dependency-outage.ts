@@ -19,8 +19,12 @@ export default defineGameDay({
     { name: 'warm-up', duration: '10s' },
     {
       name: 'db-outage',
-      fault: fault.dependencyOutage({ target: 'db', duration: '20s' }),
-      expect: { alerts: ['GraphApiDatabaseDown', 'GraphApiAvailability'], recoverWithin: '60s' },
+      // Long enough for the availability page to fire as it would in production: the stage's
+      // Prometheus starts with an hour and more of healthy history, so the 14.4x page's 1h window
+      // needs about 0.0144 x 60 min = 52 s of full outage (a 20 s outage pages only on a stage
+      // with no past, which flattered TTD by an order of magnitude).
+      fault: fault.dependencyOutage({ target: 'db', duration: '75s' }),
+      expect: { alerts: ['GraphApiDatabaseDown', 'GraphApiAvailability'], recoverWithin: '2m' },
     },
     { name: 'cool-down', duration: '10s' },
   ],

@@ -68,6 +68,7 @@ export const buildSpec = defineCommand({
     root: { type: 'string', placeholder: 'dir', description: 'project root (default: the current directory)' },
     out: { type: 'string', default: 'out', placeholder: 'dir', description: 'output directory, relative to the project root' },
     'runbook-base-url': { type: 'string', placeholder: 'url', description: 'prefix for runbook_url (default: the repository-relative path)' },
+    push: { type: 'string', placeholder: 'grafana-url', description: 'then post every dashboard to Grafana (/api/dashboards/db); token from $GRAFANA_TOKEN' },
   },
 });
 
@@ -161,7 +162,7 @@ export const scheduleSpec = defineCommand({
     cron: { type: 'string', default: '0 2 * * *', placeholder: 'expr', description: 'when every drill runs (cron expression)' },
     env,
     emit: { type: 'string', choices: ['k8s', 'github'], description: 'print a Kubernetes CronJob or a GitHub Actions workflow instead of running' },
-    image: { type: 'string', default: 'ghcr.io/your-org/drillbook:latest', placeholder: 'image', description: 'container image of the CronJob (--emit k8s)' },
+    image: { type: 'string', default: 'ghcr.io/your-org/drillbook:latest', placeholder: 'image', description: 'container image of the CronJob (--emit k8s), built FROM node:24' },
     namespace: { type: 'string', default: 'drills', placeholder: 'ns', description: 'namespace of the CronJob (--emit k8s)' },
   },
 });
@@ -174,6 +175,35 @@ export const recoverSpec = defineCommand({
     forget: { type: 'string', placeholder: 'fault-id', description: 'mark one pending revert as done by hand instead of reverting it' },
     all: { type: 'boolean', description: 'also revert faults whose harness is still running' },
     journal: { type: 'string', placeholder: 'file', description: 'rollback journal file (default .drillbook/journal.jsonl)' },
+  },
+});
+
+export const remediateSpec = defineCommand({
+  name: 'remediate',
+  summary: "an Alertmanager webhook receiver that runs the drills' remediation scripts (remediate: { onAlert, run }) and logs each action",
+  args: [{ name: 'drill-file', variadic: true, description: 'drills whose remediations are served (default: every drill under drills/)' }],
+  flags: {
+    listen: { type: 'string', required: true, placeholder: 'addr', description: 'host:port to listen on; a bare port listens on 127.0.0.1' },
+    'token-env': {
+      type: 'string',
+      default: 'DRILLBOOK_REMEDIATE_TOKEN',
+      placeholder: 'NAME',
+      description: "environment variable holding the bearer token Alertmanager sends (its webhook_config's http_config)",
+    },
+    'token-file': { type: 'string', placeholder: 'file', description: 'read the bearer token from this file instead' },
+    env: { type: 'string', default: 'stage', placeholder: 'name', description: "environment from drillbook.config.ts whose targets' URLs the scripts get" },
+  },
+});
+
+export const mitigateSpec = defineCommand({
+  name: 'mitigate',
+  summary: "mark the moment a running drill's fault was mitigated by hand (from another terminal), and optionally revert it",
+  args: [],
+  flags: {
+    run: { type: 'string', placeholder: 'id', description: 'the run to mark (default: the newest running one that waits for a mitigation)' },
+    note: { type: 'string', required: true, placeholder: 'text', description: 'what was done, e.g. "rolled back 042"' },
+    revert: { type: 'boolean', description: "also have the harness run the fault's own revert now" },
+    phase: { type: 'string', placeholder: 'name', description: 'only for this phase (default: whichever waits now)' },
   },
 });
 
@@ -212,4 +242,6 @@ export const commands: readonly Command[] = [
   bind(bakeSpec, async () => (await import('./bake.ts')).bakeCommand),
   bind(scheduleSpec, async () => (await import('./schedule.ts')).scheduleCommand),
   bind(recoverSpec, async () => (await import('./recover.ts')).recoverCommand),
+  bind(remediateSpec, async () => (await import('./remediate.ts')).remediateCommand),
+  bind(mitigateSpec, async () => (await import('./remediate.ts')).mitigateCommand),
 ];

@@ -6,7 +6,7 @@ import { findProjectRoot, loadConfig } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
-import { buildRunIndex } from '../evidence/history.ts';
+import { MTTR_TREND_BASIS, buildRunIndex } from '../evidence/history.ts';
 import type { RunRecord } from '../evidence/run-record.ts';
 import type { historySpec } from './commands.ts';
 import type { CliIo } from './io.ts';
@@ -29,6 +29,7 @@ export async function historyCommand({ flags: values }: Parsed<typeof historySpe
   }
   const ms = (v: number | null) => (v === null ? '—' : formatDuration(v));
   io.out(`${records.length} run(s) in ${evidenceDir}`);
+  io.out(`MTTR over ${MTTR_TREND_BASIS}`);
   io.out('drill                 runs  baseline MTTR  recent MTTR  change   KPI −30 %  mean TTD');
   for (const d of index.drills)
     io.out(`${d.drill.padEnd(21)} ${String(d.runs).padStart(4)}  ${ms(d.baselineMttrMs).padStart(13)}  ${ms(d.recentMttrMs).padStart(11)}  ${d.mttrChange === null ? '—'.padStart(6) : `${(d.mttrChange * 100).toFixed(0)} %`.padStart(6)}   ${d.meetsKpi === null ? '—' : d.meetsKpi ? 'met' : 'not met'}`.padEnd(78) + `  ${ms(d.ttdMeanMs)}`);

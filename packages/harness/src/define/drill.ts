@@ -29,6 +29,17 @@ const expectSchema = strictObject({
   recoverWithin: duration().optional(),
 });
 
+const remediateSchema = strictObject({
+  /** The alert (its alertname) whose firing notification, delivered by Alertmanager, starts the script. */
+  onAlert: z.string({ error: withFix('a remediation names its alert', "write onAlert: 'GraphApiRouteFailing'") }).min(1),
+  /** The script that takes the fault out, relative to the project root: a zx script under scripts/ (.ts, .mjs or .js). */
+  run: z.string({ error: withFix('a remediation names its script', "write run: 'scripts/rollback-on-alert.ts'") }).min(1),
+  /** The environment target whose URL the script gets as DRILLBOOK_TARGET_URL. @default the fault's target */
+  target: z.string().min(1).optional(),
+  /** The script is killed after this long: '30s' or milliseconds. @default '1m' */
+  timeout: duration().optional(),
+});
+
 const phaseSchema = strictObject({
   /** The phase's name, unique in the game-day (`warm-up`, `replica-loss`, …). */
   name: name(),
@@ -38,7 +49,16 @@ const phaseSchema = strictObject({
   fault: faultSchema.optional(),
   /** What the fault must cause: alerts that fire and a bound on recovery; only on a phase with a fault. */
   expect: expectSchema.optional(),
+  /** 'mitigated': the fault stays in until the team's remediation or a person (`drill mitigate`) takes it out, instead of a duration. */
+  until: z.literal('mitigated', { error: withFix("until takes only 'mitigated'", "write until: 'mitigated', or give the fault a duration") }).optional(),
+  /** Safety deadline of `until: 'mitigated'`, from the fault going in: then the harness takes it out and the episode fails. @default recoverWithin */
+  deadline: duration().optional(),
+  /** The team's automation run when an alert fires (the seeds' rollback_on_alert); needs `until: 'mitigated'`. */
+  remediate: remediateSchema.optional(),
 });
+
+/** Default bound on a remediation script's run time. */
+export const DEFAULT_REMEDIATION_TIMEOUT = 60_000;
 
 const common = {
   /** The drill's name: letters, digits, dots, dashes, underscores (`replica-loss`). */
@@ -134,6 +154,7 @@ function crossCheck(plan: DrillPlan, add: (path: string, problem: string, fix: s
     else seenPhase.set(p.name, i);
     if (!p.fault && p.duration === undefined) add(`phases[${i}].duration`, `phase '${p.name}' has neither a fault nor a duration`, "give it duration: '1m', or a fault");
     if (!p.fault && p.expect) add(`phases[${i}].expect`, `phase '${p.name}' expects alerts or recovery but injects no fault`, 'move expect to the phase with the fault, or add one');
+    checkMitigation(p, i, add);
   });
   const seenProbe = new Map<string, number>();
   plan.steadyState.forEach((p, i) => {
@@ -168,12 +189,52 @@ export function defineGameDay(input: GameDayInput, file?: string): DefinedDrill 
     name: p.name,
     ...(p.duration !== undefined ? { duration: p.duration } : {}),
     ...(p.fault ? { fault: p.fault, expect: { alerts: p.expect?.alerts ?? [], recoverWithin: p.expect?.recoverWithin ?? DEFAULT_RECOVER_WITHIN } } : p.expect ? { expect: { alerts: p.expect.alerts ?? [], recoverWithin: p.expect.recoverWithin ?? DEFAULT_RECOVER_WITHIN } } : {}),
+    ...mitigationOf(p),
   }));
   const plan = planOf(d, phases, file);
   const issues: Array<{ path: string; problem: string; fix: string }> = [];
   crossCheck(plan, (path, problem, fix) => issues.push({ path, problem, fix }));
   finish(file, issues);
   return { kind: 'drill', name: plan.name, plan, uses: usesOf(d, input.steadyState, input.stopWhen, input.checks) };
+}
+
+/** A phase's `until`/`deadline`/`remediate` as the plan holds them (defaults filled in). */
+function mitigationOf(p: z.infer<typeof phaseSchema>): Pick<PhasePlan, 'until' | 'deadline' | 'remediate'> {
+  const out: Pick<PhasePlan, 'until' | 'deadline' | 'remediate'> = {};
+  if (p.until) {
+    out.until = p.until;
+    out.deadline = p.deadline ?? p.expect?.recoverWithin ?? DEFAULT_RECOVER_WITHIN;
+  } else if (p.deadline !== undefined) out.deadline = p.deadline;
+  if (p.remediate)
+    out.remediate = {
+      onAlert: p.remediate.onAlert,
+      run: p.remediate.run,
+      ...(p.remediate.target ? { target: p.remediate.target } : {}),
+      timeout: p.remediate.timeout ?? DEFAULT_REMEDIATION_TIMEOUT,
+    };
+  return out;
+}
+
+/** Cross-field rules of `until`, `deadline` and `remediate` on one phase. */
+function checkMitigation(p: PhasePlan, i: number, add: (path: string, problem: string, fix: string) => void): void {
+  const at = `phases[${i}]`;
+  if (p.until && !p.fault) add(`${at}.until`, `phase '${p.name}' waits for mitigation but injects no fault`, 'remove until, or add a fault');
+  if (p.until && p.fault && 'duration' in p.fault && p.fault.duration !== undefined)
+    add(
+      `${at}.fault.duration`,
+      `phase '${p.name}' stays until mitigated, so its fault cannot also have a duration`,
+      "remove the fault's duration; bound it with deadline: '2m'",
+    );
+  if (!p.until && p.deadline !== undefined)
+    add(`${at}.deadline`, 'a deadline bounds only a fault that stays until mitigated', "add until: 'mitigated', or remove deadline");
+  if (!p.until && p.remediate) add(`${at}.remediate`, 'a remediation takes out a fault that stays until mitigated', "add until: 'mitigated' to the phase");
+  const run = p.remediate?.run;
+  if (run !== undefined && (run.startsWith('/') || run.split(/[\\/]/).includes('..') || !/\.(ts|mts|mjs|js)$/.test(run)))
+    add(
+      `${at}.remediate.run`,
+      `'${run}' is not a script path inside the project`,
+      "give a path relative to the project root, e.g. 'scripts/rollback-on-alert.ts'",
+    );
 }
 
 function planOf(d: CommonParsed & { title?: string | undefined }, phases: PhasePlan[], file: string | undefined): DrillPlan {

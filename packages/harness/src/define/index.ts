@@ -2,7 +2,7 @@
 export { defineConfig, resolveEnvironment, DEFAULT_CONFIG, type ConfigInput } from './config.ts';
 export { defineDrill, defineGameDay, isDefinedDrill, DEFAULT_RECOVER_WITHIN, type DrillInput, type GameDayInput, type PhaseInput } from './drill.ts';
 export { fault, type FaultInput } from './faults.ts';
-export { probe, stop, type ProbeInput, type StopInput, type ToleranceInput } from './probes.ts';
+export { fromSlo, probe, stop, type ProbeInput, type StopInput, type ToleranceInput } from './probes.ts';
 export { defineSlo, defineAlert, loadOpenSlo, type SloDefinition, type AlertDefinition, type SloInput, type AlertInput } from './slo.ts';
 export { DefinitionError, type DefinitionIssue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';

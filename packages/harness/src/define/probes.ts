@@ -58,6 +58,17 @@ const probeTiming = {
 /** The probe's timeout defaults to its interval, capped at 5 s, so a probe never overlaps itself. */
 const timeoutFor = (every: number, timeout: number | undefined) => timeout ?? Math.min(every, 5_000);
 
+// An SLO as a drill imports it (defineSlo's result); its latency SLI is read in the http transform.
+const sloRefShape = z.object({ kind: z.literal('slo'), id: z.string() }).passthrough();
+const sloRef = () =>
+  z.custom<SloRef>((v) => sloRefShape.safeParse(v).success, { error: withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/') });
+
+/** The latency threshold of an SLO with a latency SLI, in ms; undefined for any other SLO. */
+function sloLatencyMs(slo: SloRef): number | undefined {
+  const sli = (slo as SloRef & { sli?: { kind?: string; thresholdSeconds?: number } }).sli;
+  return sli?.kind === 'latency' && typeof sli.thresholdSeconds === 'number' ? Math.round(sli.thresholdSeconds * 1000) : undefined;
+}
+
 const http = strictObject({
   /** The probe's kind; `probe.http` sets it. */
   probe: z.literal('http'),
@@ -79,9 +90,23 @@ const http = strictObject({
     /** A regular expression the body must match. */
     bodyMatches: z.string().optional(),
   }).optional(),
-}).transform((p): ProbeSpec => {
+  /** The latency SLO whose threshold is this probe's slowest passing response (`fromSlo` sets it), so the threshold has one source. */
+  slo: sloRef().optional(),
+}).transform((p, ctx): ProbeSpec => {
   const every = p.every ?? 1_000;
   const status = p.expect?.status === undefined ? [200] : Array.isArray(p.expect.status) ? p.expect.status : [p.expect.status];
+  let maxMs = p.expect?.maxMs;
+  if (p.slo) {
+    const fromSlo = sloLatencyMs(p.slo);
+    if (fromSlo === undefined) {
+      const fix = 'pass a latency SLO (sli: { latency: … }) to fromSlo, or write probe.http with expect.maxMs';
+      ctx.addIssue({ code: 'custom', path: ['slo'], message: withFix(`SLO '${p.slo.id}' has no latency objective to take a threshold from`, fix) });
+    } else if (maxMs !== undefined && maxMs !== fromSlo) {
+      const problem = `maxMs ${maxMs} contradicts the threshold of SLO '${p.slo.id}' (${fromSlo} ms)`;
+      ctx.addIssue({ code: 'custom', path: ['expect', 'maxMs'], message: withFix(problem, 'drop expect.maxMs: fromSlo takes it from the SLO') });
+    }
+    maxMs = fromSlo ?? maxMs;
+  }
   return {
     kind: 'http',
     name: p.name,
@@ -90,7 +115,7 @@ const http = strictObject({
     method: p.method ?? 'GET',
     every,
     timeout: timeoutFor(every, p.timeout),
-    expect: { status, ...(p.expect?.maxMs ? { maxMs: p.expect.maxMs } : {}), ...(p.expect?.bodyMatches ? { bodyMatches: p.expect.bodyMatches } : {}) },
+    expect: { status, ...(maxMs ? { maxMs } : {}), ...(p.expect?.bodyMatches ? { bodyMatches: p.expect.bodyMatches } : {}) },
   };
 });
 
@@ -162,6 +187,8 @@ export const probeSchema = byKind('probe', probeKinds, (kind) => {
 /** A steady-state probe as written: what probe.http/promql/sql/journey return. */
 export type ProbeInput = z.input<typeof probeSchema>;
 export type HttpProbeInput = Omit<z.input<typeof http>, 'probe'>;
+/** `fromSlo`'s input: an http probe without its latency bound, which the SLO gives. */
+export type SloProbeInput = Omit<HttpProbeInput, 'slo' | 'expect'> & { expect?: Omit<NonNullable<HttpProbeInput['expect']>, 'maxMs'> };
 export type PromqlProbeInput = Omit<z.input<typeof promql>, 'probe'>;
 export type SqlProbeInput = Omit<z.input<typeof sql>, 'probe'>;
 export type JourneyProbeOptions = Omit<z.input<typeof journey>, 'probe' | 'journey'>;
@@ -226,6 +253,16 @@ const stopKinds = { 'budget-consumed': budgetConsumed, 'error-ratio': errorRatio
 export const stopSchema = byKind('stop', stopKinds, () => ({
   message: withFix('expected a stop condition', 'build it with stop.budgetConsumed, stop.errorRatio, stop.alertFiring or stop.probeFailing'),
 }));
+
+/**
+ * A steady-state probe that holds a latency SLO: an HTTP request whose slowest passing response is
+ * the SLO's own threshold (`steadyState: [fromSlo(latency, { name, target, path })]`), not a second
+ * copy of it. List the SLO in the drill's `checks.slo` too, so its SLI over the load also judges
+ * each episode's impact (measure/episodes.ts).
+ */
+export function fromSlo(slo: SloRef, input: SloProbeInput): ProbeInput {
+  return { probe: 'http', ...input, slo };
+}
 
 /** A stop condition as written: what stop.budgetConsumed/errorRatio/alertFiring/probeFailing return. */
 export type StopInput = z.input<typeof stopSchema>;

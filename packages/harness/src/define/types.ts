@@ -186,12 +186,29 @@ export interface EpisodeExpectation {
   recoverWithin: Millis;
 }
 
+/** The team's own automation that takes a fault out when an alert reaches it through Alertmanager. */
+export interface RemediationPlan {
+  /** The alert (alertname) whose firing notification starts the script. */
+  onAlert: string;
+  /** The script, relative to the project root (a zx script under scripts/). */
+  run: string;
+  /** The environment target whose URL the script gets as DRILLBOOK_TARGET_URL (the fault's target unless named). */
+  target?: string;
+  /** The script is killed after this long. */
+  timeout: Millis;
+}
+
 export interface PhasePlan {
   name: string;
   /** How long the phase lasts. A fault phase without one lasts until recovery (bounded by recoverWithin). */
   duration?: Millis;
   fault?: FaultSpec;
   expect?: EpisodeExpectation;
+  /** The fault stays in until the team mitigates it (a remediation, or `drill mitigate`), not for a duration. */
+  until?: 'mitigated';
+  /** With `until: 'mitigated'`: after this long from t_inject the harness takes the fault out itself and the episode fails. */
+  deadline?: Millis;
+  remediate?: RemediationPlan;
 }
 
 export interface RestorePlan {

@@ -23,6 +23,37 @@ export interface BackgroundTask {
   stop(): Promise<void>;
 }
 
+/** A fault that stays in until the team mitigates it (`until: 'mitigated'`), as the mitigation feed sees it. */
+export interface AwaitedMitigation {
+  faultId: string;
+  phase: PhasePlan;
+  tInject: number;
+}
+
+/** One attempt of the team to take a fault out, reported once it has finished; the timeline records it. */
+export interface MitigationReport {
+  /** Clock time the attempt started (the script was started, the person marked it). */
+  startedAt: number;
+  by: 'alert-remediation' | 'person';
+  ok: boolean;
+  alert?: string;
+  script?: string;
+  exitCode?: number | null;
+  output?: string;
+  note?: string;
+  /** The person asked the harness to run the fault's own revert now. */
+  revert?: boolean;
+}
+
+/** Where mitigations come from: an alert-driven remediation script, a person's `drill mitigate`. */
+export interface MitigationFeed {
+  /**
+   * Watches for mitigations of one fault and reports each attempt. Once `signal` aborts it starts
+   * nothing new, stops what runs, and the returned promise resolves after the last report.
+   */
+  watch(fault: AwaitedMitigation, report: (m: MitigationReport) => void, signal: AbortSignal): Promise<void>;
+}
+
 export interface StopBreach {
   condition: string;
   detail: string;
@@ -59,6 +90,8 @@ export interface TimelineDeps {
   steadyStateWait?: number;
   onProgress?: (p: TimelineProgress) => void;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Mitigations of faults that stay until mitigated; without it such a fault waits for its deadline. */
+  mitigations?: MitigationFeed;
 }
 
 export interface TimelineOutcome {
@@ -109,9 +142,16 @@ class ProbeBoard {
     for (const f of w) f();
   }
 
-  /** Resolves on the next probe result. */
+  /** Resolves on the next probe result (or `wake`). */
   next(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Wakes whoever waits for a result, to check again (a mitigation was reported). */
+  wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
   }
 
   everyPassedOnce(): boolean {
@@ -254,6 +294,66 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     return f.reverting;
   };
 
+  /**
+   * The team's action took the fault out and the probes confirm it: the journal entry is done and
+   * the provider's revert is NOT run (a migration's rollback cannot run twice).
+   */
+  const takenOut = (faultId: string) => {
+    const f = active.get(faultId);
+    if (!f || f.reverting) return;
+    f.reverting = Promise.resolve();
+    sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason: 'mitigated' });
+    journal.recordDone(faultId);
+    sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
+    active.delete(faultId);
+  };
+
+  /**
+   * `until: 'mitigated'`: the fault stays in until a successful mitigation is followed by recovery (or
+   * a person asks for the revert); at the deadline the harness takes it out itself.
+   */
+  const awaitMitigation = async (phase: PhasePlan, f: ActiveFault) => {
+    const faultId = f.record.faultId;
+    const deadline = phase.deadline ?? phase.expect?.recoverWithin ?? 60_000;
+    const deadlineAt = f.tInject + deadline;
+    let mitigated = false;
+    let revertAsked = false;
+    let lastError: string | undefined;
+    const stopWatch = new AbortController();
+    const watching = deps.mitigations?.watch(
+      { faultId, phase, tInject: f.tInject },
+      (m) => {
+        const event: Extract<RunEvent, { kind: 'mitigation' }> = { t: m.startedAt, kind: 'mitigation', faultId, phase: phase.name, by: m.by, ok: m.ok };
+        if (m.alert !== undefined) event.alert = m.alert;
+        if (m.script !== undefined) event.script = m.script;
+        if (m.exitCode !== undefined) event.exitCode = m.exitCode;
+        if (m.output !== undefined) event.output = m.output;
+        if (m.note !== undefined) event.note = m.note;
+        emit(event);
+        if (m.ok) mitigated = true;
+        else lastError = `${m.script ?? m.by} failed${m.exitCode !== undefined ? ` (exit ${m.exitCode})` : ''}`;
+        if (m.ok && m.revert) revertAsked = true;
+        board.wake();
+      },
+      stopWatch.signal,
+    );
+    progress(`fault in until mitigated (deadline ${deadline} ms)`);
+    let done = false;
+    try {
+      done = await waitUntil(() => revertAsked || (mitigated && board.recoveredSince(f.tInject, plan.recoveryPasses)), Math.max(0, deadlineAt - clock.now()));
+    } finally {
+      // Nothing new starts; a script still running is stopped and reports before any revert.
+      stopWatch.abort();
+      await watching;
+    }
+    if (done && revertAsked) return revertFault(faultId, 'mitigated');
+    if (done) return takenOut(faultId);
+    const why = mitigated ? 'mitigated but not recovered' : `not mitigated${lastError ? ` (${lastError})` : ''}`;
+    const message = `phase ${phase.name}: ${why} within the deadline of ${deadline} ms: the harness reverts the fault`;
+    emit({ t: clock.now(), kind: 'log', level: 'warn', message });
+    await revertFault(faultId, 'deadline');
+  };
+
   const revertAll = (reason: RevertReason) => Promise.all([...active.keys()].map((id) => revertFault(id, reason)));
 
   // ── probes: one loop per steady-state probe, for the whole run ──
@@ -316,7 +416,8 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
       progress(active.size ? `${active.size} fault(s) in` : 'observing');
       // A person watches a real run: tick every second. Virtual time needs only the deadlines.
       const tick = clock.kind === 'real' ? 1_000 : 3_600_000;
-      const nextOverdue = Math.min(...[...active.values()].map((f) => (f.reverting ? Infinity : (f.overdueAt ?? Infinity))));
+      let nextOverdue = Infinity;
+      for (const f of active.values()) if (!f.reverting && f.overdueAt !== undefined && f.overdueAt < nextOverdue) nextOverdue = f.overdueAt;
       watchdogWake = new AbortController();
       try {
         await clock.sleep(Math.max(1, Math.min(tick, nextOverdue - clock.now())), AbortSignal.any([probesStop.signal, watchdogWake.signal]));
@@ -364,7 +465,8 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
       const f = await injectPhaseFault(phase as PhasePlan & { fault: FaultSpec }, index);
       const faultId = f.record.faultId;
       const duration = 'duration' in phase.fault ? phase.fault.duration : undefined;
-      if (duration) {
+      if (phase.until === 'mitigated') await awaitMitigation(phase, f);
+      else if (duration) {
         progress(`fault in for ${duration} ms`);
         await sleep(Math.max(0, f.tInject + duration - clock.now()));
         await revertFault(faultId, 'duration-elapsed');
@@ -389,11 +491,12 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   let reason: string | undefined;
   try {
     for (const task of background) await task.start(sink, run.signal);
-    loops.push(...plan.steadyState.map(probeLoop), watchdog());
+    for (const p of plan.steadyState) loops.push(probeLoop(p));
+    loops.push(watchdog());
     if (plan.steadyState.length > 0) {
       phaseName = '(steady state)';
       progress('checking the steady state');
-      const slowest = Math.max(...plan.steadyState.map((p) => p.every + p.timeout));
+      const slowest = plan.steadyState.reduce((m, p) => Math.max(m, p.every + p.timeout), 0);
       const held = await waitUntil(() => board.everyPassedOnce(), deps.steadyStateWait ?? 3 * slowest);
       if (!held) throw Object.assign(new Error('steady state did not hold before the first fault'), { status: 'error' as const });
     }
@@ -401,7 +504,7 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     if (plan.steadyState.length > 0) {
       phaseName = '(after)';
       progress('checking the steady state after the drill');
-      const bound = Math.max(30_000, ...plan.phases.map((p) => p.expect?.recoverWithin ?? 0));
+      const bound = plan.phases.reduce((m, p) => Math.max(m, p.expect?.recoverWithin ?? 0), 30_000);
       const held = await waitUntil(() => board.recoveredSince(lastInject, plan.recoveryPasses), bound);
       if (!held) emit({ t: clock.now(), kind: 'log', level: 'warn', message: 'the steady state did not hold again after the last phase' });
     }

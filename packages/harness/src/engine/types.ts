@@ -44,6 +44,21 @@ export type RunEvent =
     }
   | { t: number; kind: 'alert'; alert: string; state: 'pending' | 'firing' | 'resolved'; source: 'prometheus' | 'alertmanager'; labels: Record<string, string> }
   | { t: number; kind: 'load.sample'; requests: number; failures: number; p50Ms: number; p95Ms: number; p99Ms: number; dropped: number; vus: number }
+  | {
+      /** When the mitigation STARTED (the script was started, the person marked it); written once it has finished. */
+      t: number;
+      kind: 'mitigation';
+      faultId: string;
+      phase: string;
+      by: 'alert-remediation' | 'person';
+      alert?: string;
+      script?: string;
+      exitCode?: number | null;
+      /** The script's output (stdout and stderr interleaved), bounded. */
+      output?: string;
+      note?: string;
+      ok: boolean;
+    }
   | { t: number; kind: 'stop.breached'; condition: string; detail: string }
   | { t: number; kind: 'step'; name: string; detail?: Record<string, unknown> }
   | { t: number; kind: 'log'; level: 'info' | 'warn' | 'error'; message: string }
@@ -66,7 +81,17 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export type RevertReason = 'duration-elapsed' | 'phase-ended' | 'stop-condition' | 'signal' | 'overdue' | 'recovery-after-crash' | 'error';
+/** `mitigated`: the team's own action took the fault out; `deadline`: it was not mitigated in time and the harness took it out. */
+export type RevertReason =
+  | 'duration-elapsed'
+  | 'phase-ended'
+  | 'stop-condition'
+  | 'signal'
+  | 'overdue'
+  | 'recovery-after-crash'
+  | 'error'
+  | 'mitigated'
+  | 'deadline';
 
 /** Where events go. The engine writes; measures and the evidence pack read. */
 export interface RunLogSink {

@@ -62,12 +62,16 @@ export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan
     ...(record.coverageRequests && spans ? { coverage: { requests: record.coverageRequests, spans } } : {}),
     prometheusSlis: record.prometheusSlis ?? [],
     loadThresholds: record.loadThresholds ?? [],
+    formulas: record.measures,
   });
   const derived: Record<string, Measure> = { ...m.measures, ...(legacy ? legacyBurn(record) : {}) };
   for (const [name, d] of Object.entries(derived)) {
     const rec = record.measures[name];
     if (!rec) diffs.push({ what: `measure ${name}`, recorded: undefined, derived: d.value });
     else if (!same(rec.value, d.value)) diffs.push({ what: `measure ${name}`, recorded: rec.value, derived: d.value });
+    // Episode formulas name their generation: a ttr.v2 beside an mttr.v1 was edited to change which definition applies.
+    else if (/\.(ttr|impact)$|^mttr$/.test(name) && rec.formula !== d.formula)
+      diffs.push({ what: `measure ${name} formula`, recorded: rec.formula, derived: d.formula });
   }
   for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
   // Checks by name and outcome (details are prose): a check flipped or dropped is caught.

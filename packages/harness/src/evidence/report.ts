@@ -11,12 +11,19 @@ import { formatDuration } from '../define/duration.ts';
 import type { RunEvent } from '../engine/types.ts';
 import { burnRate, samplesFromRunLog, sloTargetsOfRecord } from '../measure/burn.ts';
 import { burnThreshold, declaredSloIds, pageFactors, periodWindow, sloMeasureKey } from '../slo/conventions.ts';
-import { measureEpisodes } from '../measure/episodes.ts';
+import type { Episode } from '../measure/episodes.ts';
+import { episodesOfRecord } from './record-episodes.ts';
 import type { RunRecord } from './run-record.ts';
 import type { BakeRecord } from '../measure/bake.ts';
 import { listPackFiles } from './manifest.ts';
 import { isBakeRecordPath } from './layout.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+
+/** How an episode recovered, with the recovery tail of one that needed the harness's revert. */
+function recoveredByCell(e: Episode): string {
+  const tail = e.recoveryTail?.value;
+  return `<span class="recovery ${esc(e.recoveredBy)}">${esc(e.recoveredBy)}${typeof tail === 'number' ? ` (+${ms(tail)} after revert)` : ''}</span>`;
+}
 
 export interface ReportAssets {
   uplotJs: string;
@@ -55,7 +62,7 @@ export interface RunChartData {
   /** SLOs the plan declares whose burn the record does not hold (records from before per-SLO burn). */
   unmeasured: string[];
   faults: Array<{ from: number; to: number; label: string }>;
-  marks: Array<{ t: number; label: string; kind: 'detect' | 'recover' }>;
+  marks: Array<{ t: number; label: string; kind: 'detect' | 'recover' | 'mitigate' }>;
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -114,10 +121,13 @@ export function chartData(record: RunRecord, index: number): RunChartData {
       return { from: sec(e.t), to: sec(out?.t ?? record.endedAt), label: `${inj?.phase ?? ''}: ${String(inj?.fault.kind ?? 'fault')}` };
     });
   const marks: RunChartData['marks'] = [];
-  for (const ep of measureEpisodes(record.events, record.plan)) {
+  for (const ep of episodesOfRecord(record)) {
     if (ep.tDetect !== undefined) marks.push({ t: sec(ep.tDetect), label: `detected ${ep.phase} (TTD ${ms(ep.ttd.value)})`, kind: 'detect' });
-    if (ep.tRecover !== undefined) marks.push({ t: sec(ep.tRecover), label: `recovered ${ep.phase} (TTR ${ms(ep.ttr.value)})`, kind: 'recover' });
+    if (ep.tRecover !== undefined && !ep.noImpact)
+      marks.push({ t: sec(ep.tRecover), label: `recovered ${ep.phase}: ${ep.recoveredBy} (TTR ${ms(ep.ttr.value)})`, kind: 'recover' });
   }
+  for (const e of record.events)
+    if (e.kind === 'mitigation') marks.push({ t: sec(e.t), label: `mitigation ${e.phase} by ${e.by}${e.ok ? '' : ' (failed)'}`, kind: 'mitigate' });
   const unmeasured = declared.filter((id) => !targets[id]);
   return { id: `run${index}`, probes, errors: { t: keys, ratio }, slos, unmeasured, faults, marks };
 }
@@ -143,7 +153,7 @@ function burnSection(data: RunChartData): string {
 }
 
 function runSection(record: RunRecord, data: RunChartData): string {
-  const episodes = measureEpisodes(record.events, record.plan);
+  const episodes = episodesOfRecord(record);
   const alerts = record.events.filter((e): e is Extract<RunEvent, { kind: 'alert' }> => e.kind === 'alert');
   const restore = record.measures.rpo
     ? `<h3>Restore</h3><table><tr><th>RPO</th><td>${ms(record.measures.rpo.value)}</td><th>acknowledged rows lost</th><td>${esc(record.measures.lostRows?.value ?? '—')}</td><th>RTO</th><td>${ms(record.measures.rto?.value)}</td></tr></table>
@@ -152,10 +162,11 @@ function runSection(record: RunRecord, data: RunChartData): string {
   return `<section class="run">
   <h2>${esc(record.drill)} <span class="verdict ${esc(record.verdict)}">${esc(record.verdict.toUpperCase())}</span></h2>
   <p class="meta">${esc(record.runId)} · ${esc(record.environment)} · ${esc(new Date(record.startedAt).toISOString())} · ${ms(record.endedAt - record.startedAt)}${record.reason ? ` · ${esc(record.reason)}` : ''}</p>
-  <table><tr><th>episode</th><th>fault</th><th>TTD</th><th>TTR</th><th>impact</th><th>alerts fired</th><th>within</th></tr>
+  <table><tr><th>episode</th><th>fault</th><th>TTD</th><th>TTR</th><th>impact</th><th>recovered by</th><th>alerts fired</th><th>within</th></tr>
   ${episodes
     .map(
-      (e) => `<tr><td>${esc(e.phase)}</td><td>${esc(e.faultKind)}</td><td>${ms(e.ttd.value)}</td><td>${e.noImpact ? '0 (no impact)' : ms(e.ttr.value)}</td><td>${ms(e.impact.value)}</td>
+      (e) => `<tr><td>${esc(e.phase)}</td><td>${esc(e.faultKind)}</td><td>${ms(e.ttd.value)}</td><td>${e.noImpact ? '0 (no impact)' : ms(e.ttr.value)}</td>
+      <td title="${esc(e.impact.note ?? '')}">${ms(e.impact.value)}</td><td>${recoveredByCell(e)}</td>
       <td>${Object.entries(e.alertsFired).map(([a, t]) => `${esc(a)} ${t === undefined ? '✗' : '✓'}`).join(', ') || '—'}</td>
       <td>${e.recoverWithin === undefined ? '' : `${ms(e.recoverWithin)} ${e.ttr.value !== null && e.ttr.value <= e.recoverWithin ? '✓' : '✗'}`}</td></tr>`,
     )
@@ -252,7 +263,7 @@ function shade(runData) {
     }
     for (const m of runData.marks) {
       const x = u.valToPos(m.t, 'x', true);
-      ctx.strokeStyle = m.kind === 'detect' ? '#8250df' : '#1a7f37';
+      ctx.strokeStyle = m.kind === 'detect' ? '#8250df' : m.kind === 'mitigate' ? '#bf8700' : '#1a7f37';
       ctx.setLineDash([4, 3]);
       ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
     }

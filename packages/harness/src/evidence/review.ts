@@ -2,8 +2,10 @@
 // What the harness measures (alerts doing their job, backout drills, canary health) is read
 // from its own run records; the rest from files the pipeline drops into the pack in their
 // published formats (SARIF, CycloneDX, SLSA provenance, cosign, conftest, Infracost).
-// Missing evidence is NO-GO, never a pass. Pure: files in, decision out.
+// Missing evidence is NO-GO, never a pass. Pure: files in, decision out. The backout gate (8) counts
+// only a rollback the team's own automation ran (recoveredBy 'remediated', measure/episodes.ts).
 import type { RunRecord } from './run-record.ts';
+import { episodesOfRecord } from './record-episodes.ts';
 
 export type GateStatus = 'pass' | 'fail' | 'missing';
 
@@ -142,15 +144,47 @@ function costGate(files: Record<string, unknown>, maxIncrease: number): Gate {
   return { id: 'cost', name: 'Cost guard', status: share <= maxIncrease ? 'pass' : 'fail', detail: `${diff >= 0 ? '+' : ''}${diff} ${doc.currency ?? ''}/month (${Number.isFinite(share) ? (share * 100).toFixed(1) : '∞'}%, bound ${(maxIncrease * 100).toFixed(0)}%)`, evidence: [p] };
 }
 
-/** 8. Backout plan tested: a passing rollback or restore drill within the last N days. */
+const isBackoutFault = (kind: string | undefined) => kind === 'migration' || kind === 'data-loss';
+
+/** The backout episodes of a passing rollback or restore drill and whether the team's own automation took the fault out. */
+function backoutOf(r: ReviewInput['runs'][number]): { remediated: boolean; recoveredBy: string[] } | undefined {
+  if (r.record.verdict !== 'pass' || !r.record.plan.phases.some((p) => isBackoutFault(p.fault?.kind))) return undefined;
+  const episodes = episodesOfRecord(r.record).filter((e) => isBackoutFault(e.faultKind));
+  return { remediated: episodes.some((e) => e.recoveredBy === 'remediated'), recoveredBy: episodes.map((e) => `${e.phase}: ${e.recoveredBy}`) };
+}
+
+/**
+ * 8. Backout plan tested: a passing rollback drill within the last N days whose rollback was REMEDIATED,
+ * i.e. run by the team's own automation (an alert-driven script, a person), not by the harness's timer.
+ * A timer-driven one proves the rollback SQL works, not that anything triggers it: it stays named in
+ * the detail, but does not pass the gate.
+ */
 function backoutGate(runs: ReviewInput['runs'], now: number, maxAgeDays: number): Gate {
+  const name = `Backout plan tested in the last ${maxAgeDays} days`;
   const backouts = runs
-    .filter((r) => r.record.verdict === 'pass' && r.record.plan.phases.some((p) => p.fault?.kind === 'migration' || p.fault?.kind === 'data-loss'))
-    .sort((a, b) => b.record.startedAt - a.record.startedAt);
-  const latest = backouts[0];
-  if (!latest) return { id: 'backout', name: `Backout plan tested in the last ${maxAgeDays} days`, status: 'missing', detail: 'no passing rollback or restore drill in the pack', evidence: [] };
-  const age = (now - latest.record.startedAt) / DAY;
-  return { id: 'backout', name: `Backout plan tested in the last ${maxAgeDays} days`, status: age <= maxAgeDays ? 'pass' : 'fail', detail: `${latest.record.drill} passed ${age.toFixed(1)} days ago (${latest.record.runId})`, evidence: [latest.path] };
+    .map((r) => ({ r, b: backoutOf(r) }))
+    .filter((x): x is { r: ReviewInput['runs'][number]; b: NonNullable<ReturnType<typeof backoutOf>> } => x.b !== undefined)
+    .sort((a, b) => b.r.record.startedAt - a.r.record.startedAt);
+  if (!backouts.length) return { id: 'backout', name, status: 'missing', detail: 'no passing rollback or restore drill in the pack', evidence: [] };
+  const age = (r: ReviewInput['runs'][number]) => (now - r.record.startedAt) / DAY;
+  const describe = ({ r, b }: (typeof backouts)[number]) =>
+    `${r.record.drill} passed ${age(r).toFixed(1)} days ago (${r.record.runId}; ${b.recoveredBy.join(', ') || 'no backout episode'})`;
+  const remediated = backouts.find((x) => x.b.remediated);
+  const timer = backouts.find((x) => !x.b.remediated);
+  // The newest timer-driven backout stays visible: it was the gate's evidence before remediation was required.
+  const timerNote = timer && (!remediated || timer.r.record.startedAt > remediated.r.record.startedAt) ? [`timer-driven, does not count: ${describe(timer)}`] : [];
+  if (!remediated) {
+    const detail = [`no remediated rollback drill: the rollback must be run by the team's automation, not the harness's timer`, ...timerNote].join('; ');
+    return { id: 'backout', name, status: 'fail', detail, evidence: [timer!.r.path] };
+  }
+  const fresh = age(remediated.r) <= maxAgeDays;
+  return {
+    id: 'backout',
+    name,
+    status: fresh ? 'pass' : 'fail',
+    detail: [`remediated: ${describe(remediated)}`, ...timerNote].join('; '),
+    evidence: [remediated.r.path, ...(timerNote.length ? [timer!.r.path] : [])],
+  };
 }
 
 export function review(input: ReviewInput): ReviewDecision {

@@ -104,6 +104,12 @@ export interface BurnReport {
 export interface SloTarget {
   objective: number;
   periodMs: Millis;
+  /**
+   * What the SLI counts as bad, for an episode's SLO impact (measure/episodes.ts): failed requests
+   * (`ratio`) or requests slower than `thresholdMs` (`latency`). Absent in records written before
+   * SLO impact was measured; read as `ratio`.
+   */
+  sli?: { kind: 'ratio' } | { kind: 'latency'; thresholdMs: Millis };
 }
 
 /** The SLI series Prometheus recorded for one SLO during the run (`sliErrorRatioQuery`). */

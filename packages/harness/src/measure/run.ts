@@ -6,7 +6,8 @@ import type { RunEvent, Verdict } from '../engine/types.ts';
 import type { StoredSpan } from '../observe/trace-store.ts';
 import { measureSloBurns, samplesFromRunLog, sloBurnMeasures, type PrometheusSli, type SloBurn, type SloTarget } from './burn.ts';
 import { traceCoverage, type CoverageReport, type CoverageRequest } from './coverage.ts';
-import { measureEpisodes, mttr, type Episode } from './episodes.ts';
+import { generationOf, incidentCount, measureEpisodes, mttr, mttrOwnRecovery, type Episode } from './episodes.ts';
+import { measureMitigations, type MitigationOutcome } from './mitigation.ts';
 import { restoreFromRun, type HeartbeatAck, type RestoreReport } from './restore.ts';
 import type { Measure } from './types.ts';
 import { decideVerdict, type Check } from './verdict.ts';
@@ -32,10 +33,17 @@ export interface RunMeasureInput {
   coverage?: { requests: readonly CoverageRequest[]; spans: readonly StoredSpan[] };
   prometheusSlis?: readonly PrometheusSli[];
   loadThresholds?: readonly LoadThresholdResult[];
+  /**
+   * The formula id of each measure of a record being re-derived (`drill verify`): a record made
+   * with mttr.v1 is derived again with the probe-only generation it was made with. A new run gives none.
+   */
+  formulas?: Readonly<Record<string, { formula: string }>>;
 }
 
 export interface RunMeasurement {
   episodes: Episode[];
+  /** Episodes that waited for (or got) the team's mitigation: TTM, rollback duration, attempts. */
+  mitigations: MitigationOutcome[];
   burns: SloBurn[];
   restore?: RestoreReport;
   coverage?: CoverageReport;
@@ -46,7 +54,7 @@ export interface RunMeasurement {
 }
 
 /** Record keys of a phase's measures (`<phase>.ttd`); SLO keys are `sloMeasureKey` (slo/conventions.ts). */
-const phaseKey = (phase: string, what: 'ttd' | 'ttr' | 'impact') => `${phase}.${what}`;
+const phaseKey = (phase: string, what: 'ttd' | 'ttr' | 'impact' | 'recoveryTail') => `${phase}.${what}`;
 
 function groupByTrace(spans: readonly StoredSpan[]): Map<string, StoredSpan[]> {
   const byTrace = new Map<string, StoredSpan[]>();
@@ -70,12 +78,24 @@ function loadThresholdChecks(results: readonly LoadThresholdResult[]): Check[] {
 
 export function measureRun(input: RunMeasureInput): RunMeasurement {
   const { plan, events, outcome } = input;
-  const episodes = measureEpisodes(events, plan);
-  const measures: Record<string, Measure> = { mttr: mttr(episodes) };
+  const generation = generationOf(input.formulas ?? {});
+  const episodes = measureEpisodes(events, plan, { slos: input.slos, generation });
+  const measures: Record<string, Measure> =
+    generation === 1
+      ? { mttr: mttr(episodes, 'mttr.v1') }
+      : { mttr: mttr(episodes), incidents: incidentCount(episodes), mttrOwnRecovery: mttrOwnRecovery(episodes) };
   for (const e of episodes) {
     measures[phaseKey(e.phase, 'ttd')] = e.ttd;
     measures[phaseKey(e.phase, 'ttr')] = e.ttr;
     measures[phaseKey(e.phase, 'impact')] = e.impact;
+    if (e.recoveryTail) measures[phaseKey(e.phase, 'recoveryTail')] = e.recoveryTail;
+  }
+
+  const mitigations = measureMitigations(events, plan, episodes);
+  Object.assign(measures, mitigations.measures);
+  for (const o of mitigations.outcomes) {
+    const e = episodes.find((x) => x.faultId === o.faultId);
+    if (e) Object.assign(e, { ttm: o.ttm, rollback: o.rollback });
   }
 
   const { source, samples } = samplesFromRunLog(events);
@@ -99,7 +119,7 @@ export function measureRun(input: RunMeasureInput): RunMeasurement {
     episodes,
     ...(restore ? { restore } : {}),
     ...(coverageCheck ? { coverage: coverageCheck } : {}),
-    extraChecks: loadThresholdChecks(input.loadThresholds ?? []),
+    extraChecks: [...mitigations.checks, ...loadThresholdChecks(input.loadThresholds ?? [])],
   });
-  return { episodes, burns, ...(restore ? { restore } : {}), ...(coverage ? { coverage } : {}), measures, checks, verdict };
+  return { episodes, mitigations: mitigations.outcomes, burns, ...(restore ? { restore } : {}), ...(coverage ? { coverage } : {}), measures, checks, verdict };
 }

@@ -36,8 +36,8 @@ export function decideVerdict(input: VerdictInput): { verdict: Verdict; checks: 
   }
   const stuck = input.events.filter((e) => e.kind === 'fault.revert-failed');
   checks.push({ name: 'every fault reverted', ok: stuck.length === 0, detail: stuck.length ? `${stuck.length} revert(s) failed: run 'drill recover'` : '0 faults left in' });
-  if (input.restore) checks.push(...input.restore.checks);
-  if (input.extraChecks) checks.push(...input.extraChecks);
+  for (const c of input.restore?.checks ?? []) checks.push(c);
+  for (const c of input.extraChecks ?? []) checks.push(c);
   if (input.coverage)
     checks.push({ name: `trace coverage ≥ ${(input.coverage.min * 100).toFixed(0)}%`, ok: input.coverage.value >= input.coverage.min, detail: `${(input.coverage.value * 100).toFixed(1)}%` });
   let verdict: Verdict;

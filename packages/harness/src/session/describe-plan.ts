@@ -84,6 +84,11 @@ export function describePlan(input: PlanDescriptionInput): string {
     lines.push(`  ${at.padEnd(10)} ${phase.name.padEnd(20)} ${length}`);
     if (phase.fault) {
       lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} fault: ${describeFault(phase.fault)} via ${input.providers[phase.name] ?? '?'}`);
+      if (phase.until === 'mitigated')
+        lines.push(
+          `  ${''.padEnd(10)} ${''.padEnd(20)} stays until mitigated (the harness reverts it at ${formatDuration(phase.deadline ?? 0)})` +
+            (phase.remediate ? `; on ${phase.remediate.onAlert} via Alertmanager: ${phase.remediate.run}` : "; mark it with 'drill mitigate'"),
+        );
       if (phase.expect?.alerts.length) lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} expects alerts: ${phase.expect.alerts.join(', ')}`);
       for (const d of input.details?.[phase.name] ?? []) lines.push(`  ${''.padEnd(10)} ${''.padEnd(20)} ${d}`);
       open = true;

@@ -67,6 +67,7 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       runFile: relative(opts.projectRoot, written.runFile) || written.runFile,
       reportFile: relative(opts.projectRoot, written.reportPath),
       episodes: m.episodes,
+      ...(m.measures.mttr ? { mttr: m.measures.mttr } : {}),
       burns: m.burns,
       checks: m.checks,
       ...(m.restore ? { restore: m.restore } : {}),

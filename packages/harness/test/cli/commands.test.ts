@@ -31,7 +31,7 @@ function minimalArgs(name: string): string[] {
 describe('every command', () => {
   it('the list covers every command the README names, and build and stage among them', () => {
     expect(commands.map((c) => c.spec.name).sort()).toEqual(
-      ['bake', 'build', 'coverage', 'history', 'keygen', 'list', 'load', 'recover', 'review', 'run', 'schedule', 'stage', 'synth', 'validate', 'verify'].sort(),
+      ['bake', 'build', 'coverage', 'history', 'keygen', 'list', 'load', 'mitigate', 'recover', 'remediate', 'review', 'run', 'schedule', 'stage', 'synth', 'validate', 'verify'].sort(),
     );
   });
 

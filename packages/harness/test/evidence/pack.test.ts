@@ -110,6 +110,20 @@ describe('evidence pack', () => {
     void createPublicKey;
   });
 
+  it('catches an edited recoveredBy-derived measure: the trend MTTR and the incident count', () => {
+    const dir = copy();
+    const f = join(dir, 'chaos-dr/run-20261122-220501.json');
+    const rec = JSON.parse(readFileSync(f, 'utf8'));
+    rec.measures.mttrOwnRecovery.value = 2_000; // the kill episode self-healed in 8 s, says the log
+    rec.measures.incidents.value = 0;
+    writeFileSync(f, canonicalJson(rec));
+    sealPack(dir, loadSigningKey(keys.privateKeyPath)!, { reseal: true });
+    expect(verifyPack(dir, { publicKey: loadPublicKey(keys.publicKeyPath) }).problems.map((p) => p.detail)).toEqual([
+      'measure incidents: recorded 0, derived from the raw events 1',
+      'measure mttrOwnRecovery: recorded 2000, derived from the raw events 8000',
+    ]);
+  });
+
   it('catches an edited verdict', () => {
     const dir = copy();
     const f = join(dir, 'chaos-dr/run-20261122-220501-2.json');

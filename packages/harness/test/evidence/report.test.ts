@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRunRecord } from '../../src/evidence/run-record.ts';
-import { chartData, writeReport } from '../../src/evidence/report.ts';
+import { chartData, renderReport, writeReport } from '../../src/evidence/report.ts';
+import { rollbackRecord } from '../support/recovery-record.ts';
 import { syntheticRunRecord } from '../support/run-record-fixture.ts';
 import { defineBake } from '../../src/define/bake.ts';
 import { VirtualClock } from '../../src/engine/clock.ts';
@@ -63,5 +64,18 @@ describe('report.html', () => {
       ['recover', 18],
     ]);
     expect(data.probes[0]!.failed.filter((v) => v !== null)).toHaveLength(8);
+  });
+
+  it('marks how each episode recovered and when the team mitigated, and the episode table says it', () => {
+    const rec = rollbackRecord('remediated');
+    const data = chartData(rec, 0);
+    expect(data.marks.map((m) => [m.kind, m.t, m.label])).toEqual([
+      ['recover', 15, 'recovered bad-migration: remediated (TTR 5s)'],
+      ['mitigate', 14, 'mitigation bad-migration by alert-remediation'],
+    ]);
+    const html = renderReport([rec, rollbackRecord('timer')], { uplotJs: '', uplotCss: '' }, 't');
+    expect(html).toContain('<th>recovered by</th>');
+    expect(html).toContain('<span class="recovery remediated">remediated</span>');
+    expect(html).toContain('<span class="recovery after-revert">after-revert (+980ms after revert)</span>');
   });
 });

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { review, goNoGoMemo, verificationSummary, type ReviewInput } from '../../src/evidence/review.ts';
 import { junitXml } from '../../src/evidence/junit.ts';
-import { defineDrill, fault, probe } from '../../src/define/index.ts';
 import { syntheticRunRecord, T0 } from '../support/run-record-fixture.ts';
+import { rollbackRecord } from '../support/recovery-record.ts';
 import type { RunRecord } from '../../src/evidence/run-record.ts';
 
 const digest = 'a'.repeat(64);
@@ -20,10 +20,10 @@ const green: Record<string, unknown> = {
   'rollout/change.json': { service: 'graph-api', summary: 'Entity resolution v2', rollback: 'Helm rollback to 1.2.2; migration 003 has a tested down-migration.' },
 };
 
-function backoutRun(daysAgo: number): RunRecord {
-  const r = syntheticRunRecord(0);
-  const plan = defineDrill({ name: 'dr-timed-restore', environments: ['local'], steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz' })], fault: fault.migration({ target: 'db', apply: 'x', rollback: 'y' }) }).plan;
-  return { ...r, drill: 'gameday-migration-rollback', runId: 'run-backout', plan, startedAt: T0 - daysAgo * 86_400_000 };
+/** A passing rollback drill `daysAgo` days old whose rollback the team's remediation ran (or the harness's timer). */
+function backoutRun(daysAgo: number, how: 'remediated' | 'timer' = 'remediated'): RunRecord {
+  const r = rollbackRecord(how, T0 - daysAgo * 86_400_000);
+  return { ...r, runId: `run-backout-${how}` };
 }
 
 const now = T0 + 60_000;
@@ -88,6 +88,21 @@ describe('drill review', () => {
     const newestFails = review(input(green, [{ ...passed, startedAt: T0 - 7_200_000 }, { ...failed, startedAt: T0 - 3_600_000 }, backoutRun(3)]));
     expect(newestFails.gates.find((g) => g.id === 'drills')!.status).toBe('fail');
     expect(newestFails.decision).toBe('NO-GO');
+  });
+
+  it('backout (ORR 8) passes only on a remediated rollback within 30 days; a timer-driven one stays named but does not count', () => {
+    const gate = (runs: RunRecord[]) => review(input(green, runs)).gates.find((g) => g.id === 'backout')!;
+    const timerOnly = gate([backoutRun(2, 'timer')]);
+    expect(timerOnly.status).toBe('fail');
+    expect(timerOnly.detail).toMatch(/no remediated rollback drill/);
+    expect(timerOnly.detail).toMatch(/timer-driven, does not count: gameday-migration-rollback passed 2\.0 days ago \(run-backout-timer; bad-migration: after-revert\)/);
+    const both = gate([backoutRun(5), backoutRun(2, 'timer')]);
+    expect(both.status).toBe('pass');
+    expect(both.detail).toMatch(/^remediated: gameday-migration-rollback passed 5\.0 days ago \(run-backout-remediated; bad-migration: remediated\); timer-driven, does not count: .*2\.0 days ago/);
+    expect(both.evidence).toEqual(['chaos-dr/run-0.json', 'chaos-dr/run-1.json']);
+    const stale = gate([backoutRun(31), backoutRun(2, 'timer')]);
+    expect([stale.status, stale.detail]).toEqual(['fail', expect.stringMatching(/^remediated: .*31\.0 days ago/)]);
+    expect(gate([]).status).toBe('missing');
   });
 
   it('writes JUnit XML with a failure per failed check', () => {

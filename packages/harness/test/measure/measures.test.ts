@@ -113,7 +113,8 @@ describe('TTR against the true recovery time', () => {
     }).plan;
     const episodes = measureEpisodes(log, p);
     expect(episodes.map((e) => e.ttr.value)).toEqual([4_000, 8_000]);
-    expect(mttr(episodes)).toMatchObject({ value: 6_000, formula: 'mttr.v1' });
+    expect(mttr(episodes)).toMatchObject({ value: 6_000, formula: 'mttr.v2', inputs: { episodes: 2, incidents: 2 } });
+    expect(mttr(episodes, 'mttr.v1')).toMatchObject({ value: 6_000, formula: 'mttr.v1' });
   });
 });
 

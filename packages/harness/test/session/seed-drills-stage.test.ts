@@ -19,6 +19,12 @@ describe('seed drills on the local stage', () => {
     expect(rec.measures.traceCoverage!.value).toBeGreaterThanOrEqual(0.7);
     expect(rec.measures['slo.graph-api:availability.burnRate']).toBeDefined();
     expect(rec.events.some((e) => e.kind === 'load.sample')).toBe(true);
+    // MTTR is over incidents (issue #14): the record says how many episodes had impact, and the
+    // latency SLO (from fromSlo's probe and checks.slo) is held with its threshold, 500 ms.
+    expect(rec.measures.mttr!.formula).toBe('mttr.v2');
+    expect(rec.measures.incidents!.value).toBeGreaterThanOrEqual(1); // the replica loss fails the replicas-ready probe
+    expect(rec.slos?.['graph-api:latency']).toMatchObject({ sli: { kind: 'latency', thresholdMs: 500 } });
+    expect(rec.plan.steadyState.find((p) => p.name === 'ready')).toMatchObject({ expect: { maxMs: 500 } });
   }, DRILL_TIMEOUT);
 
   it('DR: a timed point-in-time restore within the seeds’ RPO 15 min and RTO 60 min, with acknowledged rows counted', async () => {

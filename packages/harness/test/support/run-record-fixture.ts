@@ -2,7 +2,7 @@
 // by the real measure functions: consistent, so verify accepts it untampered.
 import { defineGameDay, fault, probe } from '../../src/define/index.ts';
 import type { RunEvent } from '../../src/engine/types.ts';
-import { measureEpisodes, mttr } from '../../src/measure/episodes.ts';
+import { incidentCount, measureEpisodes, mttr, mttrOwnRecovery } from '../../src/measure/episodes.ts';
 import { measureBurn, samplesFromRunLog } from '../../src/measure/burn.ts';
 import { decideVerdict } from '../../src/measure/verdict.ts';
 import { RUN_RECORD_SCHEMA, type RunRecord } from '../../src/evidence/run-record.ts';
@@ -30,7 +30,7 @@ export function syntheticRunRecord(offset: number): RunRecord {
   const { source, samples } = samplesFromRunLog(events);
   const burn = measureBurn(samples, 0.999, 30 * 86_400_000, start, start + 40_000, source);
   const { verdict, checks } = decideVerdict({ outcome: { status: 'completed' }, events, episodes });
-  const measures: RunRecord['measures'] = { mttr: mttr(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+  const measures: RunRecord['measures'] = { mttr: mttr(episodes), incidents: incidentCount(episodes), mttrOwnRecovery: mttrOwnRecovery(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
   for (const e of episodes) Object.assign(measures, { [`${e.phase}.ttd`]: e.ttd, [`${e.phase}.ttr`]: e.ttr, [`${e.phase}.impact`]: e.impact });
   return { schema: RUN_RECORD_SCHEMA, runId: `run-${offset}`, drill: 'nightly', environment: 'local', startedAt: start, endedAt: start + 40_000, plan, events, measures, checks, verdict, exitCode: 0, facts: { database: 'postgres://drill:hunter2@127.0.0.1:5432/graph', apiToken: 'abc' }, tool: { name: 'drillbook', version: 'test' } };
 }

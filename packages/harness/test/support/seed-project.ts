@@ -11,7 +11,7 @@ import type { RunRecord } from '../../src/evidence/run-record.ts';
 import { runDrill } from '../../src/session/run-drill.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..', '..', '..');
-const SHARED = ['drillbook.config.ts', 'package.json', 'alerts', 'dashboards', 'drills', 'load', 'runbooks', 'synthetics'];
+const SHARED = ['drillbook.config.ts', 'package.json', 'alerts', 'dashboards', 'drills', 'load', 'runbooks', 'scripts', 'synthetics'];
 
 export function seedProject(prefix = 'drillbook-seed-'): { root: string; remove: () => void } {
   const root = mkdtempSync(join(tmpdir(), prefix));

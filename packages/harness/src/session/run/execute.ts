@@ -30,6 +30,10 @@ import { BrowserPool, runJourney } from '../../synthetics/run-journey.ts';
 import { openEnvironment, type OpenEnvironment } from '../environment.ts';
 import { HeartbeatWriter } from '../heartbeat.ts';
 import { buildLocalRules } from '../local-rules.ts';
+import { formatDuration } from '../../define/duration.ts';
+import { alertWindows, chooseHistory, readRules, type HistoryChoice } from './history.ts';
+import { openMitigationChannel } from '../mitigation-channel.ts';
+import { RunMitigations } from '../mitigation-feed.ts';
 import { dispatchTo, progressNotes } from './observers.ts';
 import { preflight } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
@@ -98,6 +102,7 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
   // Spans arrive in batches: wait until every journey's trace is complete or the exporter has
   // gone quiet, then take one snapshot that trace coverage and the pack's traces/ both use.
   if (journeyRequests.length) await settleSpans(env.traces, () => traceCoverage(journeyRequests, (id) => env.traces.trace(id)).value === 1);
+  env.faultMetrics.setTraceCoverage(prepared.plan.name, journeyRequests, (id) => env.traces.trace(id)); // per operation, on /metrics
   const spans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
   // On a stage whose traces live in Tempo or Jaeger, read the journeys' traces back from there.
   const traceSource = selectTraceSource(prepared.envConfig, env.traces);
@@ -146,23 +151,45 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
   const runId = createRunId(clock);
   mkdirSync(join(opts.projectRoot, '.drillbook', 'runs'), { recursive: true });
   let rulesDir: string | undefined;
+  let history: HistoryChoice | undefined;
   if (envConfig.kind === 'local') {
     const rules = await buildLocalRules(opts.projectRoot, opts.note);
     if (!rules.ok) throw new DefinitionError(undefined, [{ path: 'alerts/', problem: rules.message, fix: "run 'drill build' and fix what it reports" }]);
     rulesDir = rules.rulesDir;
+    // A past for the burn-rate windows of the alerts the drill expects, at the drill's load rate.
+    const expected = plan.phases.flatMap((p) => p.expect?.alerts ?? []);
+    const load = drill.uses.load && isLoadProfile(drill.uses.load) ? drill.uses.load : undefined;
+    history = chooseHistory({ configuredMs: envConfig.stage?.history, windows: alertWindows(readRules(rulesDir), expected), load });
+    const what = history.stage ? `${formatDuration(history.stage.lengthMs)} at ${history.stage.ratePerSecond}/s` : 'none';
+    opts.note(`synthetic history: ${what} (${history.decision.why})`);
     opts.note('starting the local stage…');
   }
-  const env = await openEnvironment(prepared.environmentName, envConfig, { projectRoot: opts.projectRoot, clock, log: (l) => opts.progress?.(l), ...(rulesDir ? { rulesDir } : {}) });
+  const env = await openEnvironment(prepared.environmentName, envConfig, { projectRoot: opts.projectRoot, clock, log: (l) => opts.progress?.(l), ...(rulesDir ? { rulesDir } : {}), ...(history ? { history } : {}) });
 
   const log = new JsonlRunLog(join(opts.projectRoot, '.drillbook', 'runs', `${runId}.jsonl`));
   const controller = new AbortController();
   const disposeSignals = abortOnSignals(controller, opts.note);
   const browsers = new BrowserPool(); // Chromium for browser journeys, started on first use
+  // Phases that wait for the team's mitigation: `drill mitigate` reaches this run through a channel file.
+  const awaiting = plan.phases.filter((p) => p.until === 'mitigated').map((p) => p.name);
+  const channel = awaiting.length ? openMitigationChannel(opts.projectRoot, { runId, drill: plan.name, phases: awaiting }) : undefined;
   try {
     if (env.facts.stageReadyMs) opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
     const checked = await preflight(plan, prepared.environmentName, envConfig, { prometheus: env.prometheus, alertmanagerUrl: envConfig.kind === 'hosts' ? envConfig.alertmanager : undefined, targetUrl: (t) => urlIfAny(env, t) });
     log.onAppend(dispatchTo([progressNotes(opts.note)]));
     log.onAppend((e) => env.faultMetrics.observe(e, { drill: plan.name, runId }));
+    const mitigations = awaiting.length
+      ? new RunMitigations({
+          projectRoot: opts.projectRoot,
+          runId,
+          environment: prepared.environmentName,
+          now: () => clock.now(),
+          targetUrl: (t) => urlIfAny(env, t),
+          ...(channel ? { channelFile: channel.file } : {}),
+          log: (level, m) => opts.note(`${level}: ${m}`),
+        })
+      : undefined;
+    if (mitigations) log.onAppend((e) => mitigations.observe(e));
 
     // Journeys run as probes; every critical step's request is kept for trace coverage.
     const journeyRequests: CoverageRequest[] = [];
@@ -237,6 +264,7 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       signal: controller.signal,
       onProgress: (p) => opts.progress?.(`${p.phaseIndex >= 0 ? `phase ${p.phaseIndex + 1}/${p.phases} ` : ''}${p.phase} · ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.activity}`),
       log: (level, m) => opts.note(`${level}: ${m}`),
+      ...(mitigations ? { mitigations } : {}),
     });
     const lost = outcome.status === 'completed' ? await environmentLost(env) : undefined;
     if (lost) {
@@ -265,6 +293,7 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
     };
   } finally {
+    channel?.close();
     disposeSignals();
     await browsers.close();
     log.close();

@@ -20,6 +20,10 @@ export function progressNotes(note: (line: string) => void): RunObserver {
     alert: (e) => {
       if (e.state === 'firing' && e.source === 'prometheus') note(`  alert firing: ${e.alert}`);
     },
+    mitigation: (e) => {
+      const result = e.ok ? 'done' : `failed${e.exitCode !== undefined ? ` (exit ${e.exitCode})` : ''}`;
+      note(`  mitigation by ${e.script ?? e.by}: ${result}${e.note ? ` — ${e.note}` : ''}`);
+    },
     'stop.breached': (e) => note(`■ stop condition: ${e.condition} (${e.detail})`),
   };
 }

@@ -11,6 +11,7 @@ import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
 import { localProviders, ProviderRegistry } from '../../faults/registry.ts';
 import type { SloTarget } from '../../measure/run.ts';
 import { LOCAL_STAGE_TARGET_KINDS } from '../environment.ts';
+import { remediationIssues } from '../remediation.ts';
 
 export interface PrepareOptions {
   file: string;
@@ -40,7 +41,14 @@ export function providerRegistry(): ProviderRegistry {
 /** The SLOs a drill imported, with the objective and period each declares. */
 export function declaredSlos(drill: DefinedDrill): Record<string, SloTarget> {
   const out: Record<string, SloTarget> = {};
-  for (const [id, slo] of Object.entries(drill.uses.slos)) if (isSloDefinition(slo)) out[id] = { objective: slo.objective, periodMs: slo.period };
+  for (const [id, slo] of Object.entries(drill.uses.slos))
+    if (isSloDefinition(slo))
+      out[id] = {
+        objective: slo.objective,
+        periodMs: slo.period,
+        // What the SLI counts as bad, so an episode's SLO impact can be judged from the load's samples.
+        sli: slo.sli.kind === 'latency' ? { kind: 'latency', thresholdMs: Math.round(slo.sli.thresholdSeconds * 1000) } : { kind: 'ratio' },
+      };
   return out;
 }
 
@@ -99,7 +107,7 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   });
   // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
   const alertNames = envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
-  issues.push(...planIssues(drill.plan, envConfig, alertNames));
+  for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...remediationIssues(drill.plan, opts.projectRoot)]) issues.push(issue);
   if (issues.length) throw new DefinitionError(opts.file, issues);
   return {
     file: opts.file,
