@@ -3,7 +3,6 @@
 // stop conditions checked on every event. Whatever happens — a stop condition, Ctrl-C,
 // a provider throwing — every fault that went in is taken out before this returns.
 import type { DrillPlan, EnvironmentConfig, FaultSpec, PhasePlan, ProbeSpec } from '../define/types.ts';
-import { findRecovery } from '../measure/episodes.ts';
 import type { RollbackJournal } from './journal.ts';
 import type { Clock, FaultProvider, FaultSummary, ProviderContext, RevertReason, RevertRecord, RunEvent, RunLogSink } from './types.ts';
 
@@ -70,8 +69,17 @@ export interface TimelineProgress {
   next: string;
 }
 
+/**
+ * Where a run of N consecutive passes of every probe starts in `results` at or after `from`, or -1.
+ * The measures define it (measure/episodes.ts `findRecovery`); the caller hands it in, so the engine
+ * waits for recovery by exactly the rule TTR is measured with, without importing measure/.
+ */
+export type RecoveryRule = (results: readonly Extract<RunEvent, { kind: 'probe' }>[], probes: readonly string[], n: number, from: number) => number;
+
 export interface TimelineDeps {
   runId: string;
+  /** The recovery rule (pass measure/episodes.ts `findRecovery`). */
+  findRecovery: RecoveryRule;
   environmentName: string;
   environment: EnvironmentConfig;
   clock: Clock;
@@ -130,7 +138,10 @@ class ProbeBoard {
   private readonly passedOnce = new Set<string>();
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly probes: string[]) {}
+  constructor(
+    private readonly probes: string[],
+    private readonly findRecovery: RecoveryRule,
+  ) {}
 
   /** Keeps the run log's own event: no copy per probe result. */
   add(event: ProbeEvent): void {
@@ -170,7 +181,7 @@ class ProbeBoard {
       this.results = [...latest.values(), ...this.results.slice(from)];
       from = latest.size;
     }
-    return findRecovery(this.results, this.probes, n, from) >= 0;
+    return this.findRecovery(this.results, this.probes, n, from) >= 0;
   }
 }
 
@@ -183,7 +194,10 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   // Why the run ended early, with the revert reason it implies (typed, never read back from text).
   let ending: { status: 'aborted' | 'error'; reason: string; revert: RevertReason } | undefined;
   const active = new Map<string, ActiveFault>();
-  const board = new ProbeBoard(plan.steadyState.map((p) => p.name));
+  const board = new ProbeBoard(
+    plan.steadyState.map((p) => p.name),
+    deps.findRecovery,
+  );
   const startedAt = clock.now();
   let phaseName = '(start)';
   let phaseIndex = -1;

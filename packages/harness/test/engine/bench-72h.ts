@@ -8,6 +8,7 @@ import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
 import { runTimeline } from '../../src/engine/timeline.ts';
 import { defineGameDay, probe } from '../../src/define/index.ts';
+import { findRecovery } from '../../src/measure/episodes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-bench-'));
 try {
@@ -22,6 +23,7 @@ try {
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
   const outcome = await runTimeline(drill.plan, {
+      findRecovery,
     runId: 'run-bench',
     environmentName: 'local',
     environment: { kind: 'local' },

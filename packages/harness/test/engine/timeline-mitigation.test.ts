@@ -12,6 +12,7 @@ import { MemoryRunLog } from '../../src/engine/run-log.ts';
 import { runTimeline, type MitigationFeed, type MitigationReport, type ProbeOutcome } from '../../src/engine/timeline.ts';
 import type { FaultProvider, RevertRecord, RunEvent } from '../../src/engine/types.ts';
 import { measureRun } from '../../src/measure/run.ts';
+import { findRecovery } from '../../src/measure/episodes.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -63,6 +64,7 @@ function setup(clock: VirtualClock) {
   const journal = new RollbackJournal(join(dir, 'journal.jsonl'));
   const run = (mitigations: MitigationFeed) =>
     runTimeline(drill.plan, {
+      findRecovery,
       runId: 'run-m',
       environmentName: 'local',
       environment: { kind: 'local' },

@@ -8,6 +8,7 @@ import { VirtualClock } from '../../src/engine/clock.ts';
 import { RollbackJournal } from '../../src/engine/journal.ts';
 import { MemoryRunLog } from '../../src/engine/run-log.ts';
 import { runTimeline, type ProbeOutcome, type TimelineDeps } from '../../src/engine/timeline.ts';
+import { findRecovery } from '../../src/measure/episodes.ts';
 import type { FaultProvider, RevertRecord, RunEvent } from '../../src/engine/types.ts';
 import { defineGameDay, fault, probe, stop } from '../../src/define/index.ts';
 
@@ -49,6 +50,7 @@ function deps(clock: VirtualClock, provider: FaultProvider, runProbe: TimelineDe
   const log = new MemoryRunLog();
   const journal = new RollbackJournal(join(dir, 'journal.jsonl'));
   const d: TimelineDeps = {
+    findRecovery,
     runId: 'run-test',
     environmentName: 'local',
     environment: { kind: 'local' },

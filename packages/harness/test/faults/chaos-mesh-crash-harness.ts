@@ -7,6 +7,7 @@ import { runTimeline } from '../../src/engine/timeline.ts';
 import { defineGameDay, fault, probe } from '../../src/define/index.ts';
 import { chaosMeshProvider } from '../../src/faults/chaos-mesh/provider.ts';
 import type { KubernetesEnvironment } from '../../src/define/types.ts';
+import { findRecovery } from '../../src/measure/episodes.ts';
 
 const [journalPath, kubeconfig] = process.argv.slice(2);
 const clock = new RealClock();
@@ -23,6 +24,7 @@ const drill = defineGameDay({
 });
 const provider = chaosMeshProvider({ kubeconfig: kubeconfig! });
 await runTimeline(drill.plan, {
+      findRecovery,
   runId: 'run-20261122-220501-cafe',
   environmentName: 'stage',
   environment: env,

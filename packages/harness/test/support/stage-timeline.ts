@@ -7,12 +7,14 @@ import { RollbackJournal } from '../../src/engine/journal.ts';
 import { runTimeline, type TimelineDeps } from '../../src/engine/timeline.ts';
 import { runProbe, type ProbeEnvironment } from '../../src/observe/probes.ts';
 import type { MemoryRunLog } from '../../src/engine/run-log.ts';
+import { findRecovery } from '../../src/measure/episodes.ts';
 
 export function runTimelineOnStage(
   plan: DrillPlan,
   o: { runId: string; dir: string; clock: Clock; sink: MemoryRunLog; provider: FaultProvider; targets: Record<string, unknown>; probes: Omit<ProbeEnvironment, 'now'>; background?: TimelineDeps['background'] },
 ) {
   return runTimeline(plan, {
+      findRecovery,
     runId: o.runId,
     environmentName: 'local',
     environment: { kind: 'local' },

@@ -18,7 +18,7 @@ import { takeBaseBackup } from '../../faults/local/pitr.ts';
 import type { LocalTarget } from '../../faults/local/targets.ts';
 import { runLoad, type LoadSummary } from '../../load/runner.ts';
 import { traceCoverage, type CoverageRequest } from '../../measure/coverage.ts';
-import { measureEpisodes } from '../../measure/episodes.ts';
+import { measureEpisodes, findRecovery } from '../../measure/episodes.ts';
 import type { LoadThresholdResult, PrometheusSli } from '../../measure/run.ts';
 import type { HeartbeatAck } from '../../measure/restore.ts';
 import { createStopEvaluator } from '../../measure/stop-conditions.ts';
@@ -250,6 +250,7 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
     }
 
     let outcome = await runTimeline(plan, {
+      findRecovery,
       runId,
       environmentName: prepared.environmentName,
       environment: envConfig,
