@@ -236,7 +236,7 @@ export function runningStage(stateDir: string = defaultStateDir()): Stage | unde
 }
 
 function printStatus(components: ComponentStatus[], out: (s: string) => void): void {
-  const w = Math.max(...components.map((c) => c.name.length));
+  const w = components.reduce((m, c) => Math.max(m, c.name.length), 0);
   for (const c of components) {
     out(`${c.healthy ? 'healthy  ' : 'UNHEALTHY'}  ${c.name.padEnd(w)}  pid ${String(c.pid ?? '-').padEnd(7)} port ${String(c.port ?? '-').padEnd(5)}  ${c.detail ?? c.url ?? ''}`.trimEnd() + '\n');
   }

@@ -7,14 +7,15 @@ import { ExitCode } from '../engine/types.ts';
 import type { listSpec, validateSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
 import type { Parsed } from './spec.ts';
+import { maxOf } from '../util/arrays.ts';
 
 export async function listCommand({ flags }: Parsed<typeof listSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
   const { drills, errors } = await findDrills(flags.dir, root);
   if (flags.json) io.out(JSON.stringify({ drills, errors: errors.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
   else {
-    const w = Math.max(5, ...drills.map((d) => d.name.length));
-    const f = Math.max(4, ...drills.map((d) => d.file.length));
+    const w = maxOf([5, ...drills.map((d) => d.name.length)]);
+    const f = maxOf([4, ...drills.map((d) => d.file.length)]);
     io.out(`${'drill'.padEnd(w)}  ${'file'.padEnd(f)}  environments  title`);
     for (const d of drills) io.out(`${d.name.padEnd(w)}  ${d.file.padEnd(f)}  ${d.environments.join(',').padEnd(12)}  ${d.title}`);
     for (const e of errors) io.err(e.message);

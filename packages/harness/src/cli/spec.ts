@@ -100,8 +100,8 @@ export function commandHelp(spec: CommandSpec): string {
   });
   flagRows.push(['-h, --help', 'print this help']);
   const lines = [usageLine(spec), '', spec.summary];
-  if (spec.args.length) lines.push('', 'arguments:', ...rows(spec.args.map((a) => [argForm(a), a.description])));
-  lines.push('', 'flags:', ...rows(flagRows));
+  if (spec.args.length) lines.push('', 'arguments:', ...rows(spec.args.map((a) => [argForm(a), a.description]))); // eslint-disable-line no-restricted-syntax -- a command's few arguments
+  lines.push('', 'flags:', ...rows(flagRows)); // eslint-disable-line no-restricted-syntax -- a command's few flags
   return lines.join('\n');
 }
 

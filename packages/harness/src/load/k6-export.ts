@@ -39,20 +39,30 @@ export function k6Scenario(s: ScenarioPlan): Record<string, unknown> {
   };
   switch (s.executor) {
     case 'constant-arrival-rate':
-      num('rate'), dur('timeUnit'), dur('duration'), num('preAllocatedVUs'), num('maxVUs');
+      num('rate');
+      dur('timeUnit');
+      dur('duration');
+      num('preAllocatedVUs');
+      num('maxVUs');
       break;
     case 'ramping-arrival-rate':
-      num('startRate'), dur('timeUnit'), num('preAllocatedVUs'), num('maxVUs');
+      num('startRate');
+      dur('timeUnit');
+      num('preAllocatedVUs');
+      num('maxVUs');
       break;
     case 'constant-vus':
-      num('vus'), dur('duration');
+      num('vus');
+      dur('duration');
       break;
     case 'ramping-vus':
       num('startVUs');
       break;
     case 'per-vu-iterations':
     case 'shared-iterations':
-      num('vus'), num('iterations'), dur('maxDuration');
+      num('vus');
+      num('iterations');
+      dur('maxDuration');
       break;
   }
   if (s.stages) out.stages = s.stages.map((st) => ({ duration: k6Duration(st.duration), target: st.target }));

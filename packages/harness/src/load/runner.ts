@@ -14,6 +14,7 @@ import { endpoint, H1Connection, H1Pool, serializeRequest, type SendResult, type
 import { MetricStore, type Tags } from './metrics.ts';
 import { arrivalOffsets, scenarioDuration, vusAt } from './schedule.ts';
 import { aggregationKey, evaluateThreshold, parseMetricName, parseThreshold } from './thresholds.ts';
+import { maxOf } from '../util/arrays.ts';
 
 export interface LoadSample {
   t: number;
@@ -144,7 +145,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   // the connection churn made the runner drop a sixth of its iterations. Destroying it at the hard
   // stop interrupts that scenario's in-flight requests: cheaper than an abort listener per
   // request (EventTarget's duplicate check makes those O(in-flight) each).
-  const connectionsFor = (s: ScenarioPlan) => Math.min(opts.maxConnections ?? 64, Math.max(1, s.maxVUs ?? s.vus ?? 1, s.startVUs ?? 0, ...(s.executor === 'ramping-vus' ? (s.stages ?? []).map((st) => st.target) : [])));
+  const connectionsFor = (s: ScenarioPlan) => Math.min(opts.maxConnections ?? 64, maxOf([1, s.maxVUs ?? s.vus ?? 1, s.startVUs ?? 0, ...(s.executor === 'ramping-vus' ? (s.stages ?? []).map((st) => st.target) : [])]));
   const url = profile.request.url ?? new URL(profile.request.path!, opts.baseUrl).toString();
   const checkName = `status is ${profile.request.expectStatus.join('|')}`;
   let checkPasses = 0;
@@ -268,7 +269,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
     } else {
       // Closed model: each VU keeps its own connection, as in k6 (VUs beyond maxConnections
       // share one and queue on it); no pool to search for a free connection on every request.
-      const workers = s.executor === 'ramping-vus' ? Math.max(s.startVUs ?? 0, ...s.stages!.map((st) => st.target)) : s.vus ?? 1;
+      const workers = s.executor === 'ramping-vus' ? maxOf([s.startVUs ?? 0, ...s.stages!.map((st) => st.target)]) : s.vus ?? 1;
       maxVUsSeen = Math.max(maxVUsSeen, workers);
       for (let i = 0; i < connectionsFor(s); i++) dispatchers.push(connection());
       let shared = s.iterations ?? 0;

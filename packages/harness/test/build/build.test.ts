@@ -56,7 +56,7 @@ describe('drill build on this repository', () => {
   });
 
   it('writes Sloth-compatible recordings and alerts that carry severity, summary, description and an existing runbook', async () => {
-    const file = parse(await readFile(path.join(outA, 'alerts/graph-api.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Array<Record<string, any>> }> };
+    const file = parse(await readFile(path.join(outA, 'alerts/graph-api.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Array<{ record?: string; alert?: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }> }> };
     const records = new Set(file.groups.flatMap((g) => g.rules.map((r) => r.record)).filter(Boolean));
     for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']) expect(records).toContain(`slo:sli_error:ratio_rate${w}`);
     for (const m of ['slo:objective:ratio', 'slo:error_budget:ratio', 'slo:time_period:days', 'slo:current_burn_rate:ratio', 'slo:period_burn_rate:ratio', 'slo:period_error_budget_remaining:ratio']) {
@@ -70,7 +70,7 @@ describe('drill build on this repository', () => {
       expect(['critical', 'warning']).toContain(a.labels.severity);
       expect(a.annotations.summary).toBeTruthy();
       expect(a.annotations.description).toBeTruthy();
-      expect(existsSync(path.join(repoRoot, a.annotations.runbook_url)), a.annotations.runbook_url).toBe(true);
+      expect(existsSync(path.join(repoRoot, a.annotations.runbook_url!)), a.annotations.runbook_url).toBe(true);
     }
     const page = alerts.find((a) => a.alert === 'GraphApiAvailability' && a.labels.long_window === '1h')!;
     expect(page.labels).toMatchObject({ severity: 'critical', sloth_severity: 'page', burn_factor: '14.4', short_window: '5m' });

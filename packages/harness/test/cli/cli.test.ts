@@ -14,8 +14,8 @@ function drill(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-/** Every file under a directory with its mtime: to show a dry run writes nothing. */
-function snapshot(dir: string): Record<string, number> {
+/** Every file under a project's evidence-pack/, out/ and .drillbook/ with its mtime: to show a dry run writes nothing. */
+function snapshot(root: string): Record<string, number> {
   const out: Record<string, number> = {};
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -26,7 +26,7 @@ function snapshot(dir: string): Record<string, number> {
   };
   for (const d of ['evidence-pack', 'out', '.drillbook']) {
     try {
-      walk(join(repo, d));
+      walk(join(root, d));
     } catch {
       // absent is fine
     }

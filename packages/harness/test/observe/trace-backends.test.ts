@@ -126,7 +126,7 @@ describe('trace backends', () => {
   it('Jaeger: µs times, CHILD_OF references, span.kind and otel.status_code tags, process service names', async () => {
     const j = await serve((u) => (u.pathname === `/api/traces/${TRACE}` ? { status: 200, body: JSON.stringify(jaeger) } : { status: 404, body: '{"data":null,"errors":[{"code":404,"msg":"trace not found"}]}' }));
     const spans = byId(await jaegerTraceSource(j.url).fetchTrace(TRACE));
-    expect(spans.map(({ attributes, ...rest }) => rest)).toEqual(byId(expected).map(({ attributes, ...rest }) => rest));
+    expect(spans.map(({ attributes: _a, ...rest }) => rest)).toEqual(byId(expected).map(({ attributes: _b, ...rest }) => rest));
     expect(spans.find((s) => s.spanId === DB)!.attributes['db.system']).toBe('postgresql');
   });
 

@@ -6,6 +6,7 @@ import { PrometheusClient } from '../../observe/prometheus.ts';
 import { describePlan } from '../describe-plan.ts';
 import { preflight } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
+import { pushAll } from '../../util/arrays.ts';
 
 type KubernetesConfig = Extract<EnvironmentConfig, { kind: 'kubernetes' }>;
 type HostsConfig = Extract<EnvironmentConfig, { kind: 'hosts' }>;
@@ -67,7 +68,8 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
       alertmanagerUrl: envConfig.alertmanager,
       targetUrl: (t) => envConfig.targets[t]?.url,
     });
-    lines.push('', 'preflight:', ...checked.checked.map((c) => `  ✓ ${c}`));
+    lines.push('', 'preflight:');
+    pushAll(lines, checked.checked.map((c) => `  ✓ ${c}`));
   } else {
     lines.push('', `preflight: runs when the ${envConfig.kind === 'local' ? 'local stage starts' : 'cluster is opened'} (a dry run starts nothing)`);
   }
