@@ -185,6 +185,145 @@ class ProbeBoard {
   }
 }
 
+/**
+ * The faults in right now, and the one way each goes out: the provider's revert, retried, then
+ * recorded in the journal (or left there for `drill recover` when it keeps failing).
+ */
+class ActiveFaults {
+  private readonly faults = new Map<string, ActiveFault>();
+
+  constructor(private readonly io: { sink: RunLogSink; clock: Clock; journal: RollbackJournal; log: (level: 'info' | 'warn' | 'error', message: string) => void }) {}
+
+  get size(): number {
+    return this.faults.size;
+  }
+  has(faultId: string): boolean {
+    return this.faults.has(faultId);
+  }
+  set(faultId: string, fault: ActiveFault): void {
+    this.faults.set(faultId, fault);
+  }
+  entries(): IterableIterator<[string, ActiveFault]> {
+    return this.faults.entries();
+  }
+  values(): IterableIterator<ActiveFault> {
+    return this.faults.values();
+  }
+  [Symbol.iterator](): IterableIterator<[string, ActiveFault]> {
+    return this.faults.entries();
+  }
+
+  /** Takes one fault out (once, however often asked); a revert that throws is retried before it is given up. */
+  revert(faultId: string, reason: RevertReason): Promise<void> {
+    const { sink, clock, journal, log } = this.io;
+    const f = this.faults.get(faultId);
+    if (!f) return Promise.resolve();
+    if (f.reverting) return f.reverting;
+    f.reverting = (async () => {
+      sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason });
+      // A fresh signal: reverting must finish even when the run was aborted. Providers' reverts
+      // are idempotent, so a revert that throws is tried again before it is given up to the journal.
+      const revertCtx = {
+        log,
+        signal: new AbortController().signal,
+        step: (name: string, detail?: Record<string, unknown>) => sink.append({ t: clock.now(), kind: 'step', name, ...(detail ? { detail } : {}) }),
+      };
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await f.provider.revert(f.record, revertCtx);
+            journal.recordDone(faultId);
+            sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
+            return;
+          } catch (err) {
+            const message = (err as Error).message;
+            if (attempt < REVERT_ATTEMPTS) {
+              sink.append({ t: clock.now(), kind: 'log', level: 'warn', message: `revert of ${faultId} failed (attempt ${attempt} of ${REVERT_ATTEMPTS}): ${message}; trying again` });
+              await clock.sleep(1_000 * attempt);
+              continue;
+            }
+            journal.recordFailed(faultId, message);
+            sink.append({ t: clock.now(), kind: 'fault.revert-failed', faultId, error: message });
+            log('error', `revert of ${faultId} failed: ${message}; it stays in the journal for 'drill recover'`);
+            return;
+          }
+        }
+      } finally {
+        this.faults.delete(faultId);
+      }
+    })();
+    return f.reverting;
+  }
+
+  /**
+   * The team's action took the fault out and the probes confirm it: the journal entry is done and
+   * the provider's revert is NOT run (a migration's rollback cannot run twice).
+   */
+  takenOut(faultId: string): void {
+    const { sink, clock, journal } = this.io;
+    const f = this.faults.get(faultId);
+    if (!f || f.reverting) return;
+    f.reverting = Promise.resolve();
+    sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason: 'mitigated' });
+    journal.recordDone(faultId);
+    sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
+    this.faults.delete(faultId);
+  }
+
+  /** Every fault still in goes out at once. */
+  revertAll(reason: RevertReason): Promise<void[]> {
+    return Promise.all([...this.faults.keys()].map((id) => this.revert(id, reason)));
+  }
+}
+
+/**
+ * One steady-state probe, for the whole run. A call that outlived its timeout is not sent again on
+ * top of itself: until it answers, each interval records "still no answer" instead, so a hung
+ * target never piles up probes. Sequential by design: a probe slower than its interval runs back to back.
+ */
+async function runProbeLoop(
+  probe: ProbeSpec,
+  io: { clock: Clock; runProbe: TimelineDeps['runProbe']; signal: AbortSignal; onResult: (event: ProbeEvent) => void },
+): Promise<void> {
+  const { clock, signal } = io;
+  let inFlight: Promise<ProbeOutcome> | undefined;
+  while (!signal.aborted) {
+    const sentAt = clock.now();
+    const stuck = inFlight !== undefined;
+    let outcome: ProbeOutcome | undefined;
+    try {
+      inFlight ??= io.runProbe(probe, signal);
+      // The timer is left to run out rather than cancelled: cancelling needs an AbortController per
+      // probe, which costs more than the timer (with the default timeout it wakes with the next probe).
+      outcome = (await Promise.race([inFlight, clock.sleep(probe.timeout, signal)])) ?? undefined;
+      if (outcome) inFlight = undefined;
+      else
+        outcome = {
+          ok: false,
+          started: sentAt,
+          latencyMs: probe.timeout,
+          error: stuck ? 'no answer yet (the previous probe is still in flight)' : `timed out after ${probe.timeout} ms`,
+        };
+    } catch (err) {
+      if (signal.aborted) break;
+      inFlight = undefined;
+      outcome = { ok: false, started: sentAt, error: (err as Error).message };
+    }
+    if (signal.aborted) break;
+    const event: ProbeEvent = { t: clock.now(), kind: 'probe', probe: probe.name, ok: outcome.ok, started: outcome.started };
+    if (outcome.latencyMs !== undefined) event.latencyMs = outcome.latencyMs;
+    if (outcome.status !== undefined) event.status = outcome.status;
+    if (outcome.value !== undefined) event.value = outcome.value;
+    if (outcome.error !== undefined) event.error = outcome.error;
+    io.onResult(event);
+    try {
+      await clock.sleep(Math.max(0, probe.every - (clock.now() - sentAt)), signal);
+    } catch {
+      break;
+    }
+  }
+}
+
 export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<TimelineOutcome> {
   const { clock, sink, journal } = deps;
   const log = deps.log ?? (() => {});
@@ -193,7 +332,9 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   const probesStop = new AbortController();
   // Why the run ended early, with the revert reason it implies (typed, never read back from text).
   let ending: { status: 'aborted' | 'error'; reason: string; revert: RevertReason } | undefined;
-  const active = new Map<string, ActiveFault>();
+  const active = new ActiveFaults({ sink, clock, journal, log });
+  const revertFault = (faultId: string, reason: RevertReason) => active.revert(faultId, reason);
+  const takenOut = (faultId: string) => active.takenOut(faultId);
   const board = new ProbeBoard(
     plan.steadyState.map((p) => p.name),
     deps.findRecovery,
@@ -268,60 +409,6 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     return true;
   };
 
-  const revertFault = (faultId: string, reason: RevertReason): Promise<void> => {
-    const f = active.get(faultId);
-    if (!f) return Promise.resolve();
-    if (f.reverting) return f.reverting;
-    f.reverting = (async () => {
-      sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason });
-      // A fresh signal: reverting must finish even when the run was aborted. A revert that
-      // throws is tried again (providers' reverts are idempotent) before it is given up to the journal.
-      const revertCtx = {
-        log,
-        signal: new AbortController().signal,
-        step: (name: string, detail?: Record<string, unknown>) => sink.append({ t: clock.now(), kind: 'step', name, ...(detail ? { detail } : {}) }),
-      };
-      try {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await f.provider.revert(f.record, revertCtx);
-            journal.recordDone(faultId);
-            sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
-            return;
-          } catch (err) {
-            const message = (err as Error).message;
-            if (attempt < REVERT_ATTEMPTS) {
-              sink.append({ t: clock.now(), kind: 'log', level: 'warn', message: `revert of ${faultId} failed (attempt ${attempt} of ${REVERT_ATTEMPTS}): ${message}; trying again` });
-              await clock.sleep(1_000 * attempt);
-              continue;
-            }
-            journal.recordFailed(faultId, message);
-            sink.append({ t: clock.now(), kind: 'fault.revert-failed', faultId, error: message });
-            log('error', `revert of ${faultId} failed: ${message}; it stays in the journal for 'drill recover'`);
-            return;
-          }
-        }
-      } finally {
-        active.delete(faultId);
-      }
-    })();
-    return f.reverting;
-  };
-
-  /**
-   * The team's action took the fault out and the probes confirm it: the journal entry is done and
-   * the provider's revert is NOT run (a migration's rollback cannot run twice).
-   */
-  const takenOut = (faultId: string) => {
-    const f = active.get(faultId);
-    if (!f || f.reverting) return;
-    f.reverting = Promise.resolve();
-    sink.append({ t: clock.now(), kind: 'fault.reverting', faultId, reason: 'mitigated' });
-    journal.recordDone(faultId);
-    sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
-    active.delete(faultId);
-  };
-
   /**
    * `until: 'mitigated'`: the fault stays in until a successful mitigation is followed by recovery (or
    * a person asks for the revert); at the deadline the harness takes it out itself.
@@ -366,54 +453,6 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     const message = `phase ${phase.name}: ${why} within the deadline of ${deadline} ms: the harness reverts the fault`;
     emit({ t: clock.now(), kind: 'log', level: 'warn', message });
     await revertFault(faultId, 'deadline');
-  };
-
-  const revertAll = (reason: RevertReason) => Promise.all([...active.keys()].map((id) => revertFault(id, reason)));
-
-  // ── probes: one loop per steady-state probe, for the whole run ──
-  const probeLoop = async (probe: ProbeSpec) => {
-    // A call that outlived its timeout is not sent again on top of itself: until it answers,
-    // each interval records "still no answer" instead, so a hung target never piles up probes.
-    let inFlight: Promise<ProbeOutcome> | undefined;
-    while (!probesStop.signal.aborted) {
-      const sentAt = clock.now();
-      const stuck = inFlight !== undefined;
-      let outcome: ProbeOutcome | undefined;
-      try {
-        inFlight ??= deps.runProbe(probe, probesStop.signal);
-        // The timer is left to run out rather than cancelled: cancelling needs an
-        // AbortController per probe, which costs more than the timer (with the default
-        // timeout it wakes together with the next probe anyway).
-        outcome = (await Promise.race([inFlight, clock.sleep(probe.timeout, probesStop.signal)])) ?? undefined;
-        if (outcome) inFlight = undefined;
-        else
-          outcome = {
-            ok: false,
-            started: sentAt,
-            latencyMs: probe.timeout,
-            error: stuck ? 'no answer yet (the previous probe is still in flight)' : `timed out after ${probe.timeout} ms`,
-          };
-      } catch (err) {
-        if (probesStop.signal.aborted) break;
-        inFlight = undefined;
-        outcome = { ok: false, started: sentAt, error: (err as Error).message };
-      }
-      if (probesStop.signal.aborted) break;
-      const event: ProbeEvent = { t: clock.now(), kind: 'probe', probe: probe.name, ok: outcome.ok, started: outcome.started };
-      if (outcome.latencyMs !== undefined) event.latencyMs = outcome.latencyMs;
-      if (outcome.status !== undefined) event.status = outcome.status;
-      if (outcome.value !== undefined) event.value = outcome.value;
-      if (outcome.error !== undefined) event.error = outcome.error;
-      board.add(event);
-      emit(event);
-      // Sequential by design: a probe slower than its interval runs back to back.
-      const wait = probe.every - (clock.now() - sentAt);
-      try {
-        await clock.sleep(Math.max(0, wait), probesStop.signal);
-      } catch {
-        break;
-      }
-    }
   };
 
   // ── watchdog: overdue faults and a progress tick ──
@@ -505,7 +544,11 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
   let reason: string | undefined;
   try {
     for (const task of background) await task.start(sink, run.signal);
-    for (const p of plan.steadyState) loops.push(probeLoop(p));
+    const onResult = (event: ProbeEvent) => {
+      board.add(event);
+      emit(event);
+    };
+    for (const p of plan.steadyState) loops.push(runProbeLoop(p, { clock, runProbe: deps.runProbe, signal: probesStop.signal, onResult }));
     loops.push(watchdog());
     if (plan.steadyState.length > 0) {
       phaseName = '(steady state)';
@@ -535,7 +578,7 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
       sink.append({ t: clock.now(), kind: 'phase.ended', phase: phaseName, outcome: 'aborted' });
   } finally {
     // Every fault still in goes out at once, whatever ended the run.
-    await revertAll(ending?.revert ?? 'phase-ended');
+    await active.revertAll(ending?.revert ?? 'phase-ended');
     probesStop.abort();
     await Promise.allSettled(loops);
     for (const task of background) await task.stop().catch((e: unknown) => log('warn', `stopping ${task.name}: ${(e as Error).message}`));
