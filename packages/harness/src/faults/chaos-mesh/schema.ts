@@ -51,6 +51,11 @@ const KUBERNETES_FORMATS: Record<string, Format> = {
 export class CrdValidator {
   private readonly validators = new Map<string, ValidateFunction>();
 
+  /** The validator when the published CRD schemas are on this machine, else undefined (a clone on its own). */
+  static ifPresent(dir: string = DEFAULT_CRD_DIR): CrdValidator | undefined {
+    return existsSync(dir) ? new CrdValidator(dir) : undefined;
+  }
+
   constructor(dir: string = DEFAULT_CRD_DIR, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
     if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: they come with the workspace's shared/reference/chaos-mesh/`);
     // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: strict mode off lets
