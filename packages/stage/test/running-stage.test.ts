@@ -54,6 +54,7 @@ function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; contentTypes:
 
 const attr = (s: OtlpSpan, key: string) => s.attributes?.find((a) => a.key === key)?.value;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the service's JSON answers, read field by field in each test
 async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
@@ -179,7 +180,7 @@ describe('a running stage', () => {
         expect((await post(stage.urls.service, '/runbook/rb-1/run', {})).status).toBe(202);
         times.push(performance.now() - t0);
       }
-      return Math.min(...times);
+      return times.reduce((m, t) => Math.min(m, t), Infinity);
     };
     const baseline = await fastest();
     const put = await ctl(`${control}/proxies/db`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 200, direction: 'to' }) });
@@ -242,12 +243,27 @@ describe('a running stage', () => {
     const range = new URLSearchParams({ query: 'stage_replicas_ready', start: String(killedAt / 1000), end: String(Date.now() / 1000 + 1), step: '0.5' });
     const body = (await (await monitoringFetch(stage)(`${stage.urls.prometheus}/api/v1/query_range?${range}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
     const values = body.data.result[0]!.values.map(([, v]) => Number(v));
-    expect(Math.min(...values)).toBe(1);
+    expect(values.reduce((m, v) => Math.min(m, v), Infinity)).toBe(1);
     expect(values.at(-1)).toBe(2);
     const restarts = await eventually(async () => {
       const r = await promQuery(stage, 'stage_replica_restarts_total{replica="replica-1"}');
       return r[0]?.value[1] === '1' ? r : undefined;
     });
     expect(restarts).toHaveLength(1);
+  });
+
+  // After the restart above, so the restarted replica counts too: the stage host and every replica
+  // are started with process.execPath, so they report the Node this test (the harness side) runs on.
+  it('the stage host and every service replica run on the Node of the process that started the stage', async () => {
+    const versions = async (query: string) => (await promQuery(stage, query)).map((s) => s.metric.version);
+    const replicas = await eventually(async () => {
+      const v = await versions('nodejs_version_info{replica!=""}');
+      return v.length >= 2 ? v : undefined;
+    });
+    expect(replicas).toEqual(replicas.map(() => process.version));
+    expect(await eventually(async () => {
+      const v = await versions('stage_host_nodejs_version_info');
+      return v.length > 0 ? v : undefined;
+    })).toEqual([process.version]);
   });
 });

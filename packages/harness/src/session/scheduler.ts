@@ -63,6 +63,9 @@ export class DrillScheduler {
   }
 }
 
+/** The Node line the emitted CI workflow and CronJob image run on: the one `npm start`/`npm test` use (tools/setup.mjs). */
+export const NODE_LINE = 24;
+
 /** A Kubernetes CronJob that runs the same drills nightly against a stage. */
 export function cronJobYaml(entries: ScheduledDrill[], opts: { env: string; image: string; namespace: string }): string {
   return entries
@@ -86,7 +89,7 @@ export function cronJobYaml(entries: ScheduledDrill[], opts: { env: string; imag
         '          restartPolicy: Never',
         '          containers:',
         '            - name: drill',
-        `              image: ${opts.image}`,
+        `              image: ${opts.image} # built FROM node:${NODE_LINE}: the harness needs Node >= 22.19`,
         `              args: ["npx", "drill", "run", "${e.name}", "--env", "${opts.env}", "--release", "nightly"]`,
       ].join('\n');
     })
@@ -114,7 +117,8 @@ export function githubWorkflowYaml(entries: ScheduledDrill[], opts: { env: strin
     '    steps:',
     '      - uses: actions/checkout@v4',
     '      - uses: actions/setup-node@v4',
-    '        with: { node-version: 20 }',
+    `        with: { node-version: ${NODE_LINE} }`,
+    '      - run: node --version',
     '      - run: npm ci',
     `      - run: npx drill run \${{ matrix.drill }} --env ${opts.env} --release nightly`,
     '      - uses: actions/upload-artifact@v4',

@@ -4,7 +4,7 @@
 // schedule-real.test.ts runs real drills through `drill schedule`.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
-import { cronJobYaml, DrillScheduler, githubWorkflowYaml } from '../../src/session/scheduler.ts';
+import { cronJobYaml, DrillScheduler, githubWorkflowYaml, NODE_LINE } from '../../src/session/scheduler.ts';
 
 describe('drill schedule', () => {
   it('runs two drills every second without overlap per drill, and reports missed runs', async () => {
@@ -41,5 +41,9 @@ describe('drill schedule', () => {
     const wf = parse(githubWorkflowYaml(entries, { env: 'stage' }));
     expect(wf.on.schedule).toEqual([{ cron: '0 2 * * *' }, { cron: '0 3 * * 0' }]);
     expect(wf.jobs.drill.strategy.matrix.drill).toEqual(['drills/nightly.ts', 'drills/dr-timed-restore.ts']);
+    // CI runs the drills on the Node line npm start/npm test use here, not an end-of-life one.
+    expect(NODE_LINE).toBe(24);
+    expect(wf.jobs.drill.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/setup-node')).with['node-version']).toBe(NODE_LINE);
+    expect(cronJobYaml(entries, { env: 'stage', image: 'registry/drillbook:1', namespace: 'drills' })).toContain(`FROM node:${NODE_LINE}`);
   });
 });
