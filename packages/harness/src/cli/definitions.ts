@@ -1,5 +1,5 @@
 // `drill list` and `drill validate`: read definitions, run nothing.
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, globSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../define/errors.ts';
 import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
@@ -25,17 +25,10 @@ export async function listCommand({ flags }: Parsed<typeof listSpec>, io: CliIo)
 
 /** Definition files of a project: drills/, load/, synthetics/, alerts/ and the config. */
 function allDefinitionFiles(root: string): string[] {
-  const out: string[] = [];
-  for (const dir of ['drills', 'load', 'synthetics', 'alerts', 'dashboards']) {
-    const walk = (d: string) => {
-      if (!existsSync(d)) return;
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        if (e.isDirectory()) walk(join(d, e.name));
-        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(join(d, e.name));
-      }
-    };
-    walk(join(root, dir));
-  }
+  // fs.globSync (Node 22+) leaves hidden files and directories out.
+  const out = globSync('{drills,load,synthetics,alerts,dashboards}/**/*.ts', { cwd: root })
+    .filter((f) => !f.endsWith('.d.ts'))
+    .map((f) => join(root, f));
   if (existsSync(join(root, 'drillbook.config.ts'))) out.push(join(root, 'drillbook.config.ts'));
   return out.sort();
 }

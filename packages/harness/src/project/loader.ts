@@ -1,7 +1,7 @@
 // Loading definition files (drills, journeys, load profiles, SLOs, the config) at run
 // time. They are TypeScript, imported through tsx; every DefinitionError thrown while
 // a file is evaluated is re-thrown naming that file.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, globSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
@@ -74,14 +74,8 @@ export interface DrillListing {
 /** Every drill file under `dir` (recursively), loaded and listed. Errors are collected, not thrown. */
 export async function findDrills(dir: string, cwd = process.cwd()): Promise<{ drills: DrillListing[]; errors: DefinitionError[] }> {
   const root = resolve(cwd, dir);
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(d, entry.name));
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) files.push(join(d, entry.name));
-    }
-  };
-  if (existsSync(root)) walk(root);
+  // fs.globSync (Node 22+) leaves hidden files and directories out, like a team's editor or a test's .tmp-* project.
+  const files = existsSync(root) ? globSync('**/*.ts', { cwd: root }).filter((f) => !f.endsWith('.d.ts')).map((f) => join(root, f)) : [];
   const drills: DrillListing[] = [];
   const errors: DefinitionError[] = [];
   for (const f of files.sort()) {
