@@ -7,7 +7,17 @@ const NODE_IO = ['node:fs', 'node:fs/promises', 'node:child_process', 'node:net'
 const io = NODE_IO.map((name) => ({ name, message: 'no I/O here: this layer is pure; do I/O at the edges (session/, cli/, observe/)' }));
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'out/**', 'evidence-pack/**', '.drillbook/**', '.tmp-*/**', 'bench/results/**', 'packages/stage/src/service/page-bundle/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      'out/**',
+      'evidence-pack/**',
+      '.drillbook/**',
+      '.tmp-*/**',
+      'bench/results/**',
+      'packages/stage/src/service/page-bundle/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -22,7 +32,7 @@ export default tseslint.config(
           message: 'Math.max/min(...array) overflows the call stack above ~125k elements: use a loop (or a reduce)',
         },
         {
-          selector: "CallExpression[callee.property.name=/^(push|unshift)$/] > SpreadElement",
+          selector: 'CallExpression[callee.property.name=/^(push|unshift)$/] > SpreadElement',
           message: 'push(...array) overflows the call stack above ~125k elements: use a loop or concat',
         },
       ],
@@ -37,7 +47,18 @@ export default tseslint.config(
           paths: io,
           patterns: [
             {
-              group: ['../engine/*', '../observe/*', '../session/*', '../evidence/*', '../faults/*', '../load/*', '../synthetics/*', '../cli/*', '../build/*', '../project/*'],
+              group: [
+                '../engine/*',
+                '../observe/*',
+                '../session/*',
+                '../evidence/*',
+                '../faults/*',
+                '../load/*',
+                '../synthetics/*',
+                '../cli/*',
+                '../build/*',
+                '../project/*',
+              ],
               allowTypeImports: true,
               message: 'measure/ is pure: import only types from other layers',
             },
@@ -49,7 +70,10 @@ export default tseslint.config(
   {
     files: ['packages/harness/src/engine/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../measure/*'], message: 'engine/ never imports measure/: measures read the run log after the fact' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../measure/*'], message: 'engine/ never imports measure/: measures read the run log after the fact' }] },
+      ],
     },
   },
   {

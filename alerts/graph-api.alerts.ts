@@ -10,7 +10,8 @@ export const replicaDown = defineAlert({
   for: '5s',
   severity: 'warning',
   summary: 'graph-api is running with fewer ready replicas than desired',
-  description: 'At least one graph-api replica has not been ready for 5s. The balancer routes around it; capacity is reduced until the supervisor brings it back.',
+  description:
+    'At least one graph-api replica has not been ready for 5s. The balancer routes around it; capacity is reduced until the supervisor brings it back.',
   runbook: 'runbooks/graph-api-replica-down.md',
   labels: { team: 'graph' },
   examples: [
@@ -36,7 +37,8 @@ export const databaseDown = defineAlert({
   for: '5s',
   severity: 'critical',
   summary: 'graph-api fails most requests: its database is probably down',
-  description: 'More than half of graph-api requests over the last 15s ended in a 5xx, for 5s. On graph-api this is the signature of a PostgreSQL outage or a lost connection pool.',
+  description:
+    'More than half of graph-api requests over the last 15s ended in a 5xx, for 5s. On graph-api this is the signature of a PostgreSQL outage or a lost connection pool.',
   runbook: 'runbooks/graph-api-database-down.md',
   labels: { team: 'graph' },
   examples: [
@@ -68,7 +70,8 @@ export const routeFailing = defineAlert({
   for: '2s',
   severity: 'warning',
   summary: 'one graph-api route fails most of its requests (the alert’s route label names it)',
-  description: 'More than half of the requests to one route over the last 10s ended in a 5xx, for 2s, while other routes may be healthy. Look for a recent migration or deploy that touched this route.',
+  description:
+    'More than half of the requests to one route over the last 10s ended in a 5xx, for 2s, while other routes may be healthy. Look for a recent migration or deploy that touched this route.',
   runbook: 'runbooks/graph-api-route-failing.md',
   labels: { team: 'graph' },
   examples: [

@@ -18,15 +18,17 @@ const t0 = performance.now();
 // overallRate caps the requests per second across connections (a closed model with a rate cap).
 const r = await autocannon({ url, connections, duration: seconds, pipelining: 1, ...(overallRate ? { overallRate } : {}) });
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`DONE ${JSON.stringify({
-  requests: r.requests.total,
-  failures: r.non2xx + r.errors,
-  p50Ms: r.latency.p50,
-  p99Ms: r.latency.p99,
-  cpuSeconds: (cpu.user + cpu.system) / 1e6,
-  systemCpuSeconds: cpu.system / 1e6,
-  wallSeconds: (performance.now() - t0) / 1000,
-  maxRssKiB: process.resourceUsage().maxRSS,
-  startRssKiB,
-})}\n`);
+process.stdout.write(
+  `DONE ${JSON.stringify({
+    requests: r.requests.total,
+    failures: r.non2xx + r.errors,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    systemCpuSeconds: cpu.system / 1e6,
+    wallSeconds: (performance.now() - t0) / 1000,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    startRssKiB,
+  })}\n`,
+);
 lines.once('close', () => process.exit(0));

@@ -30,19 +30,21 @@ const s = await runLoad(profile, {
 });
 const cpu = process.cpuUsage(cpu0);
 const v = (m: string) => s.metrics[m]?.values ?? {};
-process.stdout.write(`DONE ${JSON.stringify({
-  requests: v('http_reqs').count ?? 0,
-  failures: v('http_req_failed').passes ?? 0,
-  dropped: v('dropped_iterations').count ?? 0,
-  p50Ms: v('http_req_duration').med,
-  p99Ms: v('http_req_duration')['p(99)'],
-  correctedP99Ms: v('http_req_duration_corrected')['p(99)'],
-  cpuSeconds: (cpu.user + cpu.system) / 1e6,
-  systemCpuSeconds: cpu.system / 1e6,
-  wallSeconds: (performance.now() - t0) / 1000,
-  maxRssKiB: process.resourceUsage().maxRSS,
-  startRssKiB,
-  generator: s.generator,
-  lastProgress: progress,
-})}\n`);
+process.stdout.write(
+  `DONE ${JSON.stringify({
+    requests: v('http_reqs').count ?? 0,
+    failures: v('http_req_failed').passes ?? 0,
+    dropped: v('dropped_iterations').count ?? 0,
+    p50Ms: v('http_req_duration').med,
+    p99Ms: v('http_req_duration')['p(99)'],
+    correctedP99Ms: v('http_req_duration_corrected')['p(99)'],
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    systemCpuSeconds: cpu.system / 1e6,
+    wallSeconds: (performance.now() - t0) / 1000,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    startRssKiB,
+    generator: s.generator,
+    lastProgress: progress,
+  })}\n`,
+);
 lines.once('close', () => process.exit(0));

@@ -89,7 +89,6 @@ export async function startTarget(core?: number): Promise<Target> {
   };
 }
 
-
 /** Runs `body` between two readings of the target's count and CPU. */
 async function aroundTarget<T>(target: Target, body: () => Promise<T>): Promise<T & { serverCount: number; targetCpuSeconds: number }> {
   const n0 = await target.count();
@@ -160,10 +159,11 @@ async function runNodeChild(
   const child = spawn(full[0]!, full.slice(1), { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const nextLine = () => new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    void exited.then((c) => reject(new Error(`${tool} generator exited with ${c}`)));
-  });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      void exited.then((c) => reject(new Error(`${tool} generator exited with ${c}`)));
+    });
   if ((await nextLine()) !== 'READY') throw new Error(`${tool} generator did not say READY`);
   const r = await aroundTarget(target, async () => {
     const done = nextLine();

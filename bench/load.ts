@@ -41,7 +41,12 @@ const CO_RATE = 1_000;
 const CO_S = quick ? 4 : 10;
 const STALL_MS = 1_000;
 
-type Autocannon = (o: { url: string; connections: number; duration: number; pipelining?: number }) => Promise<{ requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>;
+type Autocannon = (o: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining?: number;
+}) => Promise<{ requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>;
 const autocannon = autocannonImport as unknown as Autocannon;
 
 interface ClosedFigures {
@@ -60,22 +65,52 @@ async function wrk(url: string, seconds: number, threads = 2): Promise<ClosedFig
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const failures = non2xx + (sockErr ? sockErr.slice(1).reduce((a, n) => a + Number(n), 0) : 0);
-  return { tool: 'wrk', reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]), p50Ms: pct('50'), p99Ms: pct('99'), requests: total, failures, raw: stdout };
+  return {
+    tool: 'wrk',
+    reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]),
+    p50Ms: pct('50'),
+    p99Ms: pct('99'),
+    requests: total,
+    failures,
+    raw: stdout,
+  };
 }
 
 async function autocannonRun(url: string, seconds: number): Promise<ClosedFigures> {
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
-  return { tool: 'autocannon', reqPerSec: r.requests.total / seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, requests: r.requests.total, failures: r.non2xx + r.errors };
+  return {
+    tool: 'autocannon',
+    reqPerSec: r.requests.total / seconds,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    failures: r.non2xx + r.errors,
+  };
 }
 
-async function embedded(url: string, scenario: Parameters<typeof defineLoadProfile>[0]['scenarios'][string], onSample?: (s: LoadSample) => void): Promise<LoadSummary> {
-  const profile = defineLoadProfile({ name: 'bench', request: { method: 'GET', url: new URL(url).toString(), expect: { status: 200 } }, scenarios: { bench: scenario } });
+async function embedded(
+  url: string,
+  scenario: Parameters<typeof defineLoadProfile>[0]['scenarios'][string],
+  onSample?: (s: LoadSample) => void,
+): Promise<LoadSummary> {
+  const profile = defineLoadProfile({
+    name: 'bench',
+    request: { method: 'GET', url: new URL(url).toString(), expect: { status: 200 } },
+    scenarios: { bench: scenario },
+  });
   return runLoad(profile, { baseUrl: url, clock: new RealClock(), ...(onSample ? { onSample } : {}) });
 }
 
 function embeddedClosed(s: LoadSummary, seconds: number): ClosedFigures {
   const reqs = s.metrics.http_reqs!.values.count!;
-  return { tool: 'embedded', reqPerSec: reqs / seconds, p50Ms: s.metrics.http_req_duration!.values.med!, p99Ms: s.metrics.http_req_duration!.values['p(99)']!, requests: reqs, failures: s.metrics.http_req_failed!.values.passes! };
+  return {
+    tool: 'embedded',
+    reqPerSec: reqs / seconds,
+    p50Ms: s.metrics.http_req_duration!.values.med!,
+    p99Ms: s.metrics.http_req_duration!.values['p(99)']!,
+    requests: reqs,
+    failures: s.metrics.http_req_failed!.values.passes!,
+  };
 }
 
 const stallAt = (url: string, afterMs: number) =>
@@ -132,7 +167,12 @@ async function closedRounds(url: string) {
     embedded: e,
     bareUndici: u,
     allRounds: { wrk: perRound(0), autocannon: perRound(1), embedded: perRound(2), bareUndici: perRound(3) },
-    ratio: { embeddedToWrk: e.reqPerSec / w.reqPerSec, embeddedToAutocannon: e.reqPerSec / a.reqPerSec, embeddedToBareUndici: e.reqPerSec / u.reqPerSec, bareUndiciToAutocannon: u.reqPerSec / a.reqPerSec },
+    ratio: {
+      embeddedToWrk: e.reqPerSec / w.reqPerSec,
+      embeddedToAutocannon: e.reqPerSec / a.reqPerSec,
+      embeddedToBareUndici: e.reqPerSec / u.reqPerSec,
+      bareUndiciToAutocannon: u.reqPerSec / a.reqPerSec,
+    },
   };
 }
 
@@ -176,12 +216,16 @@ async function pinnedRounds(target: Target) {
   const tools: Array<[string, () => Promise<GeneratorRun>]> = [
     ['wrk', () => runWrk(target, { core: 1, threads: 1, connections: CONNECTIONS, seconds: PINNED_S })],
     ['autocannon', () => runAutocannon(target, { core: 1, connections: CONNECTIONS, seconds: PINNED_S })],
-    ['embedded', () => runEmbedded(target, {
-      core: 1,
-      seconds: PINNED_S,
-      scenario: { executor: 'constant-vus', vus: CONNECTIONS, duration: `${PINNED_S}s`, gracefulStop: '1s' },
-      nodeArgs: profileArgs('closed'),
-    })],
+    [
+      'embedded',
+      () =>
+        runEmbedded(target, {
+          core: 1,
+          seconds: PINNED_S,
+          scenario: { executor: 'constant-vus', vus: CONNECTIONS, duration: `${PINNED_S}s`, gracefulStop: '1s' },
+          nodeArgs: profileArgs('closed'),
+        }),
+    ],
   ];
   const rounds: Round[][] = tools.map(() => []);
   for (let r = 0; r < PINNED_ROUNDS; r++)
@@ -244,7 +288,13 @@ async function openModel(target: Target) {
     // model), 10 connections; what another Node generator costs at a drill's rate.
     const ac = derived(await runAutocannon(target, { core: 1, connections: 10, seconds: OPEN_S, overallRate: rate }));
     const scenario = {
-      executor: 'constant-arrival-rate', rate, timeUnit: '1s', duration: `${OPEN_S}s`, preAllocatedVUs: Math.min(rate, 100), maxVUs: 2_000, gracefulStop: '5s',
+      executor: 'constant-arrival-rate',
+      rate,
+      timeUnit: '1s',
+      duration: `${OPEN_S}s`,
+      preAllocatedVUs: Math.min(rate, 100),
+      maxVUs: 2_000,
+      gracefulStop: '5s',
     };
     const r = derived(await runEmbedded(target, { core: 1, seconds: OPEN_S, scenario, nodeArgs: profileArgs(`open-${rate}`) }));
     const scheduled = rate * OPEN_S;
@@ -275,7 +325,15 @@ async function openModel(target: Target) {
 async function coordinatedOmission(url: string) {
   const half = (CO_S * 1_000) / 2;
   let t = stallAt(url, half);
-  const open = await embedded(url, { executor: 'constant-arrival-rate', rate: CO_RATE, timeUnit: '1s', duration: `${CO_S}s`, preAllocatedVUs: 100, maxVUs: 3_000, gracefulStop: '5s' });
+  const open = await embedded(url, {
+    executor: 'constant-arrival-rate',
+    rate: CO_RATE,
+    timeUnit: '1s',
+    duration: `${CO_S}s`,
+    preAllocatedVUs: 100,
+    maxVUs: 3_000,
+    gracefulStop: '5s',
+  });
   clearTimeout(t);
   t = stallAt(url, half);
   const closed = await embedded(url, { executor: 'constant-vus', vus: CONNECTIONS, duration: `${CO_S}s`, gracefulStop: '5s' });
@@ -287,8 +345,20 @@ async function coordinatedOmission(url: string) {
   return {
     stallMs: STALL_MS,
     seconds: CO_S,
-    embeddedOpen: { rate: CO_RATE, requests: d(open, 'http_reqs').count, dropped: open.metrics.dropped_iterations?.values.count ?? 0, rawP99Ms: d(open, 'http_req_duration')['p(99)'], correctedP99Ms: d(open, 'http_req_duration_corrected')['p(99)'], rawMaxMs: d(open, 'http_req_duration').max },
-    embeddedClosed: { vus: CONNECTIONS, requests: d(closed, 'http_reqs').count, rawP99Ms: d(closed, 'http_req_duration')['p(99)'], rawMaxMs: d(closed, 'http_req_duration').max },
+    embeddedOpen: {
+      rate: CO_RATE,
+      requests: d(open, 'http_reqs').count,
+      dropped: open.metrics.dropped_iterations?.values.count ?? 0,
+      rawP99Ms: d(open, 'http_req_duration')['p(99)'],
+      correctedP99Ms: d(open, 'http_req_duration_corrected')['p(99)'],
+      rawMaxMs: d(open, 'http_req_duration').max,
+    },
+    embeddedClosed: {
+      vus: CONNECTIONS,
+      requests: d(closed, 'http_reqs').count,
+      rawP99Ms: d(closed, 'http_req_duration')['p(99)'],
+      rawMaxMs: d(closed, 'http_req_duration').max,
+    },
     wrk: { connections: CONNECTIONS, requests: w.requests, p99Ms: w.p99Ms, p50Ms: w.p50Ms },
     // What a correct p99 is: with the stall inside the run, STALL_MS/run of all intended requests wait, up to STALL_MS.
     expectedShareDelayed: STALL_MS / (CO_S * 1_000),
@@ -334,33 +404,41 @@ async function main() {
     await runAutocannon(pinnedTarget, { core: 1, connections: CONNECTIONS, seconds: 1 });
     pinned = await pinnedRounds(pinnedTarget);
     for (const f of [pinned.wrk, pinned.autocannon, pinned.embedded])
-      console.log([
-        `pinned  ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${fmt(f.cpuPer10k, 3)} CPU-s/10k req (kernel ${fmt(f.systemCpuPer10k, 3)})`,
-        `${fmt(f.reqPerCpuSecond, 0)} req per CPU-s  CPU ${fmt(f.cpuShare * 100, 0)} %`,
-        `peak RSS ${fmt(f.maxRssKiB / 1024, 0)} MiB (${fmt(f.startRssKiB / 1024, 0)} at start)  p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`,
-        `target CPU ${fmt(f.targetCpuShare * 100, 0)} %  failures ${f.failures}`,
-      ].join('  '));
+      console.log(
+        [
+          `pinned  ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${fmt(f.cpuPer10k, 3)} CPU-s/10k req (kernel ${fmt(f.systemCpuPer10k, 3)})`,
+          `${fmt(f.reqPerCpuSecond, 0)} req per CPU-s  CPU ${fmt(f.cpuShare * 100, 0)} %`,
+          `peak RSS ${fmt(f.maxRssKiB / 1024, 0)} MiB (${fmt(f.startRssKiB / 1024, 0)} at start)  p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`,
+          `target CPU ${fmt(f.targetCpuShare * 100, 0)} %  failures ${f.failures}`,
+        ].join('  '),
+      );
     const r = pinned.ratio;
-    console.log([
-      `pinned  embedded/wrk ${fmt(r.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(r.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
-      `CPU per request embedded/autocannon ${fmt(r.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(r.cpuPer10kEmbeddedToWrk, 2)}×`,
-      `(median of ${pinned.rounds} rounds of ${pinned.seconds} s)`,
-    ].join(' · '));
+    console.log(
+      [
+        `pinned  embedded/wrk ${fmt(r.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(r.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
+        `CPU per request embedded/autocannon ${fmt(r.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(r.cpuPer10kEmbeddedToWrk, 2)}×`,
+        `(median of ${pinned.rounds} rounds of ${pinned.seconds} s)`,
+      ].join(' · '),
+    );
     const pr = pinned.pairedRatioMedians;
-    console.log([
-      `pinned  paired per round (median): embedded/wrk ${fmt(pr.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(pr.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
-      `CPU per request embedded/autocannon ${fmt(pr.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(pr.cpuPer10kEmbeddedToWrk, 2)}×`,
-    ].join(' · '));
+    console.log(
+      [
+        `pinned  paired per round (median): embedded/wrk ${fmt(pr.reqPerSecEmbeddedToWrk, 2)}×  embedded/autocannon ${fmt(pr.reqPerSecEmbeddedToAutocannon, 2)}× req/s`,
+        `CPU per request embedded/autocannon ${fmt(pr.cpuPer10kEmbeddedToAutocannon, 2)}×  embedded/wrk ${fmt(pr.cpuPer10kEmbeddedToWrk, 2)}×`,
+      ].join(' · '),
+    );
     const everyRound = Object.entries(pinned.allRounds).map(([t, xs]) => `${t} ${xs.map((x) => fmt(x.reqPerSec, 0)).join('/')}`);
     console.log(`pinned  every round req/s: ${everyRound.join(' · ')}`);
     open = await openModel(pinnedTarget);
     for (const o of open)
-      console.log([
-        `open    ${String(o.rate).padStart(5)}/s × ${o.seconds}s: target counted ${o.serverCount} of ${o.scheduled} (error ${fmt(o.arrivalErrorPct, 2)} %), dropped ${o.dropped}`,
-        `generator CPU ${fmt(o.cpuShare * 100, 2)} % of a core (runner's own figure ${fmt((o.runnerReportedCpuShare ?? NaN) * 100, 2)} %), ${fmt(o.cpuPer10k, 3)} CPU-s/10k`,
-        `p99 ${fmt(o.p99Ms, 2)} ms (corrected ${fmt(o.correctedP99Ms, 2)} ms)`,
-        `autocannon -R ${o.rate}: CPU ${fmt(o.autocannonRateCapped.cpuShare * 100, 2)} %, target counted ${o.autocannonRateCapped.serverCount}`,
-      ].join(' · '));
+      console.log(
+        [
+          `open    ${String(o.rate).padStart(5)}/s × ${o.seconds}s: target counted ${o.serverCount} of ${o.scheduled} (error ${fmt(o.arrivalErrorPct, 2)} %), dropped ${o.dropped}`,
+          `generator CPU ${fmt(o.cpuShare * 100, 2)} % of a core (runner's own figure ${fmt((o.runnerReportedCpuShare ?? NaN) * 100, 2)} %), ${fmt(o.cpuPer10k, 3)} CPU-s/10k`,
+          `p99 ${fmt(o.p99Ms, 2)} ms (corrected ${fmt(o.correctedP99Ms, 2)} ms)`,
+          `autocannon -R ${o.rate}: CPU ${fmt(o.autocannonRateCapped.cpuShare * 100, 2)} %, target counted ${o.autocannonRateCapped.serverCount}`,
+        ].join(' · '),
+      );
   } finally {
     pinnedTarget.child.kill('SIGTERM');
   }
@@ -372,15 +450,19 @@ async function main() {
   try {
     closed = await closedModel(url);
     for (const f of [closed.wrk, closed.autocannon, closed.embedded, closed.bareUndici]) console.log(closedLine('ceiling', f));
-    console.log([
-      `ceiling embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×`,
-      `embedded/bare undici ${fmt(closed.ratio.embeddedToBareUndici, 2)}× (unpinned, in-process, wrk -t2; median of ${closed.rounds} rounds of ${closed.seconds} s)`,
-    ].join('  '));
+    console.log(
+      [
+        `ceiling embedded/wrk ${fmt(closed.ratio.embeddedToWrk, 2)}×  embedded/autocannon ${fmt(closed.ratio.embeddedToAutocannon, 2)}×`,
+        `embedded/bare undici ${fmt(closed.ratio.embeddedToBareUndici, 2)}× (unpinned, in-process, wrk -t2; median of ${closed.rounds} rounds of ${closed.seconds} s)`,
+      ].join('  '),
+    );
     co = await coordinatedOmission(url);
-    console.log([
-      `stall   ${co.stallMs} ms in ${co.seconds}s: embedded open p99 raw ${fmt(co.embeddedOpen.rawP99Ms!)} ms / corrected ${fmt(co.embeddedOpen.correctedP99Ms!)} ms`,
-      `embedded closed p99 ${fmt(co.embeddedClosed.rawP99Ms!)} ms · wrk p99 ${fmt(co.wrk.p99Ms)} ms`,
-    ].join(' · '));
+    console.log(
+      [
+        `stall   ${co.stallMs} ms in ${co.seconds}s: embedded open p99 raw ${fmt(co.embeddedOpen.rawP99Ms!)} ms / corrected ${fmt(co.embeddedOpen.correctedP99Ms!)} ms`,
+        `embedded closed p99 ${fmt(co.embeddedClosed.rawP99Ms!)} ms · wrk p99 ${fmt(co.wrk.p99Ms)} ms`,
+      ].join(' · '),
+    );
   } finally {
     free.child.kill('SIGTERM');
   }
@@ -399,8 +481,18 @@ async function main() {
   const loadAfter = load();
   console.log(`load average after ${loadAfter.join(' ')}`);
   const results = {
-    startedAt, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick, loadAverage: { before: loadBefore, after: loadAfter },
-    pinned, open, ceilingBound: closed, coordinatedOmission: co, stage, targets,
+    startedAt,
+    node: process.version,
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    quick,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    pinned,
+    open,
+    ceilingBound: closed,
+    coordinatedOmission: co,
+    stage,
+    targets,
   };
   mkdirSync(join(here, 'results'), { recursive: true });
   const file = join(here, 'results', `load-${startedAt.replace(/[:.]/g, '-')}.json`);

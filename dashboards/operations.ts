@@ -3,7 +3,14 @@
 // Collector's spanmetrics connector names them, so the same dashboard works behind a collector);
 // the thresholds come from the SLOs in alerts/; drill faults shade every panel; the table shows
 // each operation's trace coverage from the last drill, which the nightly drill gates.
-import { DashboardBuilder, QueryVariableBuilder, RowBuilder, VariableRefresh, ThresholdsConfigBuilder, ThresholdsMode } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
@@ -17,7 +24,8 @@ const service = availability.service;
 const spans = `service_name="${service}",span_kind="SPAN_KIND_SERVER",span_name=~"$operationName"`;
 const calls = (extra = '') => `traces_span_metrics_calls_total{${spans}${extra}}`;
 const rate = (extra = '') => `sum by (span_name) (rate(${calls(extra)}[$__rate_interval]))`;
-const quantile = (q: number) => `histogram_quantile(${q}, sum by (le, span_name) (rate(traces_span_metrics_duration_milliseconds_bucket{${spans}}[$__rate_interval])))`;
+const quantile = (q: number) =>
+  `histogram_quantile(${q}, sum by (le, span_name) (rate(traces_span_metrics_duration_milliseconds_bucket{${spans}}[$__rate_interval])))`;
 /** What the nightly drill requires of trace coverage: below it the table cell turns red. */
 const coverageMin = nightly.plan.checks?.traceCoverage?.min ?? 1;
 
@@ -45,7 +53,14 @@ export const operations = defineDashboard({
       )
       .annotation(panels.faultAnnotation())
       .withRow(new RowBuilder('Per operation ($operationName)').gridPos({ x: 0, y: 0, w: 24, h: 1 }))
-      .withPanel(new TimeseriesPanelBuilder().title('Request rate').unit('reqps').datasource(panels.datasource).gridPos({ x: 0, y: 1, w: 8, h: 8 }).withTarget(panels.query(rate(), '{{span_name}}', 'A')))
+      .withPanel(
+        new TimeseriesPanelBuilder()
+          .title('Request rate')
+          .unit('reqps')
+          .datasource(panels.datasource)
+          .gridPos({ x: 0, y: 1, w: 8, h: 8 })
+          .withTarget(panels.query(rate(), '{{span_name}}', 'A')),
+      )
       .withPanel(
         new TimeseriesPanelBuilder()
           .title(`Error ratio (orange: ${availability.name} budget, red: fastest page burn)`)
@@ -78,7 +93,12 @@ export const operations = defineDashboard({
           .unit('percentunit')
           .datasource(panels.datasource)
           .gridPos({ x: 16, y: 10, w: 8, h: 8 })
-          .withTarget(panels.query(`max by (span_name, drill) (drillbook_trace_coverage_ratio{span_name=~"$operationName"})`, '', 'A').instant().format(PromQueryFormat.Table))
+          .withTarget(
+            panels
+              .query(`max by (span_name, drill) (drillbook_trace_coverage_ratio{span_name=~"$operationName"})`, '', 'A')
+              .instant()
+              .format(PromQueryFormat.Table),
+          )
           .thresholds(
             new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
               { value: null, color: 'red' },

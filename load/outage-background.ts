@@ -8,7 +8,17 @@ import { defineLoadProfile } from '@drillbook/harness';
 export default defineLoadProfile({
   name: 'outage-background',
   target: 'api',
-  request: { method: 'POST', path: '/ingest', json: { entities: [{ kind: 'person', name: 'Ada Lovelace' }, { kind: 'person', name: 'ada lovelace' }] }, expect: { status: 201 } },
+  request: {
+    method: 'POST',
+    path: '/ingest',
+    json: {
+      entities: [
+        { kind: 'person', name: 'Ada Lovelace' },
+        { kind: 'person', name: 'ada lovelace' },
+      ],
+    },
+    expect: { status: 201 },
+  },
   scenarios: {
     steady: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '2m', preAllocatedVUs: 10, maxVUs: 50 },
   },

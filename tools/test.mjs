@@ -35,7 +35,14 @@ if (run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) !== 0) {
 
 const tmp = mkdtempSync(join(tmpdir(), 'drillbook-test-'));
 const report = join(tmp, 'vitest.json');
-const status = run(bin('vitest'), ['run', ...(lane ? ['--project', lane] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+const status = run(bin('vitest'), [
+  'run',
+  ...(lane ? ['--project', lane] : []),
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+]);
 let summary = 'tests: could not read the vitest report';
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));

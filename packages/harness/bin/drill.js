@@ -7,7 +7,9 @@ import { register } from 'tsx/esm/api';
 // say so plainly (exit 4, environment) rather than fail later inside a dependency (undici 8 needs 22.19).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
-  process.stderr.write(`drill needs Node 22.19 or later; this is ${process.version} (${process.execPath}). Run it as 'npx drill …' or through an npm script, which use node_modules/.bin/node (tools/setup.mjs installs Node 24 there).\n`);
+  process.stderr.write(
+    `drill needs Node 22.19 or later; this is ${process.version} (${process.execPath}). Run it as 'npx drill …' or through an npm script, which use node_modules/.bin/node (tools/setup.mjs installs Node 24 there).\n`,
+  );
   process.exit(4);
 }
 register();

@@ -48,9 +48,7 @@ function expandDir(pattern: string): string[] {
   } catch {
     return [];
   }
-  return names
-    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }))
-    .map((n) => join(base, n) + rest);
+  return names.sort((a, b) => b.localeCompare(a, undefined, { numeric: true })).map((n) => join(base, n) + rest);
 }
 
 /** Absolute path of `name` (alternatives separated by `|`), or undefined. */
@@ -71,9 +69,7 @@ export function requireBinary(pkg: string, binary: string): string {
   if (!req) throw new Error(`system-requirements.json has no package '${pkg}'`);
   const found = findBinary(binary, req.searchDirs);
   if (!found) {
-    throw new EnvironmentError(
-      `${binary.split('|').join(' or ')} was not found (needed for ${req.for}); install it with: apt-get install ${req.package}`,
-    );
+    throw new EnvironmentError(`${binary.split('|').join(' or ')} was not found (needed for ${req.for}); install it with: apt-get install ${req.package}`);
   }
   return found;
 }

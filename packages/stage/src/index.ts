@@ -94,7 +94,12 @@ export function cleanupStaleStage(stateDir: string = defaultStateDir()): Promise
 /** The last lines of a log, for an error message (the file may be cleaned up after). */
 function tailOf(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `  ${l}`).join('\n');
+    return readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `  ${l}`)
+      .join('\n');
   } catch {
     return '  (no log)';
   }
@@ -161,7 +166,8 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
   stageBinaries(); // fail fast, in the caller, with the package to install
   const stateDir = resolve(options.stateDir ?? defaultStateDir());
   const stale = await cleanupIn(stateDir);
-  if (stale.killed || stale.removed.length) options.log?.(`cleaned up a previous stage: ${stale.killed} process groups killed, ${stale.removed.length} temp dirs removed`);
+  if (stale.killed || stale.removed.length)
+    options.log?.(`cleaned up a previous stage: ${stale.killed} process groups killed, ${stale.removed.length} temp dirs removed`);
   const hostOptions: HostOptions = {
     replicas: options.replicas ?? 2,
     restartDelay: options.restartDelay ?? 1_000,
@@ -208,7 +214,13 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
       else if (m.type === 'ready') resolveReady(m.state!);
       else if (m.type === 'error') reject(m.environment ? new EnvironmentError(m.message!) : new Error(`the stage did not start: ${m.message}`));
     });
-    host.once('exit', (code, signal) => reject(new Error(`the stage host exited during start-up (${signal ?? `code ${code}`}); the end of ${join(stateDir, 'host.log')}:\n${tailOf(join(stateDir, 'host.log'), 20)}`)));
+    host.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `the stage host exited during start-up (${signal ?? `code ${code}`}); the end of ${join(stateDir, 'host.log')}:\n${tailOf(join(stateDir, 'host.log'), 20)}`,
+        ),
+      ),
+    );
   }).catch(async (err: unknown) => {
     rmSync(optionsFile, { force: true }); // the host may have died before reading it
     await waitUntil(() => host.exitCode !== null || host.signalCode !== null, 20_000);
@@ -238,7 +250,10 @@ export function runningStage(stateDir: string = defaultStateDir()): Stage | unde
 function printStatus(components: ComponentStatus[], out: (s: string) => void): void {
   const w = components.reduce((m, c) => Math.max(m, c.name.length), 0);
   for (const c of components) {
-    out(`${c.healthy ? 'healthy  ' : 'UNHEALTHY'}  ${c.name.padEnd(w)}  pid ${String(c.pid ?? '-').padEnd(7)} port ${String(c.port ?? '-').padEnd(5)}  ${c.detail ?? c.url ?? ''}`.trimEnd() + '\n');
+    out(
+      `${c.healthy ? 'healthy  ' : 'UNHEALTHY'}  ${c.name.padEnd(w)}  pid ${String(c.pid ?? '-').padEnd(7)} port ${String(c.port ?? '-').padEnd(5)}  ${c.detail ?? c.url ?? ''}`.trimEnd() +
+        '\n',
+    );
   }
 }
 

@@ -77,7 +77,9 @@ export function controlTokenFromStateDirs(controlUrl: string, dirs: string[]): s
   const candidates = dirs.flatMap((d) => {
     let subs: string[] = [];
     try {
-      subs = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name));
+      subs = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(d, e.name));
     } catch {
       // missing or unreadable: nothing to find there
     }

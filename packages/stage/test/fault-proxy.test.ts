@@ -48,7 +48,11 @@ function roundTrip(s: Socket, bytes: number): Promise<number> {
   });
 }
 
-const closed = (s: Socket) => new Promise<string>((r) => { s.once('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error')); s.once('close', () => r('close')); });
+const closed = (s: Socket) =>
+  new Promise<string>((r) => {
+    s.once('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+    s.once('close', () => r('close'));
+  });
 
 describe('FaultProxy', () => {
   it('carries bytes unchanged without effects', async () => {

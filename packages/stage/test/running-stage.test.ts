@@ -99,7 +99,9 @@ describe('a running stage', () => {
     expect(ingested.status).toBe(201);
     const resolved = await post(stage.urls.service, '/resolve', { caseId: ingested.body.caseId });
     expect(resolved.status).toBe(200);
-    expect(resolved.body.clusters).toEqual([{ kind: 'person', key: 'zoe bronte', entityIds: ingested.body.entityIds.slice(0, 2), names: ['Zoë Brontë', 'zoe bronte '] }]);
+    expect(resolved.body.clusters).toEqual([
+      { kind: 'person', key: 'zoe bronte', entityIds: ingested.body.entityIds.slice(0, 2), names: ['Zoë Brontë', 'zoe bronte '] },
+    ]);
 
     // The counter of that one request, scraped from the replica that answered it.
     const series = await eventually(async () => {
@@ -116,7 +118,10 @@ describe('a running stage', () => {
     expect(attr(server, 'http.route')?.stringValue).toBe('/resolve');
     const trace = await eventually(() => {
       const t = receiver.spans.filter((s) => s.traceId === server.traceId);
-      return t.some((s) => s.name === 'resolve.match') && t.filter((s) => attr(s, 'db.system')?.stringValue === 'postgresql' || attr(s, 'db.system.name')?.stringValue === 'postgresql').length >= 3 ? t : undefined;
+      return t.some((s) => s.name === 'resolve.match') &&
+        t.filter((s) => attr(s, 'db.system')?.stringValue === 'postgresql' || attr(s, 'db.system.name')?.stringValue === 'postgresql').length >= 3
+        ? t
+        : undefined;
     });
     const match = trace.find((s) => s.name === 'resolve.match')!;
     const pgSpans = trace.filter((s) => attr(s, 'db.system')?.stringValue === 'postgresql' || attr(s, 'db.system.name')?.stringValue === 'postgresql');
@@ -134,7 +139,9 @@ describe('a running stage', () => {
 
   it("the page's Faro transport sends the headers startStage was given", async () => {
     const page = await (await fetch(stage.urls.service)).text();
-    expect(page).toContain('new GrafanaFaroWebSdk.FetchTransport({ url: "http://127.0.0.1:9/collect", requestOptions: { headers: {"authorization":"Bearer faro-test-token"} } })');
+    expect(page).toContain(
+      'new GrafanaFaroWebSdk.FetchTransport({ url: "http://127.0.0.1:9/collect", requestOptions: { headers: {"authorization":"Bearer faro-test-token"} } })',
+    );
   });
 
   it('TRACING_DISABLED_ROUTES leaves a route out of the traces', async () => {
@@ -160,7 +167,11 @@ describe('a running stage', () => {
       expect(migrations.rows.map((r) => r.name)).toEqual(['001_graph.sql', '002_runbook_runs.sql']);
       await c.query('SELECT pg_switch_wal()');
       const archived = await eventually(async () => {
-        const row = (await c.query<{ archived_count: string; failed_count: string; last_archived_wal: string | null }>('SELECT archived_count, failed_count, last_archived_wal FROM pg_stat_archiver')).rows[0]!;
+        const row = (
+          await c.query<{ archived_count: string; failed_count: string; last_archived_wal: string | null }>(
+            'SELECT archived_count, failed_count, last_archived_wal FROM pg_stat_archiver',
+          )
+        ).rows[0]!;
         return Number(row.archived_count) >= 1 ? row : undefined;
       });
       expect(archived.failed_count).toBe('0');
@@ -183,7 +194,11 @@ describe('a running stage', () => {
       return times.reduce((m, t) => Math.min(m, t), Infinity);
     };
     const baseline = await fastest();
-    const put = await ctl(`${control}/proxies/db`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 200, direction: 'to' }) });
+    const put = await ctl(`${control}/proxies/db`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delayMs: 200, direction: 'to' }),
+    });
     expect(put.status).toBe(200);
     expect(((await put.json()) as { delayMs: number }).delayMs).toBe(200);
     const delayed = await fastest();
@@ -210,7 +225,7 @@ describe('a running stage', () => {
     expect((await post(stage.urls.service, '/runbook/rb-2/run', {})).status).toBe(503);
     expect((await ctl(`${control}/db/start`, { method: 'POST' })).status).toBe(200);
     await eventually(async () => (await post(stage.urls.service, '/runbook/rb-2/run', {})).status === 202 || undefined);
-    await eventually(async () => (await (await ctl(`${control}/replicas`)).json() as Array<{ ready: boolean }>).every((r) => r.ready) || undefined);
+    await eventually(async () => ((await (await ctl(`${control}/replicas`)).json()) as Array<{ ready: boolean }>).every((r) => r.ready) || undefined);
     const fivexx = await eventually(async () => {
       const r = await promQuery(stage, 'sum(http_requests_total{service="graph-api",code="503"})');
       return r.length ? r : undefined;
@@ -220,7 +235,8 @@ describe('a running stage', () => {
 
   it('a killed replica is restarted after restartDelay on the same port, and Prometheus shows the dip', async () => {
     const control = stage.urls.control;
-    const replicas = async () => (await (await ctl(`${control}/replicas`)).json()) as Array<{ name: string; pid: number | null; port: number; ready: boolean; restarts: number }>;
+    const replicas = async () =>
+      (await (await ctl(`${control}/replicas`)).json()) as Array<{ name: string; pid: number | null; port: number; ready: boolean; restarts: number }>;
     const before = (await replicas()).find((r) => r.name === 'replica-1')!;
     expect(before.ready).toBe(true);
     // Prometheus has seen both replicas ready before the kill.
@@ -228,10 +244,14 @@ describe('a running stage', () => {
 
     const killedAt = Date.now();
     process.kill(before.pid!, 'SIGKILL');
-    const restarted = await eventually(async () => {
-      const r = (await replicas()).find((x) => x.name === 'replica-1')!;
-      return r.pid !== null && r.pid !== before.pid ? { ...r, seenAt: Date.now() } : undefined;
-    }, 30_000, 50);
+    const restarted = await eventually(
+      async () => {
+        const r = (await replicas()).find((x) => x.name === 'replica-1')!;
+        return r.pid !== null && r.pid !== before.pid ? { ...r, seenAt: Date.now() } : undefined;
+      },
+      30_000,
+      50,
+    );
     expect(restarted.restarts).toBe(before.restarts + 1);
     expect(restarted.port).toBe(before.port);
     // Not before the configured back-off.
@@ -241,7 +261,9 @@ describe('a running stage', () => {
     // Prometheus: the ready count went to 1 and came back to 2; the restart was counted.
     await eventually(async () => (await promQuery(stage, 'stage_replicas_ready'))[0]?.value[1] === '2' || undefined);
     const range = new URLSearchParams({ query: 'stage_replicas_ready', start: String(killedAt / 1000), end: String(Date.now() / 1000 + 1), step: '0.5' });
-    const body = (await (await monitoringFetch(stage)(`${stage.urls.prometheus}/api/v1/query_range?${range}`)).json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+    const body = (await (await monitoringFetch(stage)(`${stage.urls.prometheus}/api/v1/query_range?${range}`)).json()) as {
+      data: { result: Array<{ values: Array<[number, string]> }> };
+    };
     const values = body.data.result[0]!.values.map(([, v]) => Number(v));
     expect(values.reduce((m, v) => Math.min(m, v), Infinity)).toBe(1);
     expect(values.at(-1)).toBe(2);
@@ -261,9 +283,11 @@ describe('a running stage', () => {
       return v.length >= 2 ? v : undefined;
     });
     expect(replicas).toEqual(replicas.map(() => process.version));
-    expect(await eventually(async () => {
-      const v = await versions('stage_host_nodejs_version_info');
-      return v.length > 0 ? v : undefined;
-    })).toEqual([process.version]);
+    expect(
+      await eventually(async () => {
+        const v = await versions('stage_host_nodejs_version_info');
+        return v.length > 0 ? v : undefined;
+      }),
+    ).toEqual([process.version]);
   });
 });

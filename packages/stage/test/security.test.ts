@@ -27,7 +27,7 @@ interface Run {
 function asNobody(cmd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile('runuser', ['-u', 'nobody', '--', cmd, ...args], { env: childEnv(), timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -109,7 +109,9 @@ describe('(a) PostgreSQL needs the password', () => {
   });
 
   it('no pg_hba.conf line trusts anyone', () => {
-    const rules = readFileSync(join(stage.paths.dataDir, 'pg_hba.conf'), 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    const rules = readFileSync(join(stage.paths.dataDir, 'pg_hba.conf'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'));
     expect(rules.length).toBeGreaterThan(0);
     for (const rule of rules) expect(rule).toMatch(/scram-sha-256\s*$/);
   });
@@ -157,7 +159,7 @@ describe('(b) no secret in any child environment', () => {
       }
     }
     const found = new Set([state.hostPid]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const [pid, ppid] of parent) {
         if (found.has(ppid) && !found.has(pid)) {

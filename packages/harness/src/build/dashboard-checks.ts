@@ -61,7 +61,14 @@ const GLOBALS = new Set([
   '__timeFilter',
 ]);
 /** Values for parsing and querying: the intervals a 1 s-scraped stage answers with data. */
-const GLOBAL_VALUES: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __interval_ms: '15000', __range: '1h', __range_s: '3600', __range_ms: '3600000' };
+const GLOBAL_VALUES: Record<string, string> = {
+  __rate_interval: '1m',
+  __interval: '15s',
+  __interval_ms: '15000',
+  __range: '1h',
+  __range_s: '3600',
+  __range_ms: '3600000',
+};
 
 const VAR_RE = /\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g;
 
@@ -102,10 +109,42 @@ export function dashboardExpressions(json: string, values: Record<string, string
   return { uid: d.uid ?? '', title: d.title ?? '', expressions: out };
 }
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'atan2', 'inf', 'nan', 'start', 'end']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'atan2',
+  'inf',
+  'nan',
+  'start',
+  'end',
+]);
 const LABEL_LISTS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 /** Aggregation operators, which may take their `by (…)` before the parenthesis: `sum by (le) (…)`. */
-const AGGREGATORS = new Set(['sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio']);
+const AGGREGATORS = new Set([
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+]);
 
 /**
  * The metric names a PromQL expression selects: identifiers outside braces, brackets, strings
@@ -191,11 +230,23 @@ export function checkDashboard(file: string, json: string, known: ReadonlySet<st
     if (uid === undefined || uid === '-- Grafana --' || uid === 'grafana' || uid === '-- Mixed --' || uid === '-- Dashboard --') return;
     const ref = /^\$\{(\w+)\}$|^\$(\w+)$/.exec(uid);
     const v = ref ? vars.get((ref[1] ?? ref[2])!) : undefined;
-    if (!ref) add(where, `datasource uid ${JSON.stringify(uid)} is fixed, so the dashboard works only in the Grafana it was made in`, "point it at a datasource variable: { type: 'prometheus', uid: '${datasource}' }");
-    else if (!v || v.type !== 'datasource') add(where, `datasource ${uid} names no datasource variable`, `add new DatasourceVariableBuilder('${(ref[1] ?? ref[2])!}').type('prometheus')`);
+    if (!ref)
+      add(
+        where,
+        `datasource uid ${JSON.stringify(uid)} is fixed, so the dashboard works only in the Grafana it was made in`,
+        "point it at a datasource variable: { type: 'prometheus', uid: '${datasource}' }",
+      );
+    else if (!v || v.type !== 'datasource')
+      add(where, `datasource ${uid} names no datasource variable`, `add new DatasourceVariableBuilder('${(ref[1] ?? ref[2])!}').type('prometheus')`);
   };
   const checkVars = (where: string, text: string) => {
-    for (const v of varsIn(text)) if (!GLOBALS.has(v) && !vars.has(v)) add(where, `$${v} is not a variable of this dashboard`, `define it with .withVariable(…) or correct the name (variables: ${[...vars.keys()].join(', ') || 'none'})`);
+    for (const v of varsIn(text))
+      if (!GLOBALS.has(v) && !vars.has(v))
+        add(
+          where,
+          `$${v} is not a variable of this dashboard`,
+          `define it with .withVariable(…) or correct the name (variables: ${[...vars.keys()].join(', ') || 'none'})`,
+        );
   };
 
   for (const p of allPanels(d.panels)) {
@@ -206,7 +257,8 @@ export function checkDashboard(file: string, json: string, known: ReadonlySet<st
     for (const t of p.targets ?? []) {
       checkDatasource(`${where} ${t.refId ?? ''}`.trim(), t.datasource);
       if (!t.refId) add(where, 'a query has no refId', "give each query a refId ('A', 'B', …)");
-      else if (seen.has(t.refId)) add(`${where} ${t.refId}`, `refId ${t.refId} is used by two queries of the panel`, 'give each query of a panel its own refId');
+      else if (seen.has(t.refId))
+        add(`${where} ${t.refId}`, `refId ${t.refId} is used by two queries of the panel`, 'give each query of a panel its own refId');
       else seen.add(t.refId);
     }
   }
@@ -216,7 +268,12 @@ export function checkDashboard(file: string, json: string, known: ReadonlySet<st
   for (const e of dashboardExpressions(json).expressions) {
     checkVars(e.where, e.expr);
     for (const m of metricNames(e.expr))
-      if (!known.has(m)) add(e.where, `metric ${m} is not one the local stage exposes (expression: ${e.expr})`, `correct the name; known: ${nearest(m, known).join(', ') || 'see out/alerts and the service /metrics'}`);
+      if (!known.has(m))
+        add(
+          e.where,
+          `metric ${m} is not one the local stage exposes (expression: ${e.expr})`,
+          `correct the name; known: ${nearest(m, known).join(', ') || 'see out/alerts and the service /metrics'}`,
+        );
   }
   return problems;
 }
@@ -228,7 +285,10 @@ function nearest(name: string, known: ReadonlySet<string>): string[] {
     const dist = editDistance(name, k);
     if (dist <= 3) scored.push([dist, k]);
   }
-  return scored.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1)).slice(0, 3).map((s) => s[1]);
+  return scored
+    .sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
+    .slice(0, 3)
+    .map((s) => s[1]);
 }
 
 function editDistance(a: string, b: string): number {

@@ -5,7 +5,16 @@
 // (a gauge the harness exposes, 1 while a fault is in, labels drill/phase/fault):
 // it needs no Grafana annotation API and the same series lands in Prometheus,
 // which the evidence pack already reads, so the picture and the figures agree.
-import { DashboardBuilder, DatasourceVariableBuilder, QueryVariableBuilder, RowBuilder, ThresholdsConfigBuilder, AnnotationQueryBuilder, ThresholdsMode, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  AnnotationQueryBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
@@ -81,9 +90,7 @@ export function sloBurnPanel(slo: SloDefinition, pos: GridPos): TimeseriesPanelB
     pos.y,
     pos.x,
     pos.w,
-    windows.map((w, i) =>
-      q(`${RECORD.sliErrorRatio(w)}${sel} / ${MATCH_SLO} ${RECORD.errorBudget}${sel}`, `${w}`, String.fromCharCode(65 + i)),
-    ),
+    windows.map((w, i) => q(`${RECORD.sliErrorRatio(w)}${sel} / ${MATCH_SLO} ${RECORD.errorBudget}${sel}`, `${w}`, String.fromCharCode(65 + i))),
   )
     .gridPos(pos)
     .thresholds(
@@ -146,7 +153,9 @@ export function sloDashboard(service: string, slos: SloDefinition[]): DashboardF
   for (const slo of sorted) {
     d.withRow(new RowBuilder(`SLO ${slo.id}`).gridPos({ x: 0, y, w: 24, h: 1 }));
     y += 1;
-    d.withPanel(sloBurnPanel(slo, { x: 0, y, w: 12, h: 8 })).withPanel(errorBudgetPanel(slo, { x: 12, y, w: 6, h: 8 })).withPanel(sliPanel(slo, y));
+    d.withPanel(sloBurnPanel(slo, { x: 0, y, w: 12, h: 8 }))
+      .withPanel(errorBudgetPanel(slo, { x: 12, y, w: 6, h: 8 }))
+      .withPanel(sliPanel(slo, y));
     y += 8;
   }
   d.withRow(new RowBuilder('Traffic ($route)').gridPos({ x: 0, y, w: 24, h: 1 }));
@@ -182,8 +191,12 @@ export function drillDashboard(): DashboardFile {
     .timezone('utc')
     .withVariable(datasourceVariable())
     .annotation(faultAnnotation())
-    .withPanel(timeseries('Faults active', 'none', 0, 0, 12, [q('max by (drill, phase, fault) (drillbook_fault_active)', '{{drill}} {{phase}} {{fault}}', 'A')]))
-    .withPanel(timeseries('Alerts firing', 'none', 0, 12, 12, [q('count by (alertname, severity) (ALERTS{alertstate="firing"})', '{{alertname}} ({{severity}})', 'A')]))
+    .withPanel(
+      timeseries('Faults active', 'none', 0, 0, 12, [q('max by (drill, phase, fault) (drillbook_fault_active)', '{{drill}} {{phase}} {{fault}}', 'A')]),
+    )
+    .withPanel(
+      timeseries('Alerts firing', 'none', 0, 12, 12, [q('count by (alertname, severity) (ALERTS{alertstate="firing"})', '{{alertname}} ({{severity}})', 'A')]),
+    )
     .withPanel(
       timeseries('Replicas ready / desired', 'none', 8, 0, 12, [
         q('sum(stage_replicas_ready)', 'ready', 'A'),
@@ -192,16 +205,22 @@ export function drillDashboard(): DashboardFile {
       ]),
     )
     .withPanel(drillResultsPanel({ x: 12, y: 8, w: 12, h: 8 }))
-    .withPanel(timeseries('Load: request rate by code', 'reqps', 16, 0, 12, [q('sum by (code) (rate(http_requests_total[$__rate_interval]))', '{{code}}', 'A')]))
     .withPanel(
-      timeseries('Load: latency p95', 's', 16, 12, 12, [q('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))', 'p95', 'A')]),
+      timeseries('Load: request rate by code', 'reqps', 16, 0, 12, [q('sum by (code) (rate(http_requests_total[$__rate_interval]))', '{{code}}', 'A')]),
+    )
+    .withPanel(
+      timeseries('Load: latency p95', 's', 16, 12, 12, [
+        q('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))', 'p95', 'A'),
+      ]),
     );
   return finish(uid, 'drills.json', d);
 }
 
 /** Drill results: each probe's latest pass (1) or fail (0), by drill (`drillbook_probe_success`). */
 export function drillResultsPanel(pos: GridPos): TimeseriesPanelBuilder {
-  return timeseries('Probes passing', 'percentunit', pos.y, pos.x, pos.w, [q('avg by (drill, probe) (drillbook_probe_success)', '{{drill}} {{probe}}', 'A')]).gridPos(pos);
+  return timeseries('Probes passing', 'percentunit', pos.y, pos.x, pos.w, [
+    q('avg by (drill, probe) (drillbook_probe_success)', '{{drill}} {{probe}}', 'A'),
+  ]).gridPos(pos);
 }
 
 /**
@@ -247,7 +266,8 @@ export function dashboardQueries(json: string): DashboardQueries {
     templating?: { list?: Array<{ name?: string; type?: string; query?: unknown }> };
   };
   const queries: DashboardQueries['queries'] = [];
-  for (const p of d.panels ?? []) for (const t of p.targets ?? []) if (t.expr) queries.push({ where: `panel "${p.title}" ${t.refId ?? ''}`.trim(), expr: t.expr });
+  for (const p of d.panels ?? [])
+    for (const t of p.targets ?? []) if (t.expr) queries.push({ where: `panel "${p.title}" ${t.refId ?? ''}`.trim(), expr: t.expr });
   for (const a of d.annotations?.list ?? []) if (a.expr) queries.push({ where: `annotation "${a.name}"`, expr: a.expr });
   for (const v of d.templating?.list ?? []) {
     if (v.type === 'query' && typeof v.query === 'string') {

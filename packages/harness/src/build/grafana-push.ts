@@ -29,12 +29,19 @@ interface SaveResponse {
 
 export function grafanaToken(env: NodeJS.ProcessEnv = process.env): string {
   const token = env[GRAFANA_TOKEN_ENV]?.trim();
-  if (!token) throw new UsageError(`--push needs a Grafana service account token in $${GRAFANA_TOKEN_ENV}; set it (export ${GRAFANA_TOKEN_ENV}=…) and run again`);
+  if (!token)
+    throw new UsageError(`--push needs a Grafana service account token in $${GRAFANA_TOKEN_ENV}; set it (export ${GRAFANA_TOKEN_ENV}=…) and run again`);
   return token;
 }
 
 /** Posts each dashboard file (paths relative to outDir) in order; stops at the first refusal. */
-export async function pushDashboards(grafanaUrl: string, token: string, outDir: string, files: readonly string[], message = 'drill build'): Promise<PushResult[]> {
+export async function pushDashboards(
+  grafanaUrl: string,
+  token: string,
+  outDir: string,
+  files: readonly string[],
+  message = 'drill build',
+): Promise<PushResult[]> {
   let base: URL;
   try {
     base = new URL(grafanaUrl);
@@ -49,7 +56,11 @@ export async function pushDashboards(grafanaUrl: string, token: string, outDir: 
     const body = JSON.stringify({ dashboard: { ...dashboard, id: null }, overwrite: true, message });
     let res: Response;
     try {
-      res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` }, body });
+      res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+        body,
+      });
     } catch (err) {
       throw new EnvironmentError(`--push: Grafana at ${base.origin} did not answer: ${(err as Error).message}`);
     }
@@ -62,7 +73,12 @@ export async function pushDashboards(grafanaUrl: string, token: string, outDir: 
     }
     if (!res.ok || answer.status !== 'success') {
       const why = answer.message ?? (text.slice(0, 200) || res.statusText);
-      const hint = res.status === 401 || res.status === 403 ? `check $${GRAFANA_TOKEN_ENV}: the token needs dashboards:write` : res.status === 412 ? 'another dashboard has this title or uid in the folder' : 'see Grafana’s log';
+      const hint =
+        res.status === 401 || res.status === 403
+          ? `check $${GRAFANA_TOKEN_ENV}: the token needs dashboards:write`
+          : res.status === 412
+            ? 'another dashboard has this title or uid in the folder'
+            : 'see Grafana’s log';
       throw new EnvironmentError(`--push: Grafana refused ${file} (uid ${dashboard.uid}): HTTP ${res.status} ${why}; ${hint}`);
     }
     out.push({ file, uid: answer.uid ?? dashboard.uid, url: answer.url ?? '', version: answer.version ?? 0 });

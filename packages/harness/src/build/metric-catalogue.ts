@@ -8,9 +8,24 @@ import { FaultMetrics } from '../observe/fault-metrics.ts';
 import type { RuleFile } from './rules.ts';
 
 /** The stage host's /metrics (balancer and supervisor, packages/stage/src/host/main.ts). */
-const STAGE_HOST = ['stage_balancer_requests_total', 'stage_replica_restarts_total', 'stage_replicas_desired', 'stage_replicas_ready', 'stage_replica_up', 'stage_replica_ready'];
+const STAGE_HOST = [
+  'stage_balancer_requests_total',
+  'stage_replica_restarts_total',
+  'stage_replicas_desired',
+  'stage_replicas_ready',
+  'stage_replica_up',
+  'stage_replica_ready',
+];
 /** Series Prometheus writes itself: alert state and per-target scrape facts. */
-const PROMETHEUS = ['ALERTS', 'ALERTS_FOR_STATE', 'up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
+const PROMETHEUS = [
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+];
 
 function registryNames(metrics: Array<{ name: string; type: string }>): string[] {
   const out: string[] = [];

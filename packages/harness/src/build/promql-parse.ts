@@ -37,11 +37,14 @@ export async function unparsable(exprs: readonly string[]): Promise<ParseFailure
       if (r.code === 'missing') continue;
       if (r.code === 0) return [];
       const failures: ParseFailure[] = [];
-      for (const m of `${r.stdout}\n${r.stderr}`.matchAll(/group "e(\d+)", rule \d+, "[^"]*": (.*)/g)) failures.push({ index: Number(m[1]), error: m[2]!.trim() });
+      for (const m of `${r.stdout}\n${r.stderr}`.matchAll(/group "e(\d+)", rule \d+, "[^"]*": (.*)/g))
+        failures.push({ index: Number(m[1]), error: m[2]!.trim() });
       if (failures.length === 0) throw new EnvironmentError(`promtool check rules failed without naming an expression:\n${r.stderr || r.stdout}`);
       return failures;
     }
-    throw new EnvironmentError("promtool is not installed, so dashboard queries cannot be checked: run 'apt-get install prometheus' (Debian ships promtool with it)");
+    throw new EnvironmentError(
+      "promtool is not installed, so dashboard queries cannot be checked: run 'apt-get install prometheus' (Debian ships promtool with it)",
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -189,7 +189,12 @@ export function operationalAlertRule(a: AlertDefinition, opts: RuleOptions = def
 /** Prometheus duration syntax ('1m30s', '5s', '250ms'). */
 export function promDuration(ms: number): string {
   if (ms % 1000 !== 0) return `${ms}ms`;
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]];
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ];
   let rest = ms;
   let out = '';
   for (const [u, size] of units) {

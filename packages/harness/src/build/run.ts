@@ -71,7 +71,13 @@ function duplicates(loaded: Loaded): RunbookProblem[] {
   const problems: RunbookProblem[] = [];
   const claim = (key: string, source: string, what: string) => {
     const prev = seen.get(key);
-    if (prev !== undefined && prev !== source + what) problems.push({ file: source, path: what, problem: `${key} is defined twice (also in ${prev.replace(what, '')})`, fix: 'give each SLO id and alert name one definition' });
+    if (prev !== undefined && prev !== source + what)
+      problems.push({
+        file: source,
+        path: what,
+        problem: `${key} is defined twice (also in ${prev.replace(what, '')})`,
+        fix: 'give each SLO id and alert name one definition',
+      });
     else seen.set(key, source + what);
   };
   // The same object exported twice (e.g. default + named) is fine; two definitions are not.
@@ -98,7 +104,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildReport> {
     ...loaded.problems,
     ...duplicates(loaded),
     ...runbooks.flatMap((r) => checkRunbookText(r.path, r.text)),
-    ...checkRunbookLinks(links, runbooks.map((r) => r.path)),
+    ...checkRunbookLinks(
+      links,
+      runbooks.map((r) => r.path),
+    ),
   ];
   const report: BuildReport = {
     ok: problems.length === 0,

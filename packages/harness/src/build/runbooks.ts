@@ -56,12 +56,22 @@ export function checkRunbookLinks(links: AlertRunbookLink[], runbooks: string[])
   const problems: RunbookProblem[] = [];
   for (const l of links) {
     if (!present.has(l.runbook)) {
-      problems.push({ file: l.source, path: `${l.alert}.runbook`, problem: `alert ${l.alert} links ${l.runbook}, which does not exist`, fix: `create ${l.runbook} (sections ${REQUIRED_SECTIONS.join(', ')}) or point the alert at an existing runbook` });
+      problems.push({
+        file: l.source,
+        path: `${l.alert}.runbook`,
+        problem: `alert ${l.alert} links ${l.runbook}, which does not exist`,
+        fix: `create ${l.runbook} (sections ${REQUIRED_SECTIONS.join(', ')}) or point the alert at an existing runbook`,
+      });
     }
   }
   for (const r of [...present].sort()) {
     if (!linked.has(r)) {
-      problems.push({ file: r, path: '(root)', problem: 'no alert links this runbook', fix: 'link it from an alert (alerting.runbook / runbook) or delete it' });
+      problems.push({
+        file: r,
+        path: '(root)',
+        problem: 'no alert links this runbook',
+        fix: 'link it from an alert (alerting.runbook / runbook) or delete it',
+      });
     }
   }
   return problems;

@@ -33,18 +33,43 @@ export async function buildTeamDashboards(projectRoot: string): Promise<{ dashbo
     } catch (e) {
       const issues = definitionIssuesOf(e);
       if (issues) for (const i of issues) problems.push({ ...i, file: source });
-      else problems.push({ file: source, path: '(import)', problem: `the file failed to load: ${message(e)}`, fix: 'fix the error; `npx tsx` on the file shows the stack' });
+      else
+        problems.push({
+          file: source,
+          path: '(import)',
+          problem: `the file failed to load: ${message(e)}`,
+          fix: 'fix the error; `npx tsx` on the file shows the stack',
+        });
       continue;
     }
-    const defs = [...new Set(Object.keys(mod).sort().map((k) => mod[k]).filter(isDashboardDefinition))] as DashboardDefinition[];
-    if (defs.length === 0) problems.push({ file: source, path: '(exports)', problem: 'exports no defineDashboard(…) value', fix: 'export const dashboard = defineDashboard({ uid, build })' });
+    const defs = [
+      ...new Set(
+        Object.keys(mod)
+          .sort()
+          .map((k) => mod[k])
+          .filter(isDashboardDefinition),
+      ),
+    ] as DashboardDefinition[];
+    if (defs.length === 0)
+      problems.push({
+        file: source,
+        path: '(exports)',
+        problem: 'exports no defineDashboard(…) value',
+        fix: 'export const dashboard = defineDashboard({ uid, build })',
+      });
     for (const def of defs) {
       try {
         dashboards.push({ path: def.file, text: renderDashboard(def), source });
       } catch (e) {
         const issues = definitionIssuesOf(e);
         if (issues) for (const i of issues) problems.push({ ...i, file: source, path: `${def.uid}.${i.path}` });
-        else problems.push({ file: source, path: `${def.uid}.build`, problem: `the dashboard builder threw: ${message(e)}`, fix: 'fix the builder so it returns a DashboardBuilder without throwing' });
+        else
+          problems.push({
+            file: source,
+            path: `${def.uid}.build`,
+            problem: `the dashboard builder threw: ${message(e)}`,
+            fix: 'fix the builder so it returns a DashboardBuilder without throwing',
+          });
       }
     }
   }
@@ -58,7 +83,13 @@ export async function checkDashboards(dashboards: readonly BuiltDashboard[], kno
   for (const d of dashboards) {
     const { uid, title } = dashboardExpressions(d.text);
     const prev = owner.get(d.path) ?? owner.get(`uid:${uid}`);
-    if (prev) problems.push({ file: d.source, path: `dashboard "${title}"`, problem: `uid '${uid}' (file ${d.path}) is also ${prev}'s`, fix: 'give each dashboard its own uid' });
+    if (prev)
+      problems.push({
+        file: d.source,
+        path: `dashboard "${title}"`,
+        problem: `uid '${uid}' (file ${d.path}) is also ${prev}'s`,
+        fix: 'give each dashboard its own uid',
+      });
     owner.set(d.path, d.source).set(`uid:${uid}`, d.source);
     for (const p of checkDashboard(d.source, d.text, known)) problems.push(p);
   }
@@ -69,7 +100,12 @@ export async function checkDashboards(dashboards: readonly BuiltDashboard[], kno
   });
   for (const f of await unparsable(all.map((e) => e.concrete))) {
     const e = all[f.index]!;
-    problems.push({ file: e.source, path: `dashboard "${e.title}" ${e.where}`, problem: `${f.error} (expression: ${e.expr})`, fix: 'correct the PromQL; promtool check rules parses it the way Prometheus will' });
+    problems.push({
+      file: e.source,
+      path: `dashboard "${e.title}" ${e.where}`,
+      problem: `${f.error} (expression: ${e.expr})`,
+      fix: 'correct the PromQL; promtool check rules parses it the way Prometheus will',
+    });
   }
   return problems;
 }
@@ -78,6 +114,7 @@ export async function checkDashboards(dashboards: readonly BuiltDashboard[], kno
 function currentValues(json: string): Record<string, string> {
   const d = JSON.parse(json) as { templating?: { list?: Array<{ name?: string; type?: string; current?: { value?: unknown } }> } };
   const out: Record<string, string> = {};
-  for (const v of d.templating?.list ?? []) if (v.name && v.type !== 'datasource' && typeof v.current?.value === 'string' && v.current.value !== '$__all') out[v.name] = v.current.value;
+  for (const v of d.templating?.list ?? [])
+    if (v.name && v.type !== 'datasource' && typeof v.current?.value === 'string' && v.current.value !== '$__all') out[v.name] = v.current.value;
   return out;
 }

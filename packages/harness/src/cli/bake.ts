@@ -29,7 +29,9 @@ export async function bakeCommand({ positionals, flags }: Parsed<typeof bakeSpec
   });
   progress.done();
   const r = s.result;
-  io.out(`${s.plan.name} — ${r.verdict.verdict.toUpperCase()}${r.resumedFrom !== null ? ` (resumed at checkpoint ${r.resumedFrom + 1})` : ''} · ${r.checkpoints.length} checkpoints · ${r.path}`);
+  io.out(
+    `${s.plan.name} — ${r.verdict.verdict.toUpperCase()}${r.resumedFrom !== null ? ` (resumed at checkpoint ${r.resumedFrom + 1})` : ''} · ${r.checkpoints.length} checkpoints · ${r.path}`,
+  );
   for (const c of r.verdict.checks) io.out(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
   io.out(`evidence: ${s.packDir} (${s.sealed}) · report ${s.report}`);
   return r.verdict.verdict === 'pass' ? ExitCode.pass : ExitCode.fail;

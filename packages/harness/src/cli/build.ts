@@ -25,7 +25,12 @@ export async function buildCommand({ flags }: Parsed<typeof buildSpec>, io: CliI
   io.out(`drill build: ${report.slos.length} SLO(s), ${report.alerts.length} alert(s) → ${path.relative(cwd, report.outDir) || '.'}`);
   for (const f of report.files) io.out(`  ${f}`);
   if (flags.push && token) {
-    const pushed = await pushDashboards(flags.push, token, report.outDir, report.files.filter((f) => f.startsWith('dashboards/')));
+    const pushed = await pushDashboards(
+      flags.push,
+      token,
+      report.outDir,
+      report.files.filter((f) => f.startsWith('dashboards/')),
+    );
     for (const p of pushed) io.out(`pushed ${p.file} → ${p.url} (version ${p.version})`);
   }
   return ExitCode.pass;

@@ -92,7 +92,7 @@ export const verifySpec = defineCommand({
 
 export const reviewSpec = defineCommand({
   name: 'review',
-  summary: "Go/No-Go: every drill run in the release and the eight readiness checks, decided from its evidence pack (go-no-go.md)",
+  summary: 'Go/No-Go: every drill run in the release and the eight readiness checks, decided from its evidence pack (go-no-go.md)',
   args: [],
   flags: {
     release: { type: 'string', required: true, placeholder: 'tag', description: 'release whose pack is reviewed' },
@@ -108,7 +108,7 @@ export const loadSpec = defineCommand({
   summary: 'run one load profile on its own (k6 executors, thresholds, k6-style summary)',
   args: [{ name: 'profile-file', required: true, description: 'the file that defines the load profile' }],
   flags: {
-    target: { type: 'string', placeholder: 'base-url', description: "base URL for a profile whose request is a path (required unless it gives a full url)" },
+    target: { type: 'string', placeholder: 'base-url', description: 'base URL for a profile whose request is a path (required unless it gives a full url)' },
     profile: { type: 'string', placeholder: 'name', description: 'which profile, when the file exports several (default: the first)' },
     json,
   },
@@ -162,7 +162,12 @@ export const scheduleSpec = defineCommand({
     cron: { type: 'string', default: '0 2 * * *', placeholder: 'expr', description: 'when every drill runs (cron expression)' },
     env,
     emit: { type: 'string', choices: ['k8s', 'github'], description: 'print a Kubernetes CronJob or a GitHub Actions workflow instead of running' },
-    image: { type: 'string', default: 'ghcr.io/your-org/drillbook:latest', placeholder: 'image', description: 'container image of the CronJob (--emit k8s), built FROM node:24' },
+    image: {
+      type: 'string',
+      default: 'ghcr.io/your-org/drillbook:latest',
+      placeholder: 'image',
+      description: 'container image of the CronJob (--emit k8s), built FROM node:24',
+    },
     namespace: { type: 'string', default: 'drills', placeholder: 'ns', description: 'namespace of the CronJob (--emit k8s)' },
   },
 });

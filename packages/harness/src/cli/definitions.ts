@@ -57,7 +57,8 @@ export async function validateCommand({ positionals, flags: values }: Parsed<typ
       if (err instanceof DefinitionError && !failures.some((f) => f.file === err.file)) failures.push(err);
     }
   }
-  if (values.json) io.out(JSON.stringify({ ok: failures.length === 0, definitions: count, errors: failures.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
+  if (values.json)
+    io.out(JSON.stringify({ ok: failures.length === 0, definitions: count, errors: failures.map((e) => ({ file: e.file, issues: e.issues })) }, null, 2));
   else io.out(failures.length ? `${failures.length} file(s) with errors` : `${files.length} file(s), ${count} definition(s): all valid`);
   return failures.length ? ExitCode.usage : ExitCode.pass;
 }

@@ -15,7 +15,9 @@ export async function keygenCommand({ flags }: Parsed<typeof keygenSpec>, io: Cl
   const dir = flags.out ?? defaultKeyDir(findProjectRoot());
   try {
     const k = keygen(dir);
-    io.out(`ed25519 key pair written\n  private: ${k.privateKeyPath} (mode 0600; keep it out of the pack and out of git)\n  public:  ${k.publicKeyPath} (give it to reviewers: drill verify <pack> --key ${k.publicKeyPath})\n  keyid:   ${k.keyid}`);
+    io.out(
+      `ed25519 key pair written\n  private: ${k.privateKeyPath} (mode 0600; keep it out of the pack and out of git)\n  public:  ${k.publicKeyPath} (give it to reviewers: drill verify <pack> --key ${k.publicKeyPath})\n  keyid:   ${k.keyid}`,
+    );
     return ExitCode.pass;
   } catch (err) {
     io.err(`drill keygen: ${(err as Error).message}`);
@@ -37,7 +39,10 @@ export async function verifyCommand({ positionals, flags }: Parsed<typeof verify
       io.err(`warn: this pack was re-signed as found on ${r.at} by ${r.by} (key ${r.keyid.slice(0, 16)}…): ${what.join(', ') || 'no difference recorded'}`);
     }
   if (flags.json) io.out(JSON.stringify(result, null, 2));
-  else if (result.ok) io.out(`OK ${pack}: ${result.files} files match the manifest, ${result.signed ? 'the signature verifies' : 'UNSIGNED (allowed by --allow-unsigned)'}, every figure re-derives from its raw events`);
+  else if (result.ok)
+    io.out(
+      `OK ${pack}: ${result.files} files match the manifest, ${result.signed ? 'the signature verifies' : 'UNSIGNED (allowed by --allow-unsigned)'}, every figure re-derives from its raw events`,
+    );
   else {
     io.out(`NOT OK ${pack}: ${result.problems.length} problem(s)`);
     for (const p of result.problems) io.out(`  ${p.kind.padEnd(22)} ${p.path}: ${p.detail}`);

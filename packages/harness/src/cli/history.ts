@@ -19,7 +19,8 @@ export async function historyCommand({ flags: values }: Parsed<typeof historySpe
   for (const pack of existsSync(evidenceDir) ? readdirSync(evidenceDir).filter((d) => d.startsWith('release-')) : []) {
     const dir = join(evidenceDir, pack, 'chaos-dr');
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) records.push({ pack, record: JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunRecord });
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')))
+      records.push({ pack, record: JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunRecord });
   }
   const index = buildRunIndex(records);
   if (existsSync(evidenceDir)) writeFileAtomic(join(evidenceDir, 'index.json'), canonicalJson(index));
@@ -32,8 +33,20 @@ export async function historyCommand({ flags: values }: Parsed<typeof historySpe
   io.out(`MTTR over ${MTTR_TREND_BASIS}`);
   io.out('drill                 runs  baseline MTTR  recent MTTR  change   KPI −30 %  mean TTD');
   for (const d of index.drills)
-    io.out(`${d.drill.padEnd(21)} ${String(d.runs).padStart(4)}  ${ms(d.baselineMttrMs).padStart(13)}  ${ms(d.recentMttrMs).padStart(11)}  ${d.mttrChange === null ? '—'.padStart(6) : `${(d.mttrChange * 100).toFixed(0)} %`.padStart(6)}   ${d.meetsKpi === null ? '—' : d.meetsKpi ? 'met' : 'not met'}`.padEnd(78) + `  ${ms(d.ttdMeanMs)}`);
-  io.out(`game-days per quarter: ${Object.entries(index.gameDaysPerQuarter).map(([q, n]) => `${q} ${n}`).join(', ') || 'none'}`);
-  io.out(`last successful backout drill: ${index.lastBackout ? `${index.lastBackout.drill} (${index.lastBackout.runId}, ${new Date(index.lastBackout.startedAt).toISOString()})` : 'none'}`);
+    io.out(
+      `${d.drill.padEnd(21)} ${String(d.runs).padStart(4)}  ${ms(d.baselineMttrMs).padStart(13)}  ${ms(d.recentMttrMs).padStart(11)}  ${d.mttrChange === null ? '—'.padStart(6) : `${(d.mttrChange * 100).toFixed(0)} %`.padStart(6)}   ${d.meetsKpi === null ? '—' : d.meetsKpi ? 'met' : 'not met'}`.padEnd(
+        78,
+      ) + `  ${ms(d.ttdMeanMs)}`,
+    );
+  io.out(
+    `game-days per quarter: ${
+      Object.entries(index.gameDaysPerQuarter)
+        .map(([q, n]) => `${q} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  io.out(
+    `last successful backout drill: ${index.lastBackout ? `${index.lastBackout.drill} (${index.lastBackout.runId}, ${new Date(index.lastBackout.startedAt).toISOString()})` : 'none'}`,
+  );
   return ExitCode.pass;
 }

@@ -27,7 +27,10 @@ export async function loadCommand({ positionals, flags }: Parsed<typeof loadSpec
   const summary = await runLoad(profile, {
     baseUrl: flags.target ?? profile.request.url!,
     clock: new RealClock(),
-    onSample: (s) => progress.update(`${profile.name}: ${s.requests} req/s · ${s.failures} failed · p95 ${s.p95Ms.toFixed(1)} ms · ${s.vus} VUs${s.dropped ? ` · ${s.dropped} dropped` : ''}`),
+    onSample: (s) =>
+      progress.update(
+        `${profile.name}: ${s.requests} req/s · ${s.failures} failed · p95 ${s.p95Ms.toFixed(1)} ms · ${s.vus} VUs${s.dropped ? ` · ${s.dropped} dropped` : ''}`,
+      ),
   });
   progress.done();
   io.out(flags.json ? JSON.stringify(summary, null, 2) : renderLoadSummary(profile.name, summary));

@@ -20,7 +20,11 @@ export async function recoverCommand({ flags: values }: Parsed<typeof recoverSpe
     return ExitCode.pass;
   }
   const registry = providerRegistry();
-  const report = await journal.recoverPending((n) => registry.get(n), (level, m) => io.err(`${level}: ${m}`), { includeLive: values.all });
+  const report = await journal.recoverPending(
+    (n) => registry.get(n),
+    (level, m) => io.err(`${level}: ${m}`),
+    { includeLive: values.all },
+  );
   io.out(`reverted ${report.reverted.length}, failed ${report.failed.length}, left to running harnesses ${report.skippedLiveOwner.length}`);
   for (const f of report.failed) io.out(`✗ ${f.record.faultId}: ${f.record.description}: ${f.error}`);
   for (const s of report.skippedLiveOwner) io.out(`… ${s.faultId} belongs to a harness still running (use --all to revert it anyway)`);

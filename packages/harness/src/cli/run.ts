@@ -20,8 +20,15 @@ export async function runCommand({ positionals, flags }: Parsed<typeof runSpec>,
     progress: (line) => progress.update(line),
   });
   progress.done();
-  if (flags.json) io.out(JSON.stringify({ exitCode: result.exitCode, verdict: result.verdict ?? null, runFile: result.runFile ?? null, runId: result.runId ?? null, summary: result.summary }, null, 2));
-  else if (result.exitCode === ExitCode.usage || result.exitCode === ExitCode.environment && !result.verdict) io.err(result.summary);
+  if (flags.json)
+    io.out(
+      JSON.stringify(
+        { exitCode: result.exitCode, verdict: result.verdict ?? null, runFile: result.runFile ?? null, runId: result.runId ?? null, summary: result.summary },
+        null,
+        2,
+      ),
+    );
+  else if (result.exitCode === ExitCode.usage || (result.exitCode === ExitCode.environment && !result.verdict)) io.err(result.summary);
   else io.out(result.summary);
   return result.exitCode;
 }

@@ -21,7 +21,10 @@ export async function scheduleCommand({ positionals, flags }: Parsed<typeof sche
   const root = findProjectRoot();
   const scheduler = new DrillScheduler(
     (file) => runDrill({ file, environment: flags.env, release: 'nightly', projectRoot: root, note: (l) => io.err(`[${file}] ${l}`) }),
-    (e) => io.err(`${new Date(e.at).toISOString()} ${e.drill}: ${e.kind}${e.kind === 'finished' ? ` (exit ${e.exitCode})` : e.kind === 'missed' ? ` — ${e.reason}` : e.kind === 'failed' ? ` — ${e.error}` : ''}`),
+    (e) =>
+      io.err(
+        `${new Date(e.at).toISOString()} ${e.drill}: ${e.kind}${e.kind === 'finished' ? ` (exit ${e.exitCode})` : e.kind === 'missed' ? ` — ${e.reason}` : e.kind === 'failed' ? ` — ${e.error}` : ''}`,
+      ),
   );
   for (const e of entries) scheduler.add(e);
   for (const n of scheduler.nextRuns()) io.err(`${n.drill}: next run ${n.next?.toISOString() ?? 'never'}`);

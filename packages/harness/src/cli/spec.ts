@@ -66,7 +66,7 @@ export function defineCommand<const S extends CommandSpec>(spec: S): S {
     if (a.required && i > 0 && !spec.args[i - 1]!.required) throw bug(`required <${a.name}> follows an optional argument`);
   });
   for (const [name, f] of Object.entries(spec.flags)) {
-    if (name === 'help' || f.short === 'h') throw bug('--help/-h is every command\'s own; do not declare it');
+    if (name === 'help' || f.short === 'h') throw bug("--help/-h is every command's own; do not declare it");
     if (f.type === 'boolean' && (f.default !== undefined || f.required || f.choices)) throw bug(`--${name} is boolean: no default, required or choices`);
     if (f.short !== undefined && f.short.length !== 1) throw bug(`--${name}: short alias must be one letter`);
   }

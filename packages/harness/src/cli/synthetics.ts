@@ -24,7 +24,10 @@ export async function synthCommand({ positionals, flags: values }: Parsed<typeof
     for (const file of positionals['journey-file']) {
       const journeys = (await loadDefinitions(file)).definitions.map((d) => d.value).filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v));
       for (const j of journeys) {
-        const r = await runJourney(j, { baseUrl: values.target, ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots } : {}) });
+        const r = await runJourney(j, {
+          baseUrl: values.target,
+          ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots } : {}),
+        });
         out.push(r);
         if (!r.ok) failed++;
         if (!values.json) {
@@ -55,7 +58,9 @@ export async function coverageCommand({ positionals, flags: values }: Parsed<typ
     if (!record.coverageRequests?.length) continue;
     for (const r of record.coverageRequests) requests.push(r); // a loop: a long run holds more than a spread can take
     const spansFile = join(pack, 'traces', `${record.runId}.spans.json`);
-    if (existsSync(spansFile)) for (const s of (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans) (byTrace.get(s.traceId) ?? byTrace.set(s.traceId, []).get(s.traceId)!).push(s);
+    if (existsSync(spansFile))
+      for (const s of (JSON.parse(readFileSync(spansFile, 'utf8')) as { spans: StoredSpan[] }).spans)
+        (byTrace.get(s.traceId) ?? byTrace.set(s.traceId, []).get(s.traceId)!).push(s);
   }
   if (!requests.length) {
     io.err(`drill coverage: no run in ${pack} sampled a critical journey: nothing to measure (that is not a pass)`);
@@ -64,9 +69,13 @@ export async function coverageCommand({ positionals, flags: values }: Parsed<typ
   const c = traceCoverage(requests, (id) => byTrace.get(id) ?? []);
   if (values.json) io.out(JSON.stringify({ ...c, min }, null, 2));
   else {
-    io.out(`trace coverage ${(c.value * 100).toFixed(1)} % (${c.complete}/${c.total} requests complete; gate ${(min * 100).toFixed(0)} %) — ${c.value >= min ? 'PASS' : 'FAIL'}`);
+    io.out(
+      `trace coverage ${(c.value * 100).toFixed(1)} % (${c.complete}/${c.total} requests complete; gate ${(min * 100).toFixed(0)} %) — ${c.value >= min ? 'PASS' : 'FAIL'}`,
+    );
     for (const [path, p] of Object.entries(c.perPath)) {
-      const missing = Object.entries(p.missingSpans).map(([s, n]) => `${s} ×${n}`).join(', ');
+      const missing = Object.entries(p.missingSpans)
+        .map(([s, n]) => `${s} ×${n}`)
+        .join(', ');
       io.out(`  ${p.complete === p.total ? '✓' : '✗'} ${path.padEnd(44)} ${p.complete}/${p.total}${missing ? `  missing: ${missing}` : ''}`);
     }
   }

@@ -48,9 +48,11 @@ const schema = strictObject({
     /** The most sev-1 incidents allowed. @default 0 */
     sev1: z.number().int().min(0).optional(),
     /** SLOs (from defineSlo, imported from alerts/) whose objectives must hold over the bake. @default [] */
-    slos: z.array(refTo<BakeSlo>({ kind: z.literal('slo'), id: z.string(), objective: z.number(), period: z.number() }), {
-      error: withFix('expected SLOs made with defineSlo', 'import them from alerts/'),
-    }).optional(),
+    slos: z
+      .array(refTo<BakeSlo>({ kind: z.literal('slo'), id: z.string(), objective: z.number(), period: z.number() }), {
+        error: withFix('expected SLOs made with defineSlo', 'import them from alerts/'),
+      })
+      .optional(),
   }).optional(),
 });
 
@@ -59,11 +61,18 @@ export type BakeInput = z.input<typeof schema>;
 
 export function defineBake(input: BakeInput, file?: string): BakePlan {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, () => 'see defineBake in API-SKETCH.md'));
+  if (!parsed.success)
+    throw new DefinitionError(
+      file,
+      issuesFromZod(parsed.error, () => 'see defineBake in API-SKETCH.md'),
+    );
   const d = parsed.data;
   const dur = d.duration ?? 72 * 3_600_000;
   const checkpoint = d.checkpoint ?? 3_600_000;
-  if (checkpoint > dur) throw new DefinitionError(file, [{ path: 'checkpoint', problem: 'the checkpoint interval is longer than the bake', fix: "use a checkpoint such as '1h' within the duration" }]);
+  if (checkpoint > dur)
+    throw new DefinitionError(file, [
+      { path: 'checkpoint', problem: 'the checkpoint interval is longer than the bake', fix: "use a checkpoint such as '1h' within the duration" },
+    ]);
   const title = d.title ?? d.name;
   return {
     kind: 'bake',

@@ -48,7 +48,10 @@ const schema = strictObject({
         /** The step's name, shown in results and traces. */
         name: name(),
         /** Open this page path of the target, starting with `/`. */
-        goto: z.string().startsWith('/', { error: withFix('a page path starts with /', "write goto: '/'") }).optional(),
+        goto: z
+          .string()
+          .startsWith('/', { error: withFix('a page path starts with /', "write goto: '/'") })
+          .optional(),
         /** Click the element this CSS selector finds. */
         click: selector().optional(),
         /** Type `value` into the element `selector` finds. */
@@ -84,24 +87,47 @@ export type BrowserJourneyInput = z.input<typeof schema>;
 
 export function defineBrowserJourney(input: BrowserJourneyInput, file?: string): BrowserJourney {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, () => 'see synthetics/browser-ingest-resolve-report.ts for a complete example'));
+  if (!parsed.success)
+    throw new DefinitionError(
+      file,
+      issuesFromZod(parsed.error, () => 'see synthetics/browser-ingest-resolve-report.ts for a complete example'),
+    );
   const d = parsed.data;
   const issues: Array<{ path: string; problem: string; fix: string }> = [];
   const steps = d.steps.map((s, i): BrowserStep => {
     const actions = (['goto', 'click', 'fill'] as const).filter((k) => s[k] !== undefined);
     if (actions.length !== 1)
-      issues.push({ path: `steps[${i}]`, problem: actions.length ? `has ${actions.join(' and ')}: one action per step` : 'has no action', fix: "give each step exactly one of goto: '/path', click: '#selector' or fill: { selector, value }" });
-    const action: BrowserAction = s.goto !== undefined ? { goto: s.goto } : s.click !== undefined ? { click: s.click } : { fill: s.fill ?? { selector: '', value: '' } };
+      issues.push({
+        path: `steps[${i}]`,
+        problem: actions.length ? `has ${actions.join(' and ')}: one action per step` : 'has no action',
+        fix: "give each step exactly one of goto: '/path', click: '#selector' or fill: { selector, value }",
+      });
+    const action: BrowserAction =
+      s.goto !== undefined ? { goto: s.goto } : s.click !== undefined ? { click: s.click } : { fill: s.fill ?? { selector: '', value: '' } };
     return {
       name: s.name,
       action,
-      expect: { ...(s.expect?.text ? { text: { selector: s.expect.text[0], contains: s.expect.text[1] } } : {}), ...(s.expect?.visible ? { visible: s.expect.visible } : {}), ...(s.expect?.maxMs ? { maxMs: s.expect.maxMs } : {}) },
+      expect: {
+        ...(s.expect?.text ? { text: { selector: s.expect.text[0], contains: s.expect.text[1] } } : {}),
+        ...(s.expect?.visible ? { visible: s.expect.visible } : {}),
+        ...(s.expect?.maxMs ? { maxMs: s.expect.maxMs } : {}),
+      },
       spans: s.spans ?? [],
     };
   });
-  if (steps[0] && !('goto' in steps[0].action)) issues.push({ path: 'steps[0]', problem: 'the first step does not open a page', fix: "start with { name: 'open', goto: '/' }" });
+  if (steps[0] && !('goto' in steps[0].action))
+    issues.push({ path: 'steps[0]', problem: 'the first step does not open a page', fix: "start with { name: 'open', goto: '/' }" });
   if (issues.length) throw new DefinitionError(file, issues);
-  return { kind: 'journey', runner: 'browser', name: d.name, target: d.target ?? 'api', critical: d.critical ?? false, steps, trace: { services: d.trace?.services ?? [] }, stepTimeout: d.stepTimeout ?? 10_000 };
+  return {
+    kind: 'journey',
+    runner: 'browser',
+    name: d.name,
+    target: d.target ?? 'api',
+    critical: d.critical ?? false,
+    steps,
+    trace: { services: d.trace?.services ?? [] },
+    stepTimeout: d.stepTimeout ?? 10_000,
+  };
 }
 
 export function isBrowserJourney(v: unknown): v is BrowserJourney {

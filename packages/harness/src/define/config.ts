@@ -15,7 +15,11 @@ const local = strictObject({
   /** Stage options. */
   stage: strictObject({
     /** Replicas of the service behind the stage's balancer, at least 2. @default 2 */
-    replicas: z.number().int().min(2, { error: withFix('the stage runs at least 2 replicas', 'give replicas: 2 or more') }).optional(),
+    replicas: z
+      .number()
+      .int()
+      .min(2, { error: withFix('the stage runs at least 2 replicas', 'give replicas: 2 or more') })
+      .optional(),
     /** How long the supervisor waits before restarting a killed replica: '5s' or milliseconds. */
     restartDelay: duration({ allowZero: true }).optional(),
     /** Prometheus' scrape interval: '1s' or milliseconds, above 0. */
@@ -130,7 +134,11 @@ export const DEFAULT_CONFIG: DrillbookConfig = { evidenceDir: 'evidence-pack', e
 
 export function defineConfig(input: ConfigInput, file?: string): DrillbookConfig & { kind: 'config'; name: string } {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, () => 'see API-SKETCH.md, drillbook.config.ts'));
+  if (!parsed.success)
+    throw new DefinitionError(
+      file,
+      issuesFromZod(parsed.error, () => 'see API-SKETCH.md, drillbook.config.ts'),
+    );
   return { kind: 'config', name: 'config', evidenceDir: parsed.data.evidenceDir, environments: parsed.data.environments };
 }
 
@@ -142,17 +150,29 @@ export function resolveEnvironment(plan: DrillPlan, envName: string, config: Dri
   const env = config.environments[envName];
   if (!env)
     throw new DefinitionError(configFile, [
-      { path: `environments.${envName}`, problem: `no environment named '${envName}'`, fix: `use one of ${Object.keys(config.environments).join(', ')}, or add '${envName}' to environments in ${configFile}` },
+      {
+        path: `environments.${envName}`,
+        problem: `no environment named '${envName}'`,
+        fix: `use one of ${Object.keys(config.environments).join(', ')}, or add '${envName}' to environments in ${configFile}`,
+      },
     ]);
   if (!plan.environments.includes(envName))
     throw new DefinitionError(plan.source, [
-      { path: 'environments', problem: `drill '${plan.name}' is not allowed in environment '${envName}' (it allows ${plan.environments.join(', ')})`, fix: `add '${envName}' to the drill's environments if it is meant to run there` },
+      {
+        path: 'environments',
+        problem: `drill '${plan.name}' is not allowed in environment '${envName}' (it allows ${plan.environments.join(', ')})`,
+        fix: `add '${envName}' to the drill's environments if it is meant to run there`,
+      },
     ]);
   if (env.kind === 'kubernetes') {
     for (const [name, t] of Object.entries(env.targets)) {
       if (t.namespace && !env.namespaces.includes(t.namespace))
         throw new DefinitionError(configFile, [
-          { path: `environments.${envName}.targets.${name}.namespace`, problem: `namespace '${t.namespace}' is not on the allow-list (${env.namespaces.join(', ')})`, fix: `add it to environments.${envName}.namespaces, or point the target at an allowed namespace` },
+          {
+            path: `environments.${envName}.targets.${name}.namespace`,
+            problem: `namespace '${t.namespace}' is not on the allow-list (${env.namespaces.join(', ')})`,
+            fix: `add it to environments.${envName}.namespaces, or point the target at an allowed namespace`,
+          },
         ]);
     }
   }

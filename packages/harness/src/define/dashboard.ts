@@ -44,9 +44,17 @@ export function defineDashboard(input: DashboardInput, file?: string): Dashboard
   const issues: DefinitionIssue[] = [];
   const uid = (input as Partial<DashboardInput> | undefined)?.uid;
   if (typeof uid !== 'string' || !UID.test(uid))
-    issues.push({ path: 'uid', problem: `expected 1–40 letters, digits, '-' or '_', got ${JSON.stringify(uid)}`, fix: "give the dashboard a uid like 'graph-api-operations'" });
+    issues.push({
+      path: 'uid',
+      problem: `expected 1–40 letters, digits, '-' or '_', got ${JSON.stringify(uid)}`,
+      fix: "give the dashboard a uid like 'graph-api-operations'",
+    });
   if (typeof input?.build !== 'function')
-    issues.push({ path: 'build', problem: `expected a function returning a DashboardBuilder, got ${typeof input?.build}`, fix: "write build: () => new DashboardBuilder('Title')…" });
+    issues.push({
+      path: 'build',
+      problem: `expected a function returning a DashboardBuilder, got ${typeof input?.build}`,
+      fix: "write build: () => new DashboardBuilder('Title')…",
+    });
   if (issues.length) throw new DefinitionError(file, issues);
   return Object.freeze({ kind: 'dashboard', uid: uid!, file: `${uid}.json`, build: input.build });
 }
@@ -75,6 +83,12 @@ export const panels = Object.freeze({
 export function renderDashboard(def: DashboardDefinition): string {
   const built: { uid?: string; panels?: unknown[] } = def.build().build();
   if (built.uid !== undefined && built.uid !== def.uid)
-    throw new DefinitionError(undefined, [{ path: 'uid', problem: `defineDashboard says '${def.uid}' but the builder sets uid '${built.uid}'`, fix: 'use one uid (or leave .uid() off the builder)' }]);
+    throw new DefinitionError(undefined, [
+      {
+        path: 'uid',
+        problem: `defineDashboard says '${def.uid}' but the builder sets uid '${built.uid}'`,
+        fix: 'use one uid (or leave .uid() off the builder)',
+      },
+    ]);
   return dashboardJson({ ...built, uid: def.uid } as { panels?: unknown[] });
 }

@@ -76,7 +76,11 @@ const common = {
   /** Load run during the drill, as defineLoadProfile returned it (imported from load/). */
   load: loadRef.optional(),
   /** Consecutive passing steady-state probes that count as recovered. @default 3 */
-  recoveryPasses: z.number().int().min(1, { error: withFix('recoveryPasses is at least 1', 'give recoveryPasses: 3') }).optional(),
+  recoveryPasses: z
+    .number()
+    .int()
+    .min(1, { error: withFix('recoveryPasses is at least 1', 'give recoveryPasses: 3') })
+    .optional(),
   /** Extra checks in the verdict. */
   checks: strictObject({
     /** Share of requests whose backend trace must be complete. */
@@ -150,10 +154,13 @@ function usesOf(input: CommonParsed, rawProbes: ProbeInput[] | undefined, rawSto
 function crossCheck(plan: DrillPlan, add: (path: string, problem: string, fix: string) => void): void {
   const seenPhase = new Map<string, number>();
   plan.phases.forEach((p, i) => {
-    if (seenPhase.has(p.name)) add(`phases[${i}].name`, `duplicate phase name '${p.name}' (also phases[${seenPhase.get(p.name)}])`, 'give every phase its own name');
+    if (seenPhase.has(p.name))
+      add(`phases[${i}].name`, `duplicate phase name '${p.name}' (also phases[${seenPhase.get(p.name)}])`, 'give every phase its own name');
     else seenPhase.set(p.name, i);
-    if (!p.fault && p.duration === undefined) add(`phases[${i}].duration`, `phase '${p.name}' has neither a fault nor a duration`, "give it duration: '1m', or a fault");
-    if (!p.fault && p.expect) add(`phases[${i}].expect`, `phase '${p.name}' expects alerts or recovery but injects no fault`, 'move expect to the phase with the fault, or add one');
+    if (!p.fault && p.duration === undefined)
+      add(`phases[${i}].duration`, `phase '${p.name}' has neither a fault nor a duration`, "give it duration: '1m', or a fault");
+    if (!p.fault && p.expect)
+      add(`phases[${i}].expect`, `phase '${p.name}' expects alerts or recovery but injects no fault`, 'move expect to the phase with the fault, or add one');
     checkMitigation(p, i, add);
   });
   const seenProbe = new Map<string, number>();
@@ -167,7 +174,11 @@ function crossCheck(plan: DrillPlan, add: (path: string, problem: string, fix: s
   });
   const hasFault = plan.phases.some((p) => p.fault);
   if (hasFault && plan.steadyState.length === 0)
-    add('steadyState', 'a drill with a fault has no steady-state probes, so recovery cannot be measured', "add steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })]");
+    add(
+      'steadyState',
+      'a drill with a fault has no steady-state probes, so recovery cannot be measured',
+      "add steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })]",
+    );
 }
 
 function finish(file: string | undefined, issues: Array<{ path: string; problem: string; fix: string }>): void {
@@ -188,7 +199,11 @@ export function defineGameDay(input: GameDayInput, file?: string): DefinedDrill 
   const phases: PhasePlan[] = d.phases.map((p) => ({
     name: p.name,
     ...(p.duration !== undefined ? { duration: p.duration } : {}),
-    ...(p.fault ? { fault: p.fault, expect: { alerts: p.expect?.alerts ?? [], recoverWithin: p.expect?.recoverWithin ?? DEFAULT_RECOVER_WITHIN } } : p.expect ? { expect: { alerts: p.expect.alerts ?? [], recoverWithin: p.expect.recoverWithin ?? DEFAULT_RECOVER_WITHIN } } : {}),
+    ...(p.fault
+      ? { fault: p.fault, expect: { alerts: p.expect?.alerts ?? [], recoverWithin: p.expect?.recoverWithin ?? DEFAULT_RECOVER_WITHIN } }
+      : p.expect
+        ? { expect: { alerts: p.expect.alerts ?? [], recoverWithin: p.expect.recoverWithin ?? DEFAULT_RECOVER_WITHIN } }
+        : {}),
     ...mitigationOf(p),
   }));
   const plan = planOf(d, phases, file);
@@ -247,7 +262,14 @@ function planOf(d: CommonParsed & { title?: string | undefined }, phases: PhaseP
     stopWhen: d.stopWhen ?? [],
     phases,
     ...(d.load ? { load: d.load.name } : {}),
-    ...(d.checks ? { checks: { ...(d.checks.traceCoverage ? { traceCoverage: d.checks.traceCoverage } : {}), ...(d.checks.slo ? { slo: d.checks.slo.map((s) => s.id) } : {}) } } : {}),
+    ...(d.checks
+      ? {
+          checks: {
+            ...(d.checks.traceCoverage ? { traceCoverage: d.checks.traceCoverage } : {}),
+            ...(d.checks.slo ? { slo: d.checks.slo.map((s) => s.id) } : {}),
+          },
+        }
+      : {}),
     ...(file ? { source: file } : {}),
   };
 }
@@ -257,12 +279,27 @@ export function defineDrill(input: DrillInput, file?: string): DefinedDrill {
   if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, fixFor));
   const d = parsed.data;
   const issues: Array<{ path: string; problem: string; fix: string }> = [];
-  if (!d.fault && !d.restore) issues.push({ path: 'fault', problem: 'a drill needs a fault or a restore', fix: 'add fault: fault.podKill({ … }), or restore: { kind: "postgres-pitr", database: "db" }; for several phases use defineGameDay' });
-  if (d.fault && d.restore) issues.push({ path: 'restore', problem: 'a drill has either a fault or a restore, not both', fix: 'split it into two drills, or use defineGameDay' });
-  if (d.targets && !d.restore) issues.push({ path: 'targets', problem: 'RPO/RTO targets belong to a restore drill', fix: 'remove targets, or add restore: { kind: "postgres-pitr", database: "db" }' });
+  if (!d.fault && !d.restore)
+    issues.push({
+      path: 'fault',
+      problem: 'a drill needs a fault or a restore',
+      fix: 'add fault: fault.podKill({ … }), or restore: { kind: "postgres-pitr", database: "db" }; for several phases use defineGameDay',
+    });
+  if (d.fault && d.restore)
+    issues.push({ path: 'restore', problem: 'a drill has either a fault or a restore, not both', fix: 'split it into two drills, or use defineGameDay' });
+  if (d.targets && !d.restore)
+    issues.push({
+      path: 'targets',
+      problem: 'RPO/RTO targets belong to a restore drill',
+      fix: 'remove targets, or add restore: { kind: "postgres-pitr", database: "db" }',
+    });
   const observe = d.observe ?? 5_000;
   // A restore is a data-loss fault whose revert is the restore: the engine times it like any episode.
-  const theFault = d.fault ?? (d.restore ? { kind: 'data-loss' as const, target: d.restore.database, selection: { mode: 'one' as const }, duration: d.restore.restoreAfter ?? 2_000 } : undefined);
+  const theFault =
+    d.fault ??
+    (d.restore
+      ? { kind: 'data-loss' as const, target: d.restore.database, selection: { mode: 'one' as const }, duration: d.restore.restoreAfter ?? 2_000 }
+      : undefined);
   const phases: PhasePlan[] = theFault
     ? [
         { name: 'before', duration: observe },

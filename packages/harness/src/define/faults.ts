@@ -7,7 +7,10 @@ import { z } from 'zod';
 import type { CustomActionContext, FaultSpec } from './types.ts';
 import { byKind, duration, fraction, modeFields, selectionOf, strictObject, suggestKey, withFix } from './schema-kit.ts';
 
-const target = () => z.string({ error: withFix('missing target', "name a target of the environment, e.g. target: 'api'") }).min(1, { error: withFix('empty target', "name a target of the environment, e.g. target: 'api'") });
+const target = () =>
+  z
+    .string({ error: withFix('missing target', "name a target of the environment, e.g. target: 'api'") })
+    .min(1, { error: withFix('empty target', "name a target of the environment, e.g. target: 'api'") });
 
 const action = z.union([z.string().min(1), z.custom<(ctx: CustomActionContext) => Promise<void>>((v) => typeof v === 'function')], {
   error: withFix('expected a script path or a function', "give the path of a zx script (e.g. 'scripts/dr-dry-run.mjs') or an async function"),
@@ -22,17 +25,17 @@ const targeted = <K extends string>(kind: K) => ({
   ...modeFields,
 });
 
-const podKill = strictObject({ ...targeted('pod-kill') }).transform(
-  (f, ctx): FaultSpec => ({ kind: 'pod-kill', target: f.target, selection: selectionOf(f, ctx) }),
-);
+const podKill = strictObject({ ...targeted('pod-kill') }).transform((f, ctx): FaultSpec => ({
+  kind: 'pod-kill',
+  target: f.target,
+  selection: selectionOf(f, ctx),
+}));
 
 const podFailure = strictObject({
   ...targeted('pod-failure'),
   /** How long the replicas stay stopped: '30s', '2m' or milliseconds, above 0. */
   duration: duration(),
-}).transform(
-  (f, ctx): FaultSpec => ({ kind: 'pod-failure', target: f.target, selection: selectionOf(f, ctx), duration: f.duration }),
-);
+}).transform((f, ctx): FaultSpec => ({ kind: 'pod-failure', target: f.target, selection: selectionOf(f, ctx), duration: f.duration }));
 
 const network = strictObject({
   ...targeted('network'),
@@ -49,15 +52,22 @@ const network = strictObject({
   /** Partition: accept connections, carry nothing. @default false */
   blackhole: z.boolean().optional(),
   /** Bandwidth limit in bytes per second, above 0 (125000 = 1 Mbit/s). */
-  bandwidth: z.number().positive({ error: withFix('bandwidth must be above 0', 'give bytes per second, e.g. bandwidth: 125000 (1 Mbit/s)') }).optional(),
+  bandwidth: z
+    .number()
+    .positive({ error: withFix('bandwidth must be above 0', 'give bytes per second, e.g. bandwidth: 125000 (1 Mbit/s)') })
+    .optional(),
   /** Which traffic is disturbed: to the target, from it, or both. @default 'to' */
   direction: z.enum(['to', 'from', 'both'], { error: withFix('unknown direction', "use direction 'to', 'from' or 'both'") }).optional(),
   /** The dependency whose traffic is affected (e.g. `db`). @default the target's inbound traffic */
   dependency: z.string().min(1).optional(),
 }).transform((f, ctx): FaultSpec => {
   if (f.delay === undefined && f.loss === undefined && !f.reset && !f.blackhole && f.bandwidth === undefined)
-    ctx.addIssue({ code: 'custom', message: withFix('a network fault needs an effect', "add delay: '300ms', loss: '10%', reset: true, blackhole: true or bandwidth: <bytes/s>") });
-  if (f.jitter !== undefined && f.delay === undefined) ctx.addIssue({ code: 'custom', path: ['jitter'], message: withFix('jitter without a delay', "add delay: '300ms' beside the jitter") });
+    ctx.addIssue({
+      code: 'custom',
+      message: withFix('a network fault needs an effect', "add delay: '300ms', loss: '10%', reset: true, blackhole: true or bandwidth: <bytes/s>"),
+    });
+  if (f.jitter !== undefined && f.delay === undefined)
+    ctx.addIssue({ code: 'custom', path: ['jitter'], message: withFix('jitter without a delay', "add delay: '300ms' beside the jitter") });
   return {
     kind: 'network',
     target: f.target,
@@ -78,9 +88,7 @@ const dependencyOutage = strictObject({
   ...targeted('dependency-outage'),
   /** How long the dependency stays down: '30s', '2m' or milliseconds, above 0. */
   duration: duration(),
-}).transform(
-  (f, ctx): FaultSpec => ({ kind: 'dependency-outage', target: f.target, selection: selectionOf(f, ctx), duration: f.duration }),
-);
+}).transform((f, ctx): FaultSpec => ({ kind: 'dependency-outage', target: f.target, selection: selectionOf(f, ctx), duration: f.duration }));
 
 const stress = strictObject({
   ...targeted('stress'),
@@ -89,9 +97,15 @@ const stress = strictObject({
   /** The CPU burn, as stress-ng's `--cpu` and `--cpu-load`. */
   cpu: strictObject({
     /** Number of busy workers, at least 1. */
-    workers: z.number().int().min(1, { error: withFix('workers must be at least 1', 'give workers: 1 or more') }),
+    workers: z
+      .number()
+      .int()
+      .min(1, { error: withFix('workers must be at least 1', 'give workers: 1 or more') }),
     /** Load per worker, in percent of one core: 1 to 100. */
-    load: z.number().min(1, { error: withFix('load is a percentage of one core, 1 to 100', 'give load: 80') }).max(100, { error: withFix('load is a percentage of one core, 1 to 100', 'give load: 80') }),
+    load: z
+      .number()
+      .min(1, { error: withFix('load is a percentage of one core, 1 to 100', 'give load: 80') })
+      .max(100, { error: withFix('load is a percentage of one core, 1 to 100', 'give load: 80') }),
   }),
 }).transform((f, ctx): FaultSpec => ({ kind: 'stress', target: f.target, selection: selectionOf(f, ctx), duration: f.duration, cpu: f.cpu }));
 
@@ -100,10 +114,19 @@ const migration = strictObject({
   /** SQL that goes in (run on the target database). */
   apply: z.string().min(1, { error: withFix('empty migration', 'give the SQL that goes in as apply') }),
   /** SQL that takes it out again; journaled before `apply` runs, so a crash still rolls back. */
-  rollback: z.string({ error: withFix('a migration needs its rollback', 'give the SQL that takes it out again as rollback: it is journaled before apply runs') }).min(1, { error: withFix('empty rollback', 'give the SQL that takes the migration out again') }),
+  rollback: z
+    .string({ error: withFix('a migration needs its rollback', 'give the SQL that takes it out again as rollback: it is journaled before apply runs') })
+    .min(1, { error: withFix('empty rollback', 'give the SQL that takes the migration out again') }),
   /** How long the migration stays in before the rollback: '30s', '2m' or milliseconds. @default until recovery */
   duration: duration().optional(),
-}).transform((f, ctx): FaultSpec => ({ kind: 'migration', target: f.target, selection: selectionOf(f, ctx), apply: f.apply, rollback: f.rollback, ...(f.duration ? { duration: f.duration } : {}) }));
+}).transform((f, ctx): FaultSpec => ({
+  kind: 'migration',
+  target: f.target,
+  selection: selectionOf(f, ctx),
+  apply: f.apply,
+  rollback: f.rollback,
+  ...(f.duration ? { duration: f.duration } : {}),
+}));
 
 const custom = strictObject({
   /** The fault's kind; `fault.custom` sets it. */
@@ -118,16 +141,14 @@ const custom = strictObject({
   revert: action.optional(),
   /** How long to wait between inject and revert: '30s', '2m' or milliseconds. @default until recovery */
   duration: duration().optional(),
-}).transform(
-  (f): FaultSpec => ({
-    kind: 'custom',
-    name: f.name,
-    inject: f.inject,
-    ...(f.target ? { target: f.target } : {}),
-    ...(f.revert ? { revert: f.revert } : {}),
-    ...(f.duration ? { duration: f.duration } : {}),
-  }),
-);
+}).transform((f): FaultSpec => ({
+  kind: 'custom',
+  name: f.name,
+  inject: f.inject,
+  ...(f.target ? { target: f.target } : {}),
+  ...(f.revert ? { revert: f.revert } : {}),
+  ...(f.duration ? { duration: f.duration } : {}),
+}));
 
 const faultKinds = { 'pod-kill': podKill, 'pod-failure': podFailure, network, 'dependency-outage': dependencyOutage, stress, migration, custom };
 

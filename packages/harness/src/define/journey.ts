@@ -29,7 +29,11 @@ export interface Journey extends Defined<'journey'> {
   readonly trace: { services: string[] };
 }
 
-const jsonPath = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/, { error: withFix('not a JSON path this tool reads', "write paths like '$.caseId' or '$.clusters[0].key'") });
+const jsonPath = z
+  .string()
+  .regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/, {
+    error: withFix('not a JSON path this tool reads', "write paths like '$.caseId' or '$.clusters[0].key'"),
+  });
 
 // Any value is accepted at run time, as before; the types say what makes sense.
 const json = z.custom<Json>();
@@ -93,7 +97,11 @@ export type JourneyInput = z.input<typeof schema>;
 
 export function defineJourney(input: JourneyInput, file?: string): Journey {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, () => 'see defineJourney in API-SKETCH.md'));
+  if (!parsed.success)
+    throw new DefinitionError(
+      file,
+      issuesFromZod(parsed.error, () => 'see defineJourney in API-SKETCH.md'),
+    );
   const d = parsed.data;
   const issues: Array<{ path: string; problem: string; fix: string }> = [];
   const defined = new Set<string>();
@@ -101,14 +109,25 @@ export function defineJourney(input: JourneyInput, file?: string): Journey {
     // A {{var}} must be saved by an earlier step.
     for (const v of JSON.stringify(s.request).match(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g) ?? []) {
       const varName = v.replace(/[{}\s]/g, '');
-      if (!defined.has(varName)) issues.push({ path: `steps[${i}].request`, problem: `uses {{${varName}}} before any step saves it`, fix: `save it in an earlier step: save: { ${varName}: '$.${varName}' }` });
+      if (!defined.has(varName))
+        issues.push({
+          path: `steps[${i}].request`,
+          problem: `uses {{${varName}}} before any step saves it`,
+          fix: `save it in an earlier step: save: { ${varName}: '$.${varName}' }`,
+        });
     }
     for (const k of Object.keys(s.save ?? {})) defined.add(k);
     const status = s.expect?.status;
     const method = (s.request.method ?? (s.request.json !== undefined ? 'POST' : 'GET')).toUpperCase();
     return {
       name: s.name,
-      request: { method, path: s.request.path, headers: { ...(s.request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(s.request.headers ?? {}) }, ...(s.request.json !== undefined ? { json: s.request.json } : {}), ...(s.request.body !== undefined ? { body: s.request.body } : {}) },
+      request: {
+        method,
+        path: s.request.path,
+        headers: { ...(s.request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(s.request.headers ?? {}) },
+        ...(s.request.json !== undefined ? { json: s.request.json } : {}),
+        ...(s.request.body !== undefined ? { body: s.request.body } : {}),
+      },
       expect: {
         status: status === undefined ? [200, 201, 202, 204] : Array.isArray(status) ? status : [status],
         ...(s.expect?.maxMs ? { maxMs: s.expect.maxMs } : {}),
@@ -125,5 +144,11 @@ export function defineJourney(input: JourneyInput, file?: string): Journey {
 
 /** An HTTP journey (browser journeys: isBrowserJourney in browser-journey.ts). */
 export function isJourney(v: unknown): v is Journey {
-  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'journey' && (v as { runner?: unknown }).runner !== 'browser' && Array.isArray((v as { steps?: unknown }).steps);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { kind?: unknown }).kind === 'journey' &&
+    (v as { runner?: unknown }).runner !== 'browser' &&
+    Array.isArray((v as { steps?: unknown }).steps)
+  );
 }

@@ -53,7 +53,11 @@ export interface LoadProfile extends Defined<'load-profile'> {
   readonly thresholds: Record<string, ThresholdPlan[]>;
 }
 
-const positiveInt = (what: string) => z.number().int().min(1, { error: withFix(`${what} must be a whole number ≥ 1`, `give ${what}: 1 or more`) });
+const positiveInt = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1, { error: withFix(`${what} must be a whole number ≥ 1`, `give ${what}: 1 or more`) });
 
 const stage = strictObject({
   /** How long this stage ramps towards `target`: '30s', '1m' or milliseconds. */
@@ -67,7 +71,10 @@ export type Stage = z.output<typeof stage>;
 const scenario = strictObject({
   /** k6's executor: how iterations are scheduled. Arrival-rate executors hold a rate whatever the latency (open model). */
   executor: z.enum(EXECUTORS, {
-    error: withFix('unknown executor', "use one of k6's executors: constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, shared-iterations"),
+    error: withFix(
+      'unknown executor',
+      "use one of k6's executors: constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations, shared-iterations",
+    ),
   }),
   /** When the scenario starts, from the start of the load: '10s' or milliseconds. @default 0 */
   startTime: duration({ allowZero: true }).optional(),
@@ -105,12 +112,24 @@ const scenario = strictObject({
       need('rate', '50');
       need('duration', "'1m'");
       need('preAllocatedVUs', '20');
-      Object.assign(plan, { rate: s.rate, timeUnit: s.timeUnit ?? 1_000, duration: s.duration, preAllocatedVUs: s.preAllocatedVUs, maxVUs: s.maxVUs ?? s.preAllocatedVUs });
+      Object.assign(plan, {
+        rate: s.rate,
+        timeUnit: s.timeUnit ?? 1_000,
+        duration: s.duration,
+        preAllocatedVUs: s.preAllocatedVUs,
+        maxVUs: s.maxVUs ?? s.preAllocatedVUs,
+      });
       break;
     case 'ramping-arrival-rate':
       need('stages', "[{ duration: '1m', target: 100 }]");
       need('preAllocatedVUs', '20');
-      Object.assign(plan, { startRate: s.startRate ?? 0, timeUnit: s.timeUnit ?? 1_000, stages: s.stages, preAllocatedVUs: s.preAllocatedVUs, maxVUs: s.maxVUs ?? s.preAllocatedVUs });
+      Object.assign(plan, {
+        startRate: s.startRate ?? 0,
+        timeUnit: s.timeUnit ?? 1_000,
+        stages: s.stages,
+        preAllocatedVUs: s.preAllocatedVUs,
+        maxVUs: s.maxVUs ?? s.preAllocatedVUs,
+      });
       break;
     case 'constant-vus':
       need('duration', "'1m'");
@@ -133,19 +152,23 @@ const scenario = strictObject({
 });
 
 /** A k6 threshold expression such as 'p(95)<300' or 'rate<0.01', or the object form with abort options. */
-const threshold = z.union([
-  z.string(),
-  strictObject({
-    /** The threshold expression, e.g. 'p(95)<300'. */
-    threshold: z.string(),
-    /** Stop the load when the threshold fails. @default false */
-    abortOnFail: z.boolean().optional(),
-    /** How long to wait before the first abort evaluation: '10s' or milliseconds. @default 0 */
-    delayAbortEval: duration({ allowZero: true }).optional(),
-  }),
-]).transform(
-  (t): ThresholdPlan => (typeof t === 'string' ? { threshold: t, abortOnFail: false, delayAbortEval: 0 } : { threshold: t.threshold, abortOnFail: t.abortOnFail ?? false, delayAbortEval: t.delayAbortEval ?? 0 }),
-);
+const threshold = z
+  .union([
+    z.string(),
+    strictObject({
+      /** The threshold expression, e.g. 'p(95)<300'. */
+      threshold: z.string(),
+      /** Stop the load when the threshold fails. @default false */
+      abortOnFail: z.boolean().optional(),
+      /** How long to wait before the first abort evaluation: '10s' or milliseconds. @default 0 */
+      delayAbortEval: duration({ allowZero: true }).optional(),
+    }),
+  ])
+  .transform((t): ThresholdPlan =>
+    typeof t === 'string'
+      ? { threshold: t, abortOnFail: false, delayAbortEval: 0 }
+      : { threshold: t.threshold, abortOnFail: t.abortOnFail ?? false, delayAbortEval: t.delayAbortEval ?? 0 },
+  );
 
 const schema = strictObject({
   /** The profile's name: letters, digits, dots, dashes, underscores (`steady-p95`). */
@@ -175,7 +198,11 @@ const schema = strictObject({
     name: z.string().optional(),
   }),
   /** k6 scenarios by name; at least one. */
-  scenarios: z.record(z.string(), scenario).refine((s) => Object.keys(s).length > 0, { error: withFix('no scenario', "add scenarios: { steady: { executor: 'constant-arrival-rate', rate: 50, duration: '1m', preAllocatedVUs: 20 } }") }),
+  scenarios: z
+    .record(z.string(), scenario)
+    .refine((s) => Object.keys(s).length > 0, {
+      error: withFix('no scenario', "add scenarios: { steady: { executor: 'constant-arrival-rate', rate: 50, duration: '1m', preAllocatedVUs: 20 } }"),
+    }),
   /** k6 thresholds by metric (`http_req_duration`, `http_req_failed`, …), checked in the verdict. @default {} */
   thresholds: z.record(z.string(), z.array(threshold)).optional(),
 });
@@ -185,10 +212,16 @@ export type LoadProfileInput = z.input<typeof schema>;
 
 export function defineLoadProfile(input: LoadProfileInput, file?: string): LoadProfile {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DefinitionError(file, issuesFromZod(parsed.error, () => "see k6's options: https://grafana.com/docs/k6/latest/using-k6/scenarios/"));
+  if (!parsed.success)
+    throw new DefinitionError(
+      file,
+      issuesFromZod(parsed.error, () => "see k6's options: https://grafana.com/docs/k6/latest/using-k6/scenarios/"),
+    );
   const d = parsed.data;
   if (!d.request.path && !d.request.url)
-    throw new DefinitionError(file, [{ path: 'request.path', problem: 'a request needs a path or a url', fix: "add path: '/readyz' (on the target) or url: 'http://127.0.0.1:8080/'" }]);
+    throw new DefinitionError(file, [
+      { path: 'request.path', problem: 'a request needs a path or a url', fix: "add path: '/readyz' (on the target) or url: 'http://127.0.0.1:8080/'" },
+    ]);
   const method = (d.request.method ?? (d.request.json !== undefined || d.request.body !== undefined ? 'POST' : 'GET')).toUpperCase();
   const headers = { ...(d.request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(d.request.headers ?? {}) };
   const status = d.request.expect?.status;

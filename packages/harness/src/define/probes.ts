@@ -11,41 +11,49 @@ const COMPARATORS: Comparator[] = ['<=', '>=', '==', '!=', '<', '>'];
 const comparator = z.custom<Comparator>((v) => typeof v === 'string');
 
 /** `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` (inclusive) or the short form `'< 0.05'`. */
-const tolerance = z.union([
-  z.string(),
-  z.object({
-    /** How the measured value compares with `value`. */
-    op: comparator,
-    /** The number the measured value is compared with. */
-    value: z.number(),
-  }),
-  z.object({
-    /** Inclusive bounds `[low, high]` the measured value must lie within. */
-    range: z.tuple([z.number(), z.number()]),
-  }),
-], {
-  error: withFix('expected a tolerance', "give tolerance: { op: '<', value: 0.05 }, { range: [0, 10] } or '< 0.05'"),
-}).transform((t, ctx): Tolerance => {
-  if (typeof t === 'string') {
-    const m = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(\.\d+)?(e-?\d+)?)\s*$/.exec(t);
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: withFix(`cannot read tolerance '${t}'`, "write it as '< 0.05', '>= 1' or { range: [0, 10] }") });
+const tolerance = z
+  .union(
+    [
+      z.string(),
+      z.object({
+        /** How the measured value compares with `value`. */
+        op: comparator,
+        /** The number the measured value is compared with. */
+        value: z.number(),
+      }),
+      z.object({
+        /** Inclusive bounds `[low, high]` the measured value must lie within. */
+        range: z.tuple([z.number(), z.number()]),
+      }),
+    ],
+    {
+      error: withFix('expected a tolerance', "give tolerance: { op: '<', value: 0.05 }, { range: [0, 10] } or '< 0.05'"),
+    },
+  )
+  .transform((t, ctx): Tolerance => {
+    if (typeof t === 'string') {
+      const m = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(\.\d+)?(e-?\d+)?)\s*$/.exec(t);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: withFix(`cannot read tolerance '${t}'`, "write it as '< 0.05', '>= 1' or { range: [0, 10] }") });
+        return z.NEVER;
+      }
+      return { op: m[1] as Comparator, value: Number(m[2]) };
+    }
+    if ('range' in t) {
+      if (t.range[0] > t.range[1]) ctx.addIssue({ code: 'custom', path: ['range'], message: withFix('range low end above its high end', 'write [low, high]') });
+      return { range: t.range };
+    }
+    if (!COMPARATORS.includes(t.op)) {
+      ctx.addIssue({ code: 'custom', path: ['op'], message: withFix(`unknown comparator '${t.op}'`, `use one of ${COMPARATORS.join(' ')}`) });
       return z.NEVER;
     }
-    return { op: m[1] as Comparator, value: Number(m[2]) };
-  }
-  if ('range' in t) {
-    if (t.range[0] > t.range[1]) ctx.addIssue({ code: 'custom', path: ['range'], message: withFix('range low end above its high end', 'write [low, high]') });
-    return { range: t.range };
-  }
-  if (!COMPARATORS.includes(t.op)) {
-    ctx.addIssue({ code: 'custom', path: ['op'], message: withFix(`unknown comparator '${t.op}'`, `use one of ${COMPARATORS.join(' ')}`) });
-    return z.NEVER;
-  }
-  return { op: t.op, value: t.value };
-});
+    return { op: t.op, value: t.value };
+  });
 
-const missingTolerance = withFix('a numeric probe needs a tolerance', "add tolerance: { op: '<', value: 0.05 } (or '< 0.05'): without it the probe cannot pass or fail");
+const missingTolerance = withFix(
+  'a numeric probe needs a tolerance',
+  "add tolerance: { op: '<', value: 0.05 } (or '< 0.05'): without it the probe cannot pass or fail",
+);
 
 /** The fields every probe has besides its own; `defaultEvery` is the probe kind's default interval. */
 const probeTiming = {
@@ -77,7 +85,9 @@ const http = strictObject({
   /** A target name from the environment (`api`, …); its URL is the base of `path`. */
   target: z.string({ error: withFix('missing target', "name a target of the environment, e.g. target: 'api'") }).min(1),
   /** The path requested on the target, starting with `/` (e.g. `/readyz`). */
-  path: z.string({ error: withFix('missing path', "give the path to request, e.g. path: '/readyz'") }).startsWith('/', { error: withFix('a path starts with /', "write path: '/readyz'") }),
+  path: z
+    .string({ error: withFix('missing path', "give the path to request, e.g. path: '/readyz'") })
+    .startsWith('/', { error: withFix('a path starts with /', "write path: '/readyz'") }),
   /** The HTTP method. @default 'GET' */
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']).optional(),
   ...probeTiming,
@@ -153,7 +163,15 @@ const sql = strictObject({
 }).transform((p, ctx): ProbeSpec => {
   if (!p.tolerance) ctx.addIssue({ code: 'custom', path: ['tolerance'], message: missingTolerance });
   const every = p.every ?? 5_000;
-  return { kind: 'sql', name: p.name, target: p.target, query: p.query, every, timeout: timeoutFor(every, p.timeout), tolerance: p.tolerance ?? { op: '==', value: 0 } };
+  return {
+    kind: 'sql',
+    name: p.name,
+    target: p.target,
+    query: p.query,
+    every,
+    timeout: timeoutFor(every, p.timeout),
+    tolerance: p.tolerance ?? { op: '==', value: 0 },
+  };
 });
 
 const journey = strictObject({
@@ -206,48 +224,59 @@ export const probe = {
   journey: (journey: Defined<'journey'>, options: JourneyProbeOptions = {}): ProbeInput => ({ probe: 'journey', journey, ...options }),
 };
 
-const consecutive = z.number().int().min(1, { error: withFix('for counts consecutive intervals, at least 1', 'give for: 3') });
+const consecutive = z
+  .number()
+  .int()
+  .min(1, { error: withFix('for counts consecutive intervals, at least 1', 'give for: 3') });
 const anSlo = withFix('expected an SLO', 'pass an SLO made with defineSlo, imported from alerts/');
 const sloShape = z.object({ kind: z.literal('slo'), id: z.string() }).passthrough();
 
 // Stop conditions ignore keys they do not know (they always have).
-const budgetConsumed = z.object({
-  /** The stop condition's kind; `stop.budgetConsumed` sets it. */
-  stop: z.literal('budget-consumed'),
-  /** The SLO whose error budget is watched, as defineSlo returned it (imported from alerts/). */
-  slo: z.custom<SloRef>((v) => sloShape.safeParse(v).success, { error: anSlo }),
-  /** The share of the SLO's error budget the drill may consume: '5%' or 0.05. */
-  above: fraction(),
-}).transform((s): StopCondition => ({ kind: 'budget-consumed', slo: s.slo.id, above: s.above }));
+const budgetConsumed = z
+  .object({
+    /** The stop condition's kind; `stop.budgetConsumed` sets it. */
+    stop: z.literal('budget-consumed'),
+    /** The SLO whose error budget is watched, as defineSlo returned it (imported from alerts/). */
+    slo: z.custom<SloRef>((v) => sloShape.safeParse(v).success, { error: anSlo }),
+    /** The share of the SLO's error budget the drill may consume: '5%' or 0.05. */
+    above: fraction(),
+  })
+  .transform((s): StopCondition => ({ kind: 'budget-consumed', slo: s.slo.id, above: s.above }));
 
-const errorRatio = z.object({
-  /** The stop condition's kind; `stop.errorRatio` sets it. */
-  stop: z.literal('error-ratio'),
-  /** The error ratio of the steady-state probes that is too much: '20%' or 0.2. */
-  above: fraction(),
-  /** How many consecutive intervals the ratio must stay above `above`. @default 3 */
-  for: consecutive.default(3),
-}).transform((s): StopCondition => ({ kind: 'error-ratio', above: s.above, for: s.for }));
+const errorRatio = z
+  .object({
+    /** The stop condition's kind; `stop.errorRatio` sets it. */
+    stop: z.literal('error-ratio'),
+    /** The error ratio of the steady-state probes that is too much: '20%' or 0.2. */
+    above: fraction(),
+    /** How many consecutive intervals the ratio must stay above `above`. @default 3 */
+    for: consecutive.default(3),
+  })
+  .transform((s): StopCondition => ({ kind: 'error-ratio', above: s.above, for: s.for }));
 
 const missingAlert = withFix('missing alert name', "give alert: 'GraphApiAvailability'");
-const alertFiring = z.object({
-  /** The stop condition's kind; `stop.alertFiring` sets it. */
-  stop: z.literal('alert-firing'),
-  /** The alert's name (Prometheus `alertname`). */
-  alert: z.string({ error: missingAlert }).min(1, { error: missingAlert }),
-  /** How long the alert may fire before the drill stops: '2m' or milliseconds ('0s' stops at once). */
-  longerThan: duration({ allowZero: true }),
-}).transform((s): StopCondition => ({ kind: 'alert-firing', alert: s.alert, longerThan: s.longerThan }));
+const alertFiring = z
+  .object({
+    /** The stop condition's kind; `stop.alertFiring` sets it. */
+    stop: z.literal('alert-firing'),
+    /** The alert's name (Prometheus `alertname`). */
+    alert: z.string({ error: missingAlert }).min(1, { error: missingAlert }),
+    /** How long the alert may fire before the drill stops: '2m' or milliseconds ('0s' stops at once). */
+    longerThan: duration({ allowZero: true }),
+  })
+  .transform((s): StopCondition => ({ kind: 'alert-firing', alert: s.alert, longerThan: s.longerThan }));
 
 const missingProbe = withFix('missing probe name', 'name one of the steady-state probes');
-const probeFailing = z.object({
-  /** The stop condition's kind; `stop.probeFailing` sets it. */
-  stop: z.literal('probe-failing'),
-  /** The name of one of the drill's steady-state probes. */
-  probe: z.string({ error: missingProbe }).min(1, { error: missingProbe }),
-  /** How many consecutive failures stop the drill. @default 3 */
-  for: consecutive.default(3),
-}).transform((s): StopCondition => ({ kind: 'probe-failing', probe: s.probe, for: s.for }));
+const probeFailing = z
+  .object({
+    /** The stop condition's kind; `stop.probeFailing` sets it. */
+    stop: z.literal('probe-failing'),
+    /** The name of one of the drill's steady-state probes. */
+    probe: z.string({ error: missingProbe }).min(1, { error: missingProbe }),
+    /** How many consecutive failures stop the drill. @default 3 */
+    for: consecutive.default(3),
+  })
+  .transform((s): StopCondition => ({ kind: 'probe-failing', probe: s.probe, for: s.for }));
 
 const stopKinds = { 'budget-consumed': budgetConsumed, 'error-ratio': errorRatio, 'alert-firing': alertFiring, 'probe-failing': probeFailing };
 export const stopSchema = byKind('stop', stopKinds, () => ({

@@ -11,24 +11,26 @@ import type { DefinitionIssue } from './errors.ts';
 const SEP = '\u241f';
 export const withFix = (problem: string, fix: string) => `${problem}${SEP}${fix}`;
 
-const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
 /** A duration written as '30s', '2m', '1h30m' or milliseconds; `min` excludes zero by default. */
 export function duration(opts: { allowZero?: boolean } = {}) {
-  return z.union([z.string(), z.number()], { error: withFix('expected a duration', "write a duration such as '30s', '2m' or a number of milliseconds") }).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || (!opts.allowZero && ms === 0)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: withFix(
-          `expected a ${opts.allowZero ? '' : 'positive '}duration, got ${show(v)}`,
-          "write a duration such as '500ms', '30s', '2m', '1h' (units ms s m h d w) or a number of milliseconds" + (opts.allowZero ? '' : ' above 0'),
-        ),
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+  return z
+    .union([z.string(), z.number()], { error: withFix('expected a duration', "write a duration such as '30s', '2m' or a number of milliseconds") })
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined || (!opts.allowZero && ms === 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: withFix(
+            `expected a ${opts.allowZero ? '' : 'positive '}duration, got ${show(v)}`,
+            "write a duration such as '500ms', '30s', '2m', '1h' (units ms s m h d w) or a number of milliseconds" + (opts.allowZero ? '' : ' above 0'),
+          ),
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
 }
 
 /** A fraction: '5%' or 0.05, within 0..1. */
@@ -36,7 +38,10 @@ export function fraction() {
   return z.union([z.string(), z.number()]).transform((v, ctx) => {
     const n = typeof v === 'number' ? v : /^\s*\d+(\.\d+)?\s*%\s*$/.test(v) ? Number(v.trim().replace('%', '')) / 100 : Number.NaN;
     if (!Number.isFinite(n) || n < 0 || n > 1) {
-      ctx.addIssue({ code: 'custom', message: withFix(`expected a share between 0 and 1 (or '0%'–'100%'), got ${show(v)}`, "write a percentage such as '5%' or a fraction such as 0.05") });
+      ctx.addIssue({
+        code: 'custom',
+        message: withFix(`expected a share between 0 and 1 (or '0%'–'100%'), got ${show(v)}`, "write a percentage such as '5%' or a fraction such as 0.05"),
+      });
       return z.NEVER;
     }
     return n;
@@ -55,7 +60,11 @@ export const modeFields = {
    * `'fixed'` (`value` of them) or `'fixed-percent'` (`value` percent of them), as Chaos Mesh's `mode`.
    * @default 'one'
    */
-  mode: z.enum(['one', 'all', 'fixed', 'fixed-percent'], { error: withFix('unknown mode', "use mode 'one', 'all', 'fixed' (with value) or 'fixed-percent' (with value)") }).optional(),
+  mode: z
+    .enum(['one', 'all', 'fixed', 'fixed-percent'], {
+      error: withFix('unknown mode', "use mode 'one', 'all', 'fixed' (with value) or 'fixed-percent' (with value)"),
+    })
+    .optional(),
   /** How many (`mode: 'fixed'`, at least 1) or what percentage, 1–100 (`mode: 'fixed-percent'`); unused otherwise. */
   value: z.number().optional(),
 };
@@ -69,7 +78,10 @@ export function selectionOf(input: { mode?: 'one' | 'all' | 'fixed' | 'fixed-per
     ctx.addIssue({
       code: 'custom',
       path: ['value'],
-      message: withFix(`mode '${mode}' needs a whole-number value${mode === 'fixed-percent' ? ' from 1 to 100' : ' of at least 1'}, got ${show(value)}`, `add value: ${mode === 'fixed-percent' ? 50 : 1}`),
+      message: withFix(
+        `mode '${mode}' needs a whole-number value${mode === 'fixed-percent' ? ' from 1 to 100' : ' of at least 1'}, got ${show(value)}`,
+        `add value: ${mode === 'fixed-percent' ? 50 : 1}`,
+      ),
     });
     return { mode: 'one' } as const;
   }
@@ -99,17 +111,20 @@ export function suggestKey(unknown: string, known: readonly string[]): string | 
 /** A strict object: unknown keys are errors whose fix names the closest known key. */
 export function strictObject<T extends z.ZodRawShape>(shape: T) {
   const known = Object.keys(shape);
-  return z.object(shape).catchall(z.unknown()).superRefine((value, ctx) => {
-    for (const key of Object.keys(value as object)) {
-      if (known.includes(key)) continue;
-      const guess = suggestKey(key, known);
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: withFix(`unknown field '${key}'`, guess ? `did you mean '${guess}'?` : `remove it; the fields here are ${known.join(', ')}`),
-      });
-    }
-  }) as unknown as z.ZodType<z.infer<z.ZodObject<T>>, z.input<z.ZodObject<T>>>;
+  return z
+    .object(shape)
+    .catchall(z.unknown())
+    .superRefine((value, ctx) => {
+      for (const key of Object.keys(value as object)) {
+        if (known.includes(key)) continue;
+        const guess = suggestKey(key, known);
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: withFix(`unknown field '${key}'`, guess ? `did you mean '${guess}'?` : `remove it; the fields here are ${known.join(', ')}`),
+        });
+      }
+    }) as unknown as z.ZodType<z.infer<z.ZodObject<T>>, z.input<z.ZodObject<T>>>;
 }
 
 /**
@@ -154,7 +169,11 @@ export function pathText(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /** zod's issues → DefinitionIssues, with a fix for every one (from the message, else from `fixFor`). */
-export function issuesFromZod(error: z.ZodError, fixFor: (path: string, issue: z.core.$ZodIssue) => string, prefix: ReadonlyArray<PropertyKey> = []): DefinitionIssue[] {
+export function issuesFromZod(
+  error: z.ZodError,
+  fixFor: (path: string, issue: z.core.$ZodIssue) => string,
+  prefix: ReadonlyArray<PropertyKey> = [],
+): DefinitionIssue[] {
   const out: DefinitionIssue[] = [];
   const seen = new Set<string>();
   for (const issue of error.issues) {
@@ -163,7 +182,8 @@ export function issuesFromZod(error: z.ZodError, fixFor: (path: string, issue: z
     let fix: string;
     if (problem.includes(SEP)) [problem, fix] = problem.split(SEP) as [string, string];
     else {
-      if (issue.code === 'invalid_type') problem = issue.input === undefined ? `missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${show(issue.input)}`;
+      if (issue.code === 'invalid_type')
+        problem = issue.input === undefined ? `missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${show(issue.input)}`;
       fix = fixFor(path, issue);
     }
     const key = `${path}|${problem}`;

@@ -212,7 +212,10 @@ export type AlertInput = z.input<typeof alertInput>;
 
 function issuesOf(error: z.ZodError, fixFor: (path: string) => string): DefinitionIssue[] {
   return error.issues.map((i) => {
-    const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = i.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     return { path, problem: i.message, fix: fixFor(path) };
   });
 }
@@ -247,10 +250,19 @@ export function defineSlo(input: SloInput, file?: string): SloDefinition {
     const t = thresholdSeconds(v.sli.latency.threshold);
     if (t === undefined) {
       throw new DefinitionError(file, [
-        { path: 'sli.latency.threshold', problem: `expected a duration, got ${JSON.stringify(v.sli.latency.threshold)}`, fix: "write it like '250ms' or 0.25 (seconds), matching a histogram bucket" },
+        {
+          path: 'sli.latency.threshold',
+          problem: `expected a duration, got ${JSON.stringify(v.sli.latency.threshold)}`,
+          fix: "write it like '250ms' or 0.25 (seconds), matching a histogram bucket",
+        },
       ]);
     }
-    sli = { kind: 'latency', metric: v.sli.latency.metric.replace(/_(bucket|count|sum)$/, ''), thresholdSeconds: t, selector: v.sli.latency.selector.trim().replace(/^\{|\}$/g, '') };
+    sli = {
+      kind: 'latency',
+      metric: v.sli.latency.metric.replace(/_(bucket|count|sum)$/, ''),
+      thresholdSeconds: t,
+      selector: v.sli.latency.selector.trim().replace(/^\{|\}$/g, ''),
+    };
   } else {
     sli = { kind: 'ratio', errors: normaliseWindow(v.sli.errors), total: normaliseWindow(v.sli.total) };
   }
@@ -277,7 +289,14 @@ function normaliseWindow(q: string): string {
 export function defineAlert(input: AlertInput, file?: string): AlertDefinition {
   const parsed = alertInput.safeParse(input);
   if (!parsed.success) {
-    throw new DefinitionError(file, issuesOf(parsed.error, (p) => (p.startsWith('examples') ? 'examples: [{ name, interval, series: { selector: "1x10 0x30" }, firingAt: ["20s"], quietAt: ["5s"] }]' : 'see defineAlert in define/slo.ts')));
+    throw new DefinitionError(
+      file,
+      issuesOf(parsed.error, (p) =>
+        p.startsWith('examples')
+          ? 'examples: [{ name, interval, series: { selector: "1x10 0x30" }, firingAt: ["20s"], quietAt: ["5s"] }]'
+          : 'see defineAlert in define/slo.ts',
+      ),
+    );
   }
   const v = parsed.data;
   return Object.freeze({
@@ -344,7 +363,10 @@ const openSlo = z.object({
       description: z.string().optional(),
       indicator: openSli.optional(),
       indicatorRef: z.string().optional(),
-      timeWindow: z.array(z.object({ duration: z.string(), isRolling: z.boolean().optional() }).passthrough()).length(1).optional(),
+      timeWindow: z
+        .array(z.object({ duration: z.string(), isRolling: z.boolean().optional() }).passthrough())
+        .length(1)
+        .optional(),
       budgetingMethod: z.literal('Occurrences').optional(),
       objectives: z.array(z.object({ target: z.number().gt(0).lt(1) }).passthrough()).min(1),
       alertPolicies: z.array(z.unknown()).optional(),
@@ -372,7 +394,11 @@ export function loadOpenSlo(yamlText: string, options: OpenSloOptions): SloDefin
   for (const [i, d] of docs.entries()) {
     if (d?.kind !== 'SLI') continue;
     const p = openSli.safeParse(d);
-    if (!p.success) throw new DefinitionError(file, issuesOf(p.error, () => 'an SLI needs metadata.name and spec.ratioMetric { good|bad, total }').map((x) => ({ ...x, path: `[${i}].${x.path}` })));
+    if (!p.success)
+      throw new DefinitionError(
+        file,
+        issuesOf(p.error, () => 'an SLI needs metadata.name and spec.ratioMetric { good|bad, total }').map((x) => ({ ...x, path: `[${i}].${x.path}` })),
+      );
     slis.set(p.data.metadata.name, p.data);
   }
   const out: SloDefinition[] = [];
@@ -380,20 +406,46 @@ export function loadOpenSlo(yamlText: string, options: OpenSloOptions): SloDefin
     if (d?.kind !== 'SLO') continue;
     const p = openSlo.safeParse(d);
     const at = (path: string) => `[${i}].${path}`;
-    if (!p.success) throw new DefinitionError(file, issuesOf(p.error, () => 'see the OpenSLO v1 SLO spec: spec.service, spec.indicator|indicatorRef, spec.timeWindow, spec.objectives[].target').map((x) => ({ ...x, path: at(x.path) })));
+    if (!p.success)
+      throw new DefinitionError(
+        file,
+        issuesOf(p.error, () => 'see the OpenSLO v1 SLO spec: spec.service, spec.indicator|indicatorRef, spec.timeWindow, spec.objectives[].target').map(
+          (x) => ({ ...x, path: at(x.path) }),
+        ),
+      );
     const s = p.data;
     const sli = s.spec.indicator ?? (s.spec.indicatorRef ? slis.get(s.spec.indicatorRef) : undefined);
-    if (!sli) throw new DefinitionError(file, [{ path: at('spec.indicatorRef'), problem: `no SLI named ${JSON.stringify(s.spec.indicatorRef)}`, fix: 'inline spec.indicator or add a kind: SLI document with that metadata.name' }]);
+    if (!sli)
+      throw new DefinitionError(file, [
+        {
+          path: at('spec.indicatorRef'),
+          problem: `no SLI named ${JSON.stringify(s.spec.indicatorRef)}`,
+          fix: 'inline spec.indicator or add a kind: SLI document with that metadata.name',
+        },
+      ]);
     const rm = sli.spec.ratioMetric;
     const total = rm.total.metricSource.spec.query;
     let errors: string;
     if (rm.bad) errors = rm.bad.metricSource.spec.query;
     else if (rm.good) errors = `(${total}) - (${rm.good.metricSource.spec.query})`;
-    else throw new DefinitionError(file, [{ path: at('spec.indicator.spec.ratioMetric'), problem: 'neither good nor bad is given', fix: 'give ratioMetric.good or ratioMetric.bad' }]);
+    else
+      throw new DefinitionError(file, [
+        { path: at('spec.indicator.spec.ratioMetric'), problem: 'neither good nor bad is given', fix: 'give ratioMetric.good or ratioMetric.bad' },
+      ]);
     const alerting = options.alerting[s.metadata.name];
-    if (!alerting) throw new DefinitionError(file, [{ path: at('metadata.name'), problem: `no alerting given for SLO ${s.metadata.name}`, fix: `pass options.alerting[${JSON.stringify(s.metadata.name)}] = { name, runbook }` }]);
+    if (!alerting)
+      throw new DefinitionError(file, [
+        {
+          path: at('metadata.name'),
+          problem: `no alerting given for SLO ${s.metadata.name}`,
+          fix: `pass options.alerting[${JSON.stringify(s.metadata.name)}] = { name, runbook }`,
+        },
+      ]);
     const period = s.spec.timeWindow?.[0]?.duration ?? '30d';
-    if (period !== '30d' && period !== '28d') throw new DefinitionError(file, [{ path: at('spec.timeWindow[0].duration'), problem: `unsupported window ${period}`, fix: "use a rolling '30d' or '28d' window" }]);
+    if (period !== '30d' && period !== '28d')
+      throw new DefinitionError(file, [
+        { path: at('spec.timeWindow[0].duration'), problem: `unsupported window ${period}`, fix: "use a rolling '30d' or '28d' window" },
+      ]);
     out.push(
       defineSlo(
         {
@@ -409,6 +461,9 @@ export function loadOpenSlo(yamlText: string, options: OpenSloOptions): SloDefin
       ),
     );
   }
-  if (out.length === 0) throw new DefinitionError(file, [{ path: '(root)', problem: 'no openslo/v1 SLO document found', fix: 'add a document with apiVersion: openslo/v1 and kind: SLO' }]);
+  if (out.length === 0)
+    throw new DefinitionError(file, [
+      { path: '(root)', problem: 'no openslo/v1 SLO document found', fix: 'add a document with apiVersion: openslo/v1 and kind: SLO' },
+    ]);
   return out;
 }

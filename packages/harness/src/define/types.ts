@@ -25,11 +25,7 @@ export type {
 // Hand-written: the fault schemas reshape their input (`fault` → `kind`, mode/value → `selection`).
 
 /** Which of the matched targets a fault hits, as in Chaos Mesh's `mode`. */
-export type FaultMode =
-  | { mode: 'one' }
-  | { mode: 'all' }
-  | { mode: 'fixed'; value: number }
-  | { mode: 'fixed-percent'; value: number };
+export type FaultMode = { mode: 'one' } | { mode: 'all' } | { mode: 'fixed'; value: number } | { mode: 'fixed-percent'; value: number };
 
 interface FaultBase {
   /** A target name from the environment (`api`, `db`, …). */
@@ -112,15 +108,7 @@ export interface CustomActionContext {
   log: (message: string) => void;
 }
 
-export type FaultSpec =
-  | PodKillFault
-  | PodFailureFault
-  | NetworkFault
-  | DependencyOutageFault
-  | StressFault
-  | MigrationFault
-  | DataLossFault
-  | CustomFault;
+export type FaultSpec = PodKillFault | PodFailureFault | NetworkFault | DependencyOutageFault | StressFault | MigrationFault | DataLossFault | CustomFault;
 
 export type FaultKind = FaultSpec['kind'];
 

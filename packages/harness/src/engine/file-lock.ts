@@ -60,7 +60,8 @@ export class FileLock {
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
       const holder = this.tryAcquire();
       if (holder === undefined) return;
-      if (Date.now() > deadline) throw new Error(`${this.path} is held by process ${holder} for more than ${this.waitMs} ms; if no drill is running, remove the file`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.path} is held by process ${holder} for more than ${this.waitMs} ms; if no drill is running, remove the file`);
       sleepSync(pause);
     }
   }

@@ -1,7 +1,20 @@
 // The rollback journal: before a fault goes in, its revert is appended and fsynced; when
 // it is out, a `done` line follows. On normal end, abort, signal, or the next start after
 // a crash, every revert still pending (and whose owning process is gone) is carried out.
-import { closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FileLock } from './file-lock.ts';
 import { isSameProcessRunning, processStartTime } from './process-identity.ts';

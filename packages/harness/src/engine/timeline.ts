@@ -192,7 +192,9 @@ class ProbeBoard {
 class ActiveFaults {
   private readonly faults = new Map<string, ActiveFault>();
 
-  constructor(private readonly io: { sink: RunLogSink; clock: Clock; journal: RollbackJournal; log: (level: 'info' | 'warn' | 'error', message: string) => void }) {}
+  constructor(
+    private readonly io: { sink: RunLogSink; clock: Clock; journal: RollbackJournal; log: (level: 'info' | 'warn' | 'error', message: string) => void },
+  ) {}
 
   get size(): number {
     return this.faults.size;
@@ -238,7 +240,12 @@ class ActiveFaults {
           } catch (err) {
             const message = (err as Error).message;
             if (attempt < REVERT_ATTEMPTS) {
-              sink.append({ t: clock.now(), kind: 'log', level: 'warn', message: `revert of ${faultId} failed (attempt ${attempt} of ${REVERT_ATTEMPTS}): ${message}; trying again` });
+              sink.append({
+                t: clock.now(),
+                kind: 'log',
+                level: 'warn',
+                message: `revert of ${faultId} failed (attempt ${attempt} of ${REVERT_ATTEMPTS}): ${message}; trying again`,
+              });
               await clock.sleep(1_000 * attempt);
               continue;
             }

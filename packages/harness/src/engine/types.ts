@@ -83,15 +83,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** `mitigated`: the team's own action took the fault out; `deadline`: it was not mitigated in time and the harness took it out. */
 export type RevertReason =
-  | 'duration-elapsed'
-  | 'phase-ended'
-  | 'stop-condition'
-  | 'signal'
-  | 'overdue'
-  | 'recovery-after-crash'
-  | 'error'
-  | 'mitigated'
-  | 'deadline';
+  'duration-elapsed' | 'phase-ended' | 'stop-condition' | 'signal' | 'overdue' | 'recovery-after-crash' | 'error' | 'mitigated' | 'deadline';
 
 /** Where events go. The engine writes; measures and the evidence pack read. */
 export interface RunLogSink {

@@ -11,7 +11,9 @@ export function junitXml(record: RunRecord): string {
     (c) => `    <testcase classname="drillbook.${x(record.drill)}" name="${x(c.name)}">${c.ok ? '' : `<failure message="${x(c.detail)}"/>`}</testcase>`,
   );
   if (record.verdict === 'aborted' || record.verdict === 'error')
-    cases.push(`    <testcase classname="drillbook.${x(record.drill)}" name="run completed"><failure message="${x(`${record.verdict}: ${record.reason ?? ''}`)}"/></testcase>`);
+    cases.push(
+      `    <testcase classname="drillbook.${x(record.drill)}" name="run completed"><failure message="${x(`${record.verdict}: ${record.reason ?? ''}`)}"/></testcase>`,
+    );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="drillbook" tests="${cases.length}" failures="${failures}" time="${seconds}">`,

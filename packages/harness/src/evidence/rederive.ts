@@ -49,9 +49,11 @@ export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan
     // Burn must be held against exactly the SLOs the plan declares, with no invented objective.
     const declared = declaredSloIds(record.plan);
     const measured = Object.keys(slos).sort();
-    if (canon(measured) !== canon(declared)) diffs.push({ what: 'SLOs burn is measured against', recorded: measured, derived: `the SLOs the plan declares: ${canon(declared)}` });
+    if (canon(measured) !== canon(declared))
+      diffs.push({ what: 'SLOs burn is measured against', recorded: measured, derived: `the SLOs the plan declares: ${canon(declared)}` });
   }
-  if (record.coverageRequests && !spans) diffs.push({ what: 'measure traceCoverage', recorded: record.measures.traceCoverage?.value, derived: 'no traces/<runId>.spans.json to derive it from' });
+  if (record.coverageRequests && !spans)
+    diffs.push({ what: 'measure traceCoverage', recorded: record.measures.traceCoverage?.value, derived: 'no traces/<runId>.spans.json to derive it from' });
   const status = record.verdict === 'aborted' ? 'aborted' : record.verdict === 'error' ? 'error' : 'completed';
   const m = measureRun({
     plan: record.plan,
@@ -73,7 +75,8 @@ export function rederiveRunRecord(record: RunRecord, spans?: readonly StoredSpan
     else if (/\.(ttr|impact)$|^mttr$/.test(name) && rec.formula !== d.formula)
       diffs.push({ what: `measure ${name} formula`, recorded: rec.formula, derived: d.formula });
   }
-  for (const name of Object.keys(record.measures)) if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
+  for (const name of Object.keys(record.measures))
+    if (!(name in derived)) diffs.push({ what: `measure ${name}`, recorded: record.measures[name]!.value, derived: 'no formula derives it' });
   // Checks by name and outcome (details are prose): a check flipped or dropped is caught.
   const checksOf = (cs: ReadonlyArray<{ name: string; ok: boolean }>) => cs.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}`).sort();
   const recordedChecks = checksOf(record.checks);
@@ -93,11 +96,17 @@ const canon = (v: unknown) => canonicalJson(v);
 export function rederiveBakeRecord(record: BakeRecord, checkpointFile: (index: number) => Checkpoint | undefined): Difference[] {
   const diffs: Difference[] = [];
   const expected = Math.ceil(record.duration / record.checkpoint);
-  if (record.checkpoints.length !== expected) diffs.push({ what: 'checkpoints', recorded: record.checkpoints.length, derived: `${expected} for ${record.duration} ms in ${record.checkpoint} ms windows` });
+  if (record.checkpoints.length !== expected)
+    diffs.push({
+      what: 'checkpoints',
+      recorded: record.checkpoints.length,
+      derived: `${expected} for ${record.duration} ms in ${record.checkpoint} ms windows`,
+    });
   for (const c of record.checkpoints) {
     const again = checkpointOf(c.index, c.from, c.to, c.gap ? null : c, record.criteria.slos);
     if (!same(c.errorRatio, again.errorRatio)) diffs.push({ what: `checkpoint ${c.index} errorRatio`, recorded: c.errorRatio, derived: again.errorRatio });
-    if (canon(c.compliant) !== canon(again.compliant)) diffs.push({ what: `checkpoint ${c.index} compliance`, recorded: c.compliant, derived: again.compliant });
+    if (canon(c.compliant) !== canon(again.compliant))
+      diffs.push({ what: `checkpoint ${c.index} compliance`, recorded: c.compliant, derived: again.compliant });
     const file = checkpointFile(c.index);
     if (!file) diffs.push({ what: `checkpoint ${c.index}`, recorded: 'in the bake record', derived: 'no checkpoint file written during the bake' });
     else if (canon(file) !== canon(c)) diffs.push({ what: `checkpoint ${c.index}`, recorded: c, derived: file });

@@ -117,7 +117,8 @@ export function chartData(record: RunRecord, index: number): RunChartData {
     .filter((e): e is Extract<RunEvent, { kind: 'fault.injected' }> => e.kind === 'fault.injected')
     .map((e) => {
       const out = record.events.find((x) => (x.kind === 'fault.reverted' || x.kind === 'fault.revert-failed') && x.faultId === e.faultId);
-      const inj = record.events.find((x) => x.kind === 'fault.injecting' && x.faultId === e.faultId) as Extract<RunEvent, { kind: 'fault.injecting' }> | undefined;
+      const inj = record.events.find((x) => x.kind === 'fault.injecting' && x.faultId === e.faultId) as
+        Extract<RunEvent, { kind: 'fault.injecting' }> | undefined;
       return { from: sec(e.t), to: sec(out?.t ?? record.endedAt), label: `${inj?.phase ?? ''}: ${String(inj?.fault.kind ?? 'fault')}` };
     });
   const marks: RunChartData['marks'] = [];
@@ -167,7 +168,11 @@ function runSection(record: RunRecord, data: RunChartData): string {
     .map(
       (e) => `<tr><td>${esc(e.phase)}</td><td>${esc(e.faultKind)}</td><td>${ms(e.ttd.value)}</td><td>${e.noImpact ? '0 (no impact)' : ms(e.ttr.value)}</td>
       <td title="${esc(e.impact.note ?? '')}">${ms(e.impact.value)}</td><td>${recoveredByCell(e)}</td>
-      <td>${Object.entries(e.alertsFired).map(([a, t]) => `${esc(a)} ${t === undefined ? '✗' : '✓'}`).join(', ') || '—'}</td>
+      <td>${
+        Object.entries(e.alertsFired)
+          .map(([a, t]) => `${esc(a)} ${t === undefined ? '✗' : '✓'}`)
+          .join(', ') || '—'
+      }</td>
       <td>${e.recoverWithin === undefined ? '' : `${ms(e.recoverWithin)} ${e.ttr.value !== null && e.ttr.value <= e.recoverWithin ? '✓' : '✗'}`}</td></tr>`,
     )
     .join('\n')}</table>
@@ -228,7 +233,10 @@ function bakeSection(bake: BakeRecord, data: BakeChartData): string {
   const simulated = bake.telemetry === 'simulated' ? ' <span class="verdict error">SIMULATED telemetry — a rehearsal, not a measurement</span>' : '';
   const rows = [...bake.checkpoints]
     .sort((a, b) => a.index - b.index)
-    .map((c) => `<tr class="${c.gap ? 'gap' : c.sev1.length ? 'sev1' : ''}"><td>${c.index + 1}</td><td>${esc(new Date(c.from).toISOString())}</td><td>${c.gap ? 'no data (harness down)' : c.requests}</td><td>${c.errorRatio === null ? '—' : (c.errorRatio * 100).toFixed(3) + '%'}</td><td>${ms(c.p50Ms)}</td><td>${ms(c.p95Ms)}</td><td>${esc(c.sev1.join(', ') || '—')}</td><td>${c.synthetics.runs ? `${c.synthetics.runs - c.synthetics.failed}/${c.synthetics.runs}` : '—'}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr class="${c.gap ? 'gap' : c.sev1.length ? 'sev1' : ''}"><td>${c.index + 1}</td><td>${esc(new Date(c.from).toISOString())}</td><td>${c.gap ? 'no data (harness down)' : c.requests}</td><td>${c.errorRatio === null ? '—' : (c.errorRatio * 100).toFixed(3) + '%'}</td><td>${ms(c.p50Ms)}</td><td>${ms(c.p95Ms)}</td><td>${esc(c.sev1.join(', ') || '—')}</td><td>${c.synthetics.runs ? `${c.synthetics.runs - c.synthetics.failed}/${c.synthetics.runs}` : '—'}</td></tr>`,
+    )
     .join('');
   return `<section class="run bake">
   <h2>${esc(bake.title ?? bake.bake)} <span class="verdict ${esc(bake.verdict)}">${esc(bake.verdict.toUpperCase())}</span>${simulated}</h2>

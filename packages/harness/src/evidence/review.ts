@@ -33,13 +33,23 @@ export interface ReviewDecision {
 }
 
 const DAY = 86_400_000;
-const under = (files: Record<string, unknown>, dir: string, suffix: string) => Object.keys(files).filter((p) => p.startsWith(`${dir}/`) && p.endsWith(suffix)).sort();
+const under = (files: Record<string, unknown>, dir: string, suffix: string) =>
+  Object.keys(files)
+    .filter((p) => p.startsWith(`${dir}/`) && p.endsWith(suffix))
+    .sort();
 
 /** 1. Zero criticals/highs: SARIF `error` results and CycloneDX critical/high vulnerabilities. */
 function securityGate(files: Record<string, unknown>): Gate {
   const sarif = under(files, 'security', '.sarif');
   const sboms = under(files, 'sbom', '.cdx.json');
-  if (!sarif.length && !sboms.length) return { id: 'vulnerabilities', name: 'Zero critical/high findings', status: 'missing', detail: 'no SARIF scan (security/*.sarif) and no CycloneDX SBOM with vulnerabilities (sbom/*.cdx.json) in the pack', evidence: [] };
+  if (!sarif.length && !sboms.length)
+    return {
+      id: 'vulnerabilities',
+      name: 'Zero critical/high findings',
+      status: 'missing',
+      detail: 'no SARIF scan (security/*.sarif) and no CycloneDX SBOM with vulnerabilities (sbom/*.cdx.json) in the pack',
+      evidence: [],
+    };
   const findings: string[] = [];
   for (const p of sarif) {
     const doc = files[p] as { runs?: Array<{ results?: Array<{ level?: string; ruleId?: string; message?: { text?: string } }> }> };
@@ -47,47 +57,131 @@ function securityGate(files: Record<string, unknown>): Gate {
   }
   for (const p of sboms) {
     const doc = files[p] as { vulnerabilities?: Array<{ id?: string; ratings?: Array<{ severity?: string }> }> };
-    for (const v of doc.vulnerabilities ?? []) if ((v.ratings ?? []).some((r) => r.severity === 'critical' || r.severity === 'high')) findings.push(`${p}: ${v.id ?? '?'}`);
+    for (const v of doc.vulnerabilities ?? [])
+      if ((v.ratings ?? []).some((r) => r.severity === 'critical' || r.severity === 'high')) findings.push(`${p}: ${v.id ?? '?'}`);
   }
-  return { id: 'vulnerabilities', name: 'Zero critical/high findings', status: findings.length ? 'fail' : 'pass', detail: findings.length ? `${findings.length} critical/high: ${findings.slice(0, 5).join(', ')}` : `0 critical/high in ${sarif.length + sboms.length} report(s)`, evidence: [...sarif, ...sboms] };
+  return {
+    id: 'vulnerabilities',
+    name: 'Zero critical/high findings',
+    status: findings.length ? 'fail' : 'pass',
+    detail: findings.length
+      ? `${findings.length} critical/high: ${findings.slice(0, 5).join(', ')}`
+      : `0 critical/high in ${sarif.length + sboms.length} report(s)`,
+    evidence: [...sarif, ...sboms],
+  };
 }
 
 /** 2. Signed images and provenance: a SLSA provenance statement and a cosign verification. */
 function supplyChainGate(files: Record<string, unknown>): Gate {
-  const statements = under(files, 'supply-chain', '.json').filter((p) => String((files[p] as { predicateType?: string }).predicateType ?? '').startsWith('https://slsa.dev/provenance/'));
-  const cosign = under(files, 'supply-chain', '.json').filter((p) => Array.isArray(files[p]) && (files[p] as Array<{ critical?: { image?: { 'docker-manifest-digest'?: string } } }>).some((e) => e.critical?.image?.['docker-manifest-digest']));
-  const missing = [!statements.length && 'a SLSA provenance statement (supply-chain/*.json, predicateType https://slsa.dev/provenance/…)', !cosign.length && "a cosign verification (supply-chain/*.json, `cosign verify --output json`)"].filter(Boolean);
-  if (missing.length) return { id: 'supply-chain', name: 'Signed images with provenance', status: 'missing', detail: `missing ${missing.join(' and ')}`, evidence: [...statements, ...cosign] };
-  const signed = new Set(cosign.flatMap((p) => (files[p] as Array<{ critical: { image: { 'docker-manifest-digest': string } } }>).map((e) => e.critical.image['docker-manifest-digest'].replace(/^sha256:/, ''))));
-  const subjects = statements.flatMap((p) => ((files[p] as { subject?: Array<{ digest?: { sha256?: string } }> }).subject ?? []).map((s) => s.digest?.sha256 ?? ''));
+  const statements = under(files, 'supply-chain', '.json').filter((p) =>
+    String((files[p] as { predicateType?: string }).predicateType ?? '').startsWith('https://slsa.dev/provenance/'),
+  );
+  const cosign = under(files, 'supply-chain', '.json').filter(
+    (p) =>
+      Array.isArray(files[p]) &&
+      (files[p] as Array<{ critical?: { image?: { 'docker-manifest-digest'?: string } } }>).some((e) => e.critical?.image?.['docker-manifest-digest']),
+  );
+  const missing = [
+    !statements.length && 'a SLSA provenance statement (supply-chain/*.json, predicateType https://slsa.dev/provenance/…)',
+    !cosign.length && 'a cosign verification (supply-chain/*.json, `cosign verify --output json`)',
+  ].filter(Boolean);
+  if (missing.length)
+    return {
+      id: 'supply-chain',
+      name: 'Signed images with provenance',
+      status: 'missing',
+      detail: `missing ${missing.join(' and ')}`,
+      evidence: [...statements, ...cosign],
+    };
+  const signed = new Set(
+    cosign.flatMap((p) =>
+      (files[p] as Array<{ critical: { image: { 'docker-manifest-digest': string } } }>).map((e) =>
+        e.critical.image['docker-manifest-digest'].replace(/^sha256:/, ''),
+      ),
+    ),
+  );
+  const subjects = statements.flatMap((p) =>
+    ((files[p] as { subject?: Array<{ digest?: { sha256?: string } }> }).subject ?? []).map((s) => s.digest?.sha256 ?? ''),
+  );
   const unsigned = subjects.filter((d) => !signed.has(d));
-  return { id: 'supply-chain', name: 'Signed images with provenance', status: unsigned.length ? 'fail' : 'pass', detail: unsigned.length ? `${unsigned.length} image(s) with provenance but no verified signature` : `${subjects.length} image(s) signed, with provenance`, evidence: [...statements, ...cosign] };
+  return {
+    id: 'supply-chain',
+    name: 'Signed images with provenance',
+    status: unsigned.length ? 'fail' : 'pass',
+    detail: unsigned.length ? `${unsigned.length} image(s) with provenance but no verified signature` : `${subjects.length} image(s) signed, with provenance`,
+    evidence: [...statements, ...cosign],
+  };
 }
 
 /** 3. Policy pack: conftest's JSON output with no failure. */
 function policyGate(files: Record<string, unknown>): Gate {
   const reports = under(files, 'policy', '.json');
-  if (!reports.length) return { id: 'policy', name: 'Policy pack passes', status: 'missing', detail: 'no conftest result (policy/*.json, `conftest test --output json`)', evidence: [] };
-  const failures = reports.flatMap((p) => ((files[p] as Array<{ filename?: string; failures?: Array<{ msg?: string }> }>) ?? []).flatMap((r) => (r.failures ?? []).map((f) => `${r.filename}: ${f.msg}`)));
-  return { id: 'policy', name: 'Policy pack passes', status: failures.length ? 'fail' : 'pass', detail: failures.length ? failures.slice(0, 5).join('; ') : 'no policy failure', evidence: reports };
+  if (!reports.length)
+    return {
+      id: 'policy',
+      name: 'Policy pack passes',
+      status: 'missing',
+      detail: 'no conftest result (policy/*.json, `conftest test --output json`)',
+      evidence: [],
+    };
+  const failures = reports.flatMap((p) =>
+    ((files[p] as Array<{ filename?: string; failures?: Array<{ msg?: string }> }>) ?? []).flatMap((r) =>
+      (r.failures ?? []).map((f) => `${r.filename}: ${f.msg}`),
+    ),
+  );
+  return {
+    id: 'policy',
+    name: 'Policy pack passes',
+    status: failures.length ? 'fail' : 'pass',
+    detail: failures.length ? failures.slice(0, 5).join('; ') : 'no policy failure',
+    evidence: reports,
+  };
 }
 
 /** 4. Canary health over 3 consecutive intervals (rollout/canary-metrics.json). */
 function canaryGate(files: Record<string, unknown>): Gate {
   const doc = files['rollout/canary-metrics.json'] as { intervals?: Array<{ healthy?: boolean; errorRatio?: number; p95Ms?: number }> } | undefined;
-  if (!doc?.intervals?.length) return { id: 'canary', name: 'Canary healthy over 3 consecutive intervals', status: 'missing', detail: 'no rollout/canary-metrics.json with intervals', evidence: [] };
+  if (!doc?.intervals?.length)
+    return {
+      id: 'canary',
+      name: 'Canary healthy over 3 consecutive intervals',
+      status: 'missing',
+      detail: 'no rollout/canary-metrics.json with intervals',
+      evidence: [],
+    };
   const last = doc.intervals.slice(-3);
   const ok = last.length === 3 && last.every((i) => i.healthy === true);
-  return { id: 'canary', name: 'Canary healthy over 3 consecutive intervals', status: ok ? 'pass' : 'fail', detail: `last ${last.length} interval(s): ${last.map((i) => (i.healthy ? 'healthy' : 'unhealthy')).join(', ')}`, evidence: ['rollout/canary-metrics.json'] };
+  return {
+    id: 'canary',
+    name: 'Canary healthy over 3 consecutive intervals',
+    status: ok ? 'pass' : 'fail',
+    detail: `last ${last.length} interval(s): ${last.map((i) => (i.healthy ? 'healthy' : 'unhealthy')).join(', ')}`,
+    evidence: ['rollout/canary-metrics.json'],
+  };
 }
 
 /** 5. Schema gate: migrations backward compatible and their rollback tested. */
 function schemaGate(files: Record<string, unknown>, runs: ReviewInput['runs']): Gate {
   const doc = files['rollout/schema-gate.json'] as { backwardCompatible?: boolean; rollbackTested?: boolean } | undefined;
   const drill = runs.find((r) => r.record.plan.phases.some((p) => p.fault?.kind === 'migration') && r.record.verdict === 'pass');
-  if (!doc && !drill) return { id: 'schema', name: 'Schema gate', status: 'missing', detail: 'no rollout/schema-gate.json and no passing migration-rollback drill in the pack', evidence: [] };
+  if (!doc && !drill)
+    return {
+      id: 'schema',
+      name: 'Schema gate',
+      status: 'missing',
+      detail: 'no rollout/schema-gate.json and no passing migration-rollback drill in the pack',
+      evidence: [],
+    };
   const ok = doc ? doc.backwardCompatible === true && (doc.rollbackTested === true || Boolean(drill)) : true;
-  return { id: 'schema', name: 'Schema gate', status: ok ? 'pass' : 'fail', detail: doc ? `backward compatible: ${doc.backwardCompatible}, rollback tested: ${doc.rollbackTested || Boolean(drill)}` : `migration rollback drilled (${drill!.record.runId})`, evidence: [...(doc ? ['rollout/schema-gate.json'] : []), ...(drill ? [drill.path] : [])] };
+  return {
+    id: 'schema',
+    name: 'Schema gate',
+    status: ok ? 'pass' : 'fail',
+    detail: doc
+      ? `backward compatible: ${doc.backwardCompatible}, rollback tested: ${doc.rollbackTested || Boolean(drill)}`
+      : `migration rollback drilled (${drill!.record.runId})`,
+    evidence: [...(doc ? ['rollout/schema-gate.json'] : []), ...(drill ? [drill.path] : [])],
+  };
 }
 
 /** The newest run of each drill, newest first. */
@@ -105,14 +199,27 @@ const firedChecks = (r: ReviewInput['runs'][number]) => r.record.checks.filter((
 /** 6. On-call ready: in the newest run of every drill that expected alerts, every expected alert fired. */
 function alertsGate(runs: ReviewInput['runs']): Gate {
   const withAlerts = latestPerDrill(runs.filter((r) => firedChecks(r).length));
-  if (!withAlerts.length) return { id: 'alerts', name: 'Alerts and runbooks verified by a drill', status: 'missing', detail: 'no drill run in the pack expected an alert', evidence: [] };
-  const silent = withAlerts.flatMap((r) => firedChecks(r).filter((c) => !c.ok).map((c) => `${r.record.drill} (${r.record.runId}) ${c.name}`));
+  if (!withAlerts.length)
+    return {
+      id: 'alerts',
+      name: 'Alerts and runbooks verified by a drill',
+      status: 'missing',
+      detail: 'no drill run in the pack expected an alert',
+      evidence: [],
+    };
+  const silent = withAlerts.flatMap((r) =>
+    firedChecks(r)
+      .filter((c) => !c.ok)
+      .map((c) => `${r.record.drill} (${r.record.runId}) ${c.name}`),
+  );
   const fired = withAlerts.reduce((n, r) => n + firedChecks(r).length, 0);
   return {
     id: 'alerts',
     name: 'Alerts and runbooks verified by a drill',
     status: silent.length ? 'fail' : 'pass',
-    detail: silent.length ? `${silent.join(', ')}: did not fire` : `${fired} expected alert(s) fired across ${withAlerts.length} drill(s): ${withAlerts.map((r) => r.record.drill).join(', ')}`,
+    detail: silent.length
+      ? `${silent.join(', ')}: did not fire`
+      : `${fired} expected alert(s) fired across ${withAlerts.length} drill(s): ${withAlerts.map((r) => r.record.drill).join(', ')}`,
     evidence: withAlerts.map((r) => r.path),
   };
 }
@@ -127,8 +234,12 @@ function drillsGate(runs: ReviewInput['runs']): Gate {
   const failing = latest.filter((r) => r.record.verdict !== 'pass');
   const earlier = runs.filter((r) => r.record.verdict !== 'pass' && !latest.includes(r));
   const parts = [
-    failing.length ? `${failing.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}` : `the newest run of each of ${latest.length} drill(s) passed`,
-    ...(earlier.length ? [`earlier in the release: ${earlier.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}`] : []),
+    failing.length
+      ? `${failing.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}`
+      : `the newest run of each of ${latest.length} drill(s) passed`,
+    ...(earlier.length
+      ? [`earlier in the release: ${earlier.map((r) => `${r.record.drill} ${r.record.verdict.toUpperCase()} (${r.record.runId})`).join(', ')}`]
+      : []),
   ];
   return { id: 'drills', name: 'Drills passed', status: failing.length ? 'fail' : 'pass', detail: parts.join('; '), evidence: runs.map((r) => r.path).sort() };
 }
@@ -141,7 +252,13 @@ function costGate(files: Record<string, unknown>, maxIncrease: number): Gate {
   const past = Number(doc.pastTotalMonthlyCost ?? 0);
   const diff = Number(doc.diffTotalMonthlyCost ?? 0);
   const share = past > 0 ? diff / past : diff > 0 ? Infinity : 0;
-  return { id: 'cost', name: 'Cost guard', status: share <= maxIncrease ? 'pass' : 'fail', detail: `${diff >= 0 ? '+' : ''}${diff} ${doc.currency ?? ''}/month (${Number.isFinite(share) ? (share * 100).toFixed(1) : '∞'}%, bound ${(maxIncrease * 100).toFixed(0)}%)`, evidence: [p] };
+  return {
+    id: 'cost',
+    name: 'Cost guard',
+    status: share <= maxIncrease ? 'pass' : 'fail',
+    detail: `${diff >= 0 ? '+' : ''}${diff} ${doc.currency ?? ''}/month (${Number.isFinite(share) ? (share * 100).toFixed(1) : '∞'}%, bound ${(maxIncrease * 100).toFixed(0)}%)`,
+    evidence: [p],
+  };
 }
 
 const isBackoutFault = (kind: string | undefined) => kind === 'migration' || kind === 'data-loss';
@@ -172,7 +289,8 @@ function backoutGate(runs: ReviewInput['runs'], now: number, maxAgeDays: number)
   const remediated = backouts.find((x) => x.b.remediated);
   const timer = backouts.find((x) => !x.b.remediated);
   // The newest timer-driven backout stays visible: it was the gate's evidence before remediation was required.
-  const timerNote = timer && (!remediated || timer.r.record.startedAt > remediated.r.record.startedAt) ? [`timer-driven, does not count: ${describe(timer)}`] : [];
+  const timerNote =
+    timer && (!remediated || timer.r.record.startedAt > remediated.r.record.startedAt) ? [`timer-driven, does not count: ${describe(timer)}`] : [];
   if (!remediated) {
     const detail = [`no remediated rollback drill: the rollback must be run by the team's automation, not the harness's timer`, ...timerNote].join('; ');
     return { id: 'backout', name, status: 'fail', detail, evidence: [timer!.r.path] };
@@ -231,11 +349,17 @@ export function goNoGoMemo(input: ReviewInput, decision: ReviewDecision): string
     '## Gates',
     '| gate | status | detail | evidence |',
     '| --- | --- | --- | --- |',
-    ...decision.gates.map((g) => `| ${g.name} | ${icon(g.status)} | ${g.detail.replace(/\|/g, '\\|')} | ${g.evidence.map((e) => `\`${e}\``).join(', ') || '—'} |`),
+    ...decision.gates.map(
+      (g) => `| ${g.name} | ${icon(g.status)} | ${g.detail.replace(/\|/g, '\\|')} | ${g.evidence.map((e) => `\`${e}\``).join(', ') || '—'} |`,
+    ),
     '',
     '## Drill runs in this release',
     ...(input.runs.length
-      ? ['| drill | run | verdict | TTD | TTR | MTTR |', '| --- | --- | --- | --- | --- | --- |', ...[...input.runs].sort((a, b) => a.record.startedAt - b.record.startedAt).map(runRow)]
+      ? [
+          '| drill | run | verdict | TTD | TTR | MTTR |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...[...input.runs].sort((a, b) => a.record.startedAt - b.record.startedAt).map(runRow),
+        ]
       : ['_No drill run in the pack._']),
     '',
     '## Rollback plan',

@@ -208,7 +208,8 @@ export function sealPack(packDir: string, key: KeyObject, options: SealOptions =
     }
     const now = hashPackFile(packDir, path, e).sha256;
     if (now === digest) keep.add(path);
-    else if (isPendingBakeFile(packDir, walk, path)) continue; // a bake's state file rewritten by the next bake
+    else if (isPendingBakeFile(packDir, walk, path))
+      continue; // a bake's state file rewritten by the next bake
     else {
       problems.push({ path, detail: `signed with sha256 ${digest.slice(0, 12)}…, now ${now.slice(0, 12)}…: changed after it was sealed` });
       entry.changed.push({ path, signed: digest, now });
@@ -272,7 +273,10 @@ export function sealPack(packDir: string, key: KeyObject, options: SealOptions =
 export function parseReseals(packDir: string, walk: PackWalk): { lines: string[]; entries: ResealEntry[] } {
   const e = walk.files.get(RESEALS);
   if (!e) return { lines: [], entries: [] };
-  const lines = readPackFile(packDir, RESEALS, e).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readPackFile(packDir, RESEALS, e)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const entries: ResealEntry[] = [];
   for (const l of lines) {
     try {

@@ -33,7 +33,9 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export function keygen(dir: string): { privateKeyPath: string; publicKeyPath: string; keyid: string } {
@@ -56,7 +58,13 @@ export function keygen(dir: string): { privateKeyPath: string; publicKeyPath: st
 /** A PEM in the variable, or a path to one; else the given file. */
 export function loadSigningKey(path?: string): KeyObject | undefined {
   const fromEnv = process.env.DRILLBOOK_SIGNING_KEY;
-  const pem = fromEnv ? (fromEnv.includes('BEGIN') ? fromEnv : readFileSync(fromEnv, 'utf8')) : path && existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  const pem = fromEnv
+    ? fromEnv.includes('BEGIN')
+      ? fromEnv
+      : readFileSync(fromEnv, 'utf8')
+    : path && existsSync(path)
+      ? readFileSync(path, 'utf8')
+      : undefined;
   return pem ? createPrivateKey(pem) : undefined;
 }
 
@@ -67,7 +75,11 @@ export function loadPublicKey(path: string): KeyObject {
 export function signStatement(statement: Statement, key: KeyObject): DsseEnvelope {
   const payload = Buffer.from(canonicalJson(statement));
   const sig = edSign(null, pae(PAYLOAD_TYPE, payload), key);
-  return { payloadType: PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid: keyIdOf(createPublicKey(key)), sig: sig.toString('base64') }] };
+  return {
+    payloadType: PAYLOAD_TYPE,
+    payload: payload.toString('base64'),
+    signatures: [{ keyid: keyIdOf(createPublicKey(key)), sig: sig.toString('base64') }],
+  };
 }
 
 export function verifyEnvelope(envelope: DsseEnvelope, publicKey: KeyObject): boolean {

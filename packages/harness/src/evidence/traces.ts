@@ -8,7 +8,12 @@ import { canonicalJson } from './canonical.ts';
 import { packDir as packDirOf } from './layout.ts';
 import { redact } from './redact.ts';
 
-export function writeTraceFiles(evidenceDir: string, release: string, runId: string, data: { traceId: string | undefined; spans: StoredSpan[]; annotations: GrafanaAnnotation[] }): string[] {
+export function writeTraceFiles(
+  evidenceDir: string,
+  release: string,
+  runId: string,
+  data: { traceId: string | undefined; spans: StoredSpan[]; annotations: GrafanaAnnotation[] },
+): string[] {
   const dir = join(packDirOf(evidenceDir, release), 'traces');
   const spansPath = join(dir, `${runId}.spans.json`);
   const annotationsPath = join(dir, `${runId}.annotations.json`);

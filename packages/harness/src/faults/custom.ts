@@ -39,14 +39,16 @@ export const customProvider: FaultProvider = {
       provider: 'custom',
       data: { name: c.name, revertScript: typeof c.revert === 'string' ? c.revert : null, revertInProcess: typeof c.revert === 'function' },
       ...(c.duration ? { deadline: Date.now() + c.duration } : {}),
-      description: typeof c.revert === 'string' ? `run ${c.revert}` : typeof c.revert === 'function' ? `revert function of ${c.name}` : `${c.name} has no revert`,
+      description:
+        typeof c.revert === 'string' ? `run ${c.revert}` : typeof c.revert === 'function' ? `revert function of ${c.name}` : `${c.name} has no revert`,
     };
   },
 
   async inject(fault, record, ctx): Promise<InjectedFault> {
     const c = fault as CustomFault;
     const actx: CustomActionContext = { environment: ctx.environmentName, signal: ctx.signal, log: (m) => ctx.log('info', `${c.name}: ${m}`) };
-    if (typeof c.inject === 'string') await runScript(c.inject, { DRILLBOOK_ENVIRONMENT: ctx.environmentName, DRILLBOOK_FAULT_ID: record.faultId }, ctx.signal, actx.log);
+    if (typeof c.inject === 'string')
+      await runScript(c.inject, { DRILLBOOK_ENVIRONMENT: ctx.environmentName, DRILLBOOK_FAULT_ID: record.faultId }, ctx.signal, actx.log);
     else await c.inject(actx);
     return { tInject: ctx.clock.now(), targets: [c.name] };
   },
@@ -57,7 +59,10 @@ export const customProvider: FaultProvider = {
     if (revertScript) return runScript(revertScript, { DRILLBOOK_FAULT_ID: record.faultId }, ctx.signal, log);
     if (revertInProcess) {
       const fn = inProcessReverts.get(record.faultId);
-      if (!fn) throw new Error(`${name}: its revert is a function of the process that crashed; revert it by hand, then run 'drill recover --forget ${record.faultId}'`);
+      if (!fn)
+        throw new Error(
+          `${name}: its revert is a function of the process that crashed; revert it by hand, then run 'drill recover --forget ${record.faultId}'`,
+        );
       await fn({ environment: '', signal: ctx.signal, log });
       inProcessReverts.delete(record.faultId);
     }

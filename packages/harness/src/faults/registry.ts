@@ -9,7 +9,15 @@ import { proxyProvider } from './local/proxy.ts';
 import { stressProvider } from './local/stress.ts';
 import { pitrProvider } from './local/pitr.ts';
 
-export const localProviders: readonly FaultProvider[] = [processProvider, proxyProvider, databaseOutageProvider, migrationProvider, stressProvider, pitrProvider, customProvider];
+export const localProviders: readonly FaultProvider[] = [
+  processProvider,
+  proxyProvider,
+  databaseOutageProvider,
+  migrationProvider,
+  stressProvider,
+  pitrProvider,
+  customProvider,
+];
 
 export class ProviderRegistry {
   private readonly byName = new Map<string, FaultProvider>();

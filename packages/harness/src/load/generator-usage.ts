@@ -44,7 +44,10 @@ export function parseProcStat(text: string): ProcCpuTicks {
   const close = text.lastIndexOf(')');
   if (close < 0) throw new Error(`/proc stat line not understood: '${text.slice(0, 80)}'`);
   // After ') ': field 3 (state) is index 0, so field n is index n − 3.
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const n = (field: number) => {
     const v = Number(f[field - 3]);
     if (!Number.isFinite(v)) throw new Error(`/proc stat field ${field} missing in '${text.slice(0, 80)}'`);

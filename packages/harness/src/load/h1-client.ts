@@ -61,7 +61,12 @@ export class H1Connection implements Sender {
   private readonly parser = new H1ResponseParser((r) => this.onResponse(r));
   private readonly head: boolean;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly bytes: Buffer, method: string) {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly bytes: Buffer,
+    method: string,
+  ) {
     this.head = method === 'HEAD';
   }
 

@@ -6,9 +6,23 @@ import { parseMetricName } from './thresholds.ts';
 
 /** Metrics k6 itself emits; a threshold on any other one would make k6 refuse the script. */
 export const K6_BUILTIN_METRICS = new Set([
-  'checks', 'data_received', 'data_sent', 'dropped_iterations', 'iteration_duration', 'iterations', 'vus', 'vus_max',
-  'http_req_blocked', 'http_req_connecting', 'http_req_duration', 'http_req_failed', 'http_req_receiving', 'http_req_sending',
-  'http_req_tls_handshaking', 'http_req_waiting', 'http_reqs',
+  'checks',
+  'data_received',
+  'data_sent',
+  'dropped_iterations',
+  'iteration_duration',
+  'iterations',
+  'vus',
+  'vus_max',
+  'http_req_blocked',
+  'http_req_connecting',
+  'http_req_duration',
+  'http_req_failed',
+  'http_req_receiving',
+  'http_req_sending',
+  'http_req_tls_handshaking',
+  'http_req_waiting',
+  'http_reqs',
 ]);
 
 /** Milliseconds as a Go/k6 duration, exactly (no rounding): 90000 → '1m30s', 1500 → '1s500ms'. */
@@ -16,7 +30,11 @@ export function k6Duration(ms: number): string {
   if (ms === 0) return '0s';
   let rest = ms;
   let out = '';
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) {
       out += `${n}${unit}`;
@@ -79,7 +97,11 @@ export interface K6Options {
 
 /** k6's `options`, and the thresholds left out because k6 has no such metric (e.g. our coordinated-omission-corrected trend). */
 export function k6Options(profile: LoadProfile): { options: K6Options; omitted: string[] } {
-  const scenarios = Object.fromEntries(Object.keys(profile.scenarios).sort().map((n) => [n, k6Scenario(profile.scenarios[n]!)]));
+  const scenarios = Object.fromEntries(
+    Object.keys(profile.scenarios)
+      .sort()
+      .map((n) => [n, k6Scenario(profile.scenarios[n]!)]),
+  );
   const thresholds: K6Options['thresholds'] = {};
   const omitted: string[] = [];
   for (const key of Object.keys(profile.thresholds).sort()) {
@@ -88,7 +110,9 @@ export function k6Options(profile: LoadProfile): { options: K6Options; omitted: 
       continue;
     }
     thresholds[key] = profile.thresholds[key]!.map((t) =>
-      !t.abortOnFail && t.delayAbortEval === 0 ? t.threshold : { threshold: t.threshold, abortOnFail: t.abortOnFail, ...(t.delayAbortEval ? { delayAbortEval: k6Duration(t.delayAbortEval) } : {}) },
+      !t.abortOnFail && t.delayAbortEval === 0
+        ? t.threshold
+        : { threshold: t.threshold, abortOnFail: t.abortOnFail, ...(t.delayAbortEval ? { delayAbortEval: k6Duration(t.delayAbortEval) } : {}) },
     );
   }
   return { options: { scenarios, thresholds }, omitted };
@@ -134,7 +158,18 @@ export function k6Script(profile: LoadProfile, opts: { source?: string } = {}): 
     '',
     `const EXPECTED = ${js(r.expectStatus)};`,
     `const BODY = ${r.body === undefined ? 'null' : js(r.body)};`,
-    `const PARAMS = ${JSON.stringify({ headers: Object.fromEntries(Object.keys(r.headers).sort().map((k) => [k, r.headers[k]])), tags: { name: r.name } }, null, 2)};`,
+    `const PARAMS = ${JSON.stringify(
+      {
+        headers: Object.fromEntries(
+          Object.keys(r.headers)
+            .sort()
+            .map((k) => [k, r.headers[k]]),
+        ),
+        tags: { name: r.name },
+      },
+      null,
+      2,
+    )};`,
     '',
     'export default function () {',
     `  const res = http.request(${js(r.method)}, TARGET_URL, BODY, PARAMS);`,

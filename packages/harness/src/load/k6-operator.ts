@@ -22,7 +22,10 @@ export interface TestRunOptions {
 
 /** A Kubernetes object name (DNS-1123 label, ≤ 63 characters) from a profile name. */
 export function k8sName(profileName: string): string {
-  const base = `drillbook-${profileName}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-');
+  const base = `drillbook-${profileName}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-');
   return base.slice(0, 63).replace(/^-+|-+$/g, '');
 }
 
@@ -34,7 +37,11 @@ export interface K6OperatorObjects {
 export function k6OperatorObjects(profile: LoadProfile, opts: TestRunOptions = {}): K6OperatorObjects {
   const name = k8sName(profile.name);
   const file = `${profile.name}.js`;
-  const labels = { 'app.kubernetes.io/managed-by': 'drillbook', 'app.kubernetes.io/name': name, 'drillbook.dev/load-profile': k8sName(profile.name).replace(/^drillbook-/, '') };
+  const labels = {
+    'app.kubernetes.io/managed-by': 'drillbook',
+    'app.kubernetes.io/name': name,
+    'drillbook.dev/load-profile': k8sName(profile.name).replace(/^drillbook-/, ''),
+  };
   const metadata = { name, ...(opts.namespace ? { namespace: opts.namespace } : {}), labels };
   const runner: Record<string, unknown> = { metadata: { labels } };
   if (opts.image) runner.image = opts.image;
@@ -68,13 +75,18 @@ export function k6TestRunYaml(profile: LoadProfile, opts: TestRunOptions = {}): 
  * removes generated files of profiles that no longer exist. Returns the files written,
  * relative to outDir, sorted.
  */
-export async function buildK6Artifacts(profiles: Array<LoadProfile | { profile: LoadProfile; source?: string }>, outDir: string, opts: Omit<TestRunOptions, 'source'> = {}): Promise<string[]> {
+export async function buildK6Artifacts(
+  profiles: Array<LoadProfile | { profile: LoadProfile; source?: string }>,
+  outDir: string,
+  opts: Omit<TestRunOptions, 'source'> = {},
+): Promise<string[]> {
   const dir = join(outDir, 'k6');
   await mkdir(dir, { recursive: true });
   const items = profiles.map((p) => ('profile' in p ? p : { profile: p, source: undefined }));
   const seen = new Map<string, string | undefined>();
   for (const { profile, source } of items) {
-    if (seen.has(profile.name)) throw new Error(`two load profiles are named '${profile.name}' (${seen.get(profile.name) ?? '?'} and ${source ?? '?'}): names must be unique`);
+    if (seen.has(profile.name))
+      throw new Error(`two load profiles are named '${profile.name}' (${seen.get(profile.name) ?? '?'} and ${source ?? '?'}): names must be unique`);
     seen.set(profile.name, source);
   }
   const written: string[] = [];

@@ -39,7 +39,15 @@ class Series {
       case 'trend':
         return this.count === 0
           ? {}
-          : { avg: this.sum / this.count, min: this.min, med: this.percentile(50), max: this.max, 'p(90)': this.percentile(90), 'p(95)': this.percentile(95), 'p(99)': this.percentile(99) };
+          : {
+              avg: this.sum / this.count,
+              min: this.min,
+              med: this.percentile(50),
+              max: this.max,
+              'p(90)': this.percentile(90),
+              'p(95)': this.percentile(95),
+              'p(99)': this.percentile(99),
+            };
       case 'counter':
         return { count: this.sum, rate: durationMs > 0 ? this.sum / (durationMs / 1000) : 0 };
       case 'rate':
@@ -58,7 +66,10 @@ class Series {
 }
 
 export class MetricStore {
-  private readonly metrics = new Map<string, { type: MetricType; contains: 'time' | 'default' | 'data'; main: Series; subs: Array<{ key: string; tags: Tags; series: Series }> }>();
+  private readonly metrics = new Map<
+    string,
+    { type: MetricType; contains: 'time' | 'default' | 'data'; main: Series; subs: Array<{ key: string; tags: Tags; series: Series }> }
+  >();
 
   define(name: string, type: MetricType, contains: 'time' | 'default' | 'data' = 'default'): void {
     if (!this.metrics.has(name)) this.metrics.set(name, { type, contains, main: new Series(type), subs: [] });

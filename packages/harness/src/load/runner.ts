@@ -39,7 +39,13 @@ export interface RunLoadOptions {
 
 export interface LoadSummary {
   metrics: Record<string, { type: string; contains: string; values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
-  root_group: { name: string; path: string; id: string; groups: never[]; checks: Array<{ name: string; path: string; id: string; passes: number; fails: number }> };
+  root_group: {
+    name: string;
+    path: string;
+    id: string;
+    groups: never[];
+    checks: Array<{ name: string; path: string; id: string; passes: number; fails: number }>;
+  };
   state: { testRunDurationMs: number; isStdOutTTY: boolean; isStdErrTTY: boolean; aborted: boolean; abortReason?: string };
   options: { scenarios: Record<string, ScenarioPlan>; thresholds: LoadProfile['thresholds'] };
   thresholdsOk: boolean;
@@ -52,12 +58,13 @@ export interface LoadSummary {
 
 // The abort listener is removed when the timer fires: the arrival loop sleeps once per
 // iteration, and listeners left behind would pile up on the signal (O(n) each to add).
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  if (ms <= 0 || signal.aborted) return resolve();
-  const onAbort = () => (clearTimeout(t), resolve());
-  const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
-  signal.addEventListener('abort', onAbort, { once: true });
-});
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const onAbort = () => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 
 export type { SendResult } from './h1-client.ts';
 
@@ -103,7 +110,10 @@ function sendVia(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, do
 
 /** https: targets (and anything not plain http:) go through undici; data_received counts bodies only there. */
 class UndiciSender implements Sender {
-  constructor(private readonly dispatcher: Dispatcher, private readonly options: Dispatcher.DispatchOptions) {}
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: Dispatcher.DispatchOptions,
+  ) {}
   send(done: (r: SendResult) => void): void {
     sendVia(this.dispatcher, this.options, done);
   }
@@ -145,7 +155,11 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   // the connection churn made the runner drop a sixth of its iterations. Destroying it at the hard
   // stop interrupts that scenario's in-flight requests: cheaper than an abort listener per
   // request (EventTarget's duplicate check makes those O(in-flight) each).
-  const connectionsFor = (s: ScenarioPlan) => Math.min(opts.maxConnections ?? 64, maxOf([1, s.maxVUs ?? s.vus ?? 1, s.startVUs ?? 0, ...(s.executor === 'ramping-vus' ? (s.stages ?? []).map((st) => st.target) : [])]));
+  const connectionsFor = (s: ScenarioPlan) =>
+    Math.min(
+      opts.maxConnections ?? 64,
+      maxOf([1, s.maxVUs ?? s.vus ?? 1, s.startVUs ?? 0, ...(s.executor === 'ramping-vus' ? (s.stages ?? []).map((st) => st.target) : [])]),
+    );
   const url = profile.request.url ?? new URL(profile.request.path!, opts.baseUrl).toString();
   const checkName = `status is ${profile.request.expectStatus.join('|')}`;
   let checkPasses = 0;
@@ -176,7 +190,18 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
     wire ? new H1Pool(host, port, wire, profile.request.method, size) : new UndiciSender(new Agent({ connections: size, ...undiciOptions }), requestOptions);
   const sentBytes = wire ? wire.length : (profile.request.body?.length ?? 0) + url.length;
   // Per (scenario, status): the recorders for that tag set, with submetric matching done once.
-  type Recorders = { reqs: Rec; duration: Rec; corrected: Rec; failed: Rec; checks: Rec; iterations: Rec; iterationDuration: Rec; received: Rec; sent: Rec; ok: boolean };
+  type Recorders = {
+    reqs: Rec;
+    duration: Rec;
+    corrected: Rec;
+    failed: Rec;
+    checks: Rec;
+    iterations: Rec;
+    iterationDuration: Rec;
+    received: Rec;
+    sent: Rec;
+    ok: boolean;
+  };
   type Rec = (v: number) => void;
   // Keyed by scenario, then by status as a number: no key string is built per request.
   const recorderCache = new Map<string, Map<number, Recorders>>();
@@ -269,7 +294,7 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
     } else {
       // Closed model: each VU keeps its own connection, as in k6 (VUs beyond maxConnections
       // share one and queue on it); no pool to search for a free connection on every request.
-      const workers = s.executor === 'ramping-vus' ? maxOf([s.startVUs ?? 0, ...s.stages!.map((st) => st.target)]) : s.vus ?? 1;
+      const workers = s.executor === 'ramping-vus' ? maxOf([s.startVUs ?? 0, ...s.stages!.map((st) => st.target)]) : (s.vus ?? 1);
       maxVUsSeen = Math.max(maxVUsSeen, workers);
       for (let i = 0; i < connectionsFor(s); i++) dispatchers.push(connection());
       let shared = s.iterations ?? 0;
@@ -354,8 +379,20 @@ export async function runLoad(profile: LoadProfile, opts: RunLoadOptions): Promi
   }
   return {
     metrics,
-    root_group: { name: '', path: '', id: 'd41d8cd98f00b204e9800998ecf8427e', groups: [], checks: [{ name: checkName, path: `::${checkName}`, id: 'status', passes: checkPasses, fails: checkFails }] },
-    state: { testRunDurationMs: durationMs, isStdOutTTY: Boolean(process.stdout.isTTY), isStdErrTTY: Boolean(process.stderr.isTTY), aborted: abortReason !== undefined || Boolean(opts.signal?.aborted), ...(abortReason ? { abortReason } : {}) },
+    root_group: {
+      name: '',
+      path: '',
+      id: 'd41d8cd98f00b204e9800998ecf8427e',
+      groups: [],
+      checks: [{ name: checkName, path: `::${checkName}`, id: 'status', passes: checkPasses, fails: checkFails }],
+    },
+    state: {
+      testRunDurationMs: durationMs,
+      isStdOutTTY: Boolean(process.stdout.isTTY),
+      isStdErrTTY: Boolean(process.stderr.isTTY),
+      aborted: abortReason !== undefined || Boolean(opts.signal?.aborted),
+      ...(abortReason ? { abortReason } : {}),
+    },
     options: { scenarios: profile.scenarios, thresholds: profile.thresholds },
     thresholdsOk,
     generator,

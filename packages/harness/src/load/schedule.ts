@@ -20,7 +20,7 @@ export function arrivalOffsets(s: ScenarioPlan): number[] {
       const r1 = st.target / unit;
       const D = st.duration;
       // N(t) = acc + r0·t + (r1 − r0)·t² / (2D) over 0 ≤ t ≤ D: start the k-th iteration where N = k.
-      const total = acc + (r0 + r1) * D / 2;
+      const total = acc + ((r0 + r1) * D) / 2;
       while (done + 1 <= total + 1e-9) {
         const need = done - acc; // iterations to reach within this stage, from its start
         let t: number;

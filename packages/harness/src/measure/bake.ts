@@ -41,10 +41,32 @@ export interface BakeVerdict {
 
 /** One window's checkpoint: its figures (none for a gap) and compliance per SLO. */
 export function checkpointOf(index: number, from: number, to: number, w: BakeWindow | null, slos: BakeCriteria['slos']): Checkpoint {
-  if (!w) return { index, from, to, gap: true, requests: 0, errors: 0, p50Ms: null, p95Ms: null, sev1: [], synthetics: { runs: 0, failed: 0 }, errorRatio: null, compliant: Object.fromEntries(slos.map((s) => [s.id, null])) };
+  if (!w)
+    return {
+      index,
+      from,
+      to,
+      gap: true,
+      requests: 0,
+      errors: 0,
+      p50Ms: null,
+      p95Ms: null,
+      sev1: [],
+      synthetics: { runs: 0, failed: 0 },
+      errorRatio: null,
+      compliant: Object.fromEntries(slos.map((s) => [s.id, null])),
+    };
   const errorRatio = w.requests ? w.errors / w.requests : null;
   const window: BakeWindow = { requests: w.requests, errors: w.errors, p50Ms: w.p50Ms, p95Ms: w.p95Ms, sev1: w.sev1, synthetics: w.synthetics };
-  return { index, from, to, gap: false, ...window, errorRatio, compliant: Object.fromEntries(slos.map((s) => [s.id, errorRatio === null ? null : errorRatio <= 1 - s.objective])) };
+  return {
+    index,
+    from,
+    to,
+    gap: false,
+    ...window,
+    errorRatio,
+    compliant: Object.fromEntries(slos.map((s) => [s.id, errorRatio === null ? null : errorRatio <= 1 - s.objective])),
+  };
 }
 
 export const BAKE_RECORD_SCHEMA = 'drillbook.bake/v1';
@@ -73,11 +95,19 @@ export function bakeVerdict(plan: BakeCriteria, checkpoints: readonly Checkpoint
   const err = checkpoints.reduce((n, c) => n + c.errors, 0);
   for (const slo of plan.slos) {
     const bad = checkpoints.filter((c) => c.compliant[slo.id] === false).map((c) => c.index);
-    checks.push({ name: `${slo.id}: every window within ${(slo.objective * 100).toFixed(2)}%`, ok: bad.length === 0, detail: bad.length ? `windows out of objective: ${bad.join(', ')}` : `${checkpoints.length - gaps} window(s) compliant` });
+    checks.push({
+      name: `${slo.id}: every window within ${(slo.objective * 100).toFixed(2)}%`,
+      ok: bad.length === 0,
+      detail: bad.length ? `windows out of objective: ${bad.join(', ')}` : `${checkpoints.length - gaps} window(s) compliant`,
+    });
     // Budget consumed over the bake as a share of the SLO period's whole budget.
     const consumed = req ? ((err / req / (1 - slo.objective)) * plan.duration) / slo.periodMs : null;
     budgetLeft[slo.id] = consumed === null ? null : 1 - consumed;
-    checks.push({ name: `${slo.id}: error budget left`, ok: consumed !== null && consumed < 1, detail: consumed === null ? 'no traffic measured' : `${((1 - consumed) * 100).toFixed(2)}% left` });
+    checks.push({
+      name: `${slo.id}: error budget left`,
+      ok: consumed !== null && consumed < 1,
+      detail: consumed === null ? 'no traffic measured' : `${((1 - consumed) * 100).toFixed(2)}% left`,
+    });
   }
   checks.push({ name: 'no checkpoint lost', ok: gaps === 0, detail: gaps ? `${gaps} window(s) without data (the harness was down)` : 'every window measured' });
   return { verdict: checks.every((c) => c.ok) ? 'pass' : 'fail', checks, sev1Total, budgetLeft, gaps };
@@ -106,5 +136,12 @@ export function windowFromLog(events: readonly RunEvent[], from: number, to: num
       if (!(e.detail as { ok?: boolean } | undefined)?.ok) failed++;
     }
   }
-  return { requests, errors, p50Ms: requests ? p50w / requests : null, p95Ms: requests ? p95w / requests : null, sev1: [...sev1], synthetics: { runs, failed } };
+  return {
+    requests,
+    errors,
+    p50Ms: requests ? p50w / requests : null,
+    p95Ms: requests ? p95w / requests : null,
+    sev1: [...sev1],
+    synthetics: { runs, failed },
+  };
 }

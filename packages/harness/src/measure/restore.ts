@@ -38,7 +38,12 @@ export interface RestoreReport {
  * `surviving` is the set of heartbeat sequence numbers present after the restore.
  * Acknowledged rows missing from it are lost (the writer was told they committed).
  */
-export function measureRestore(acks: readonly HeartbeatAck[], surviving: ReadonlySet<number>, times: RestoreTimes, targets: { rpo?: number; rto?: number } = {}): RestoreReport {
+export function measureRestore(
+  acks: readonly HeartbeatAck[],
+  surviving: ReadonlySet<number>,
+  times: RestoreTimes,
+  targets: { rpo?: number; rto?: number } = {},
+): RestoreReport {
   const before = acks.filter((a) => a.ackedAt <= times.tFailure);
   const survivors = before.filter((a) => surviving.has(a.seq));
   const newest = survivors.reduce<HeartbeatAck | undefined>((m, a) => (!m || a.ackedAt > m.ackedAt ? a : m), undefined);
@@ -49,9 +54,18 @@ export function measureRestore(acks: readonly HeartbeatAck[], surviving: Readonl
   const rto = times.tHealthy - times.tFailure;
   const inputs = { tFailure: times.tFailure, acknowledged: before.length, survived: survivors.length, newestSurvivor: newest ?? null };
   const checks: RestoreReport['checks'] = [
-    { name: 'every acknowledged row before the newest survivor is present', ok: holes.length === 0, detail: holes.length ? `${holes.length} rows missing below seq ${newest!.seq}` : 'no holes' },
+    {
+      name: 'every acknowledged row before the newest survivor is present',
+      ok: holes.length === 0,
+      detail: holes.length ? `${holes.length} rows missing below seq ${newest!.seq}` : 'no holes',
+    },
   ];
-  if (targets.rpo !== undefined) checks.push({ name: `RPO ≤ ${targets.rpo} ms`, ok: rpo !== null && rpo <= targets.rpo, detail: rpo === null ? 'no acknowledged row survived' : `${rpo} ms` });
+  if (targets.rpo !== undefined)
+    checks.push({
+      name: `RPO ≤ ${targets.rpo} ms`,
+      ok: rpo !== null && rpo <= targets.rpo,
+      detail: rpo === null ? 'no acknowledged row survived' : `${rpo} ms`,
+    });
   if (targets.rto !== undefined) checks.push({ name: `RTO ≤ ${targets.rto} ms`, ok: rto <= targets.rto, detail: `${rto} ms` });
   return {
     rpo: { value: rpo, unit: 'ms', formula: 'rpo.v1', inputs },
@@ -89,12 +103,17 @@ export function restoreFromRun(
   // The provider polls for the end of replay; a probe may see the database writable a few ms
   // before that poll does. Replay cannot end after the service is healthy again.
   const tReplayEnded = Math.min(step('replay.ended') ?? tRestoreEnded, ep.tRecover);
-  return measureRestore(heartbeat.acks, new Set(heartbeat.surviving), {
-    tFailure: ep.tInject,
-    tDetected: ep.tImpact ?? ep.tInject,
-    tRestoreStarted,
-    tRestoreEnded,
-    tReplayEnded,
-    tHealthy: ep.tRecover,
-  }, targets);
+  return measureRestore(
+    heartbeat.acks,
+    new Set(heartbeat.surviving),
+    {
+      tFailure: ep.tInject,
+      tDetected: ep.tImpact ?? ep.tInject,
+      tRestoreStarted,
+      tRestoreEnded,
+      tReplayEnded,
+      tHealthy: ep.tRecover,
+    },
+    targets,
+  );
 }

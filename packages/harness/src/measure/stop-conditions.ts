@@ -41,7 +41,11 @@ function errorRatioEvaluator(c: Extract<StopCondition, { kind: 'error-ratio' }>,
     if (second !== undefined && s > second && req > 0) {
       const ratio = err / req;
       streak = ratio > c.above ? streak + 1 : 0;
-      if (streak >= c.for) breach = { condition: `error ratio above ${c.above} for ${c.for} intervals`, detail: `${streak} consecutive 1 s intervals above, last ${(ratio * 100).toFixed(1)}% (${err}/${req})` };
+      if (streak >= c.for)
+        breach = {
+          condition: `error ratio above ${c.above} for ${c.for} intervals`,
+          detail: `${streak} consecutive 1 s intervals above, last ${(ratio * 100).toFixed(1)}% (${err}/${req})`,
+        };
       req = 0;
       err = 0;
     }
@@ -67,7 +71,10 @@ function budgetEvaluator(c: Extract<StopCondition, { kind: 'budget-consumed' }>,
     err += r.errors;
     const consumed = (burnRate(err / req, slo.objective) * (r.t - start)) / slo.periodMs;
     return consumed > c.above
-      ? { condition: `budget of ${c.slo} consumed above ${(c.above * 100).toFixed(1)}%`, detail: `${(consumed * 100).toFixed(2)}% consumed (${err}/${req} errors)` }
+      ? {
+          condition: `budget of ${c.slo} consumed above ${(c.above * 100).toFixed(1)}%`,
+          detail: `${(consumed * 100).toFixed(2)}% consumed (${err}/${req} errors)`,
+        }
       : undefined;
   };
 }
@@ -79,7 +86,8 @@ function alertEvaluator(c: Extract<StopCondition, { kind: 'alert-firing' }>): Ev
       if (e.state === 'firing') since ??= e.t;
       else if (e.state === 'resolved') since = undefined;
     }
-    if (since !== undefined && e.t - since > c.longerThan) return { condition: `alert ${c.alert} firing longer than ${c.longerThan} ms`, detail: `firing for ${e.t - since} ms` };
+    if (since !== undefined && e.t - since > c.longerThan)
+      return { condition: `alert ${c.alert} firing longer than ${c.longerThan} ms`, detail: `firing for ${e.t - since} ms` };
     return undefined;
   };
 }
@@ -89,7 +97,9 @@ function probeEvaluator(c: Extract<StopCondition, { kind: 'probe-failing' }>): E
   return (e) => {
     if (e.kind !== 'probe' || e.probe !== c.probe) return undefined;
     streak = e.ok ? 0 : streak + 1;
-    return streak >= c.for ? { condition: `probe ${c.probe} failing ${c.for} times in a row`, detail: `${streak} consecutive failures, last: ${e.error ?? 'failed'}` } : undefined;
+    return streak >= c.for
+      ? { condition: `probe ${c.probe} failing ${c.for} times in a row`, detail: `${streak} consecutive failures, last: ${e.error ?? 'failed'}` }
+      : undefined;
   };
 }
 

@@ -25,21 +25,34 @@ export function decideVerdict(input: VerdictInput): { verdict: Verdict; checks: 
   for (const e of input.episodes) {
     if (e.injectFailed) checks.push({ name: `${e.phase}: fault went in`, ok: false, detail: 'the provider could not inject the fault' });
     for (const [alert, at] of Object.entries(e.alertsFired))
-      checks.push({ name: `${e.phase}: ${alert} fired`, ok: at !== undefined, detail: at !== undefined ? `after ${at - e.tInject} ms` : 'never fired: the alert did not do its job' });
+      checks.push({
+        name: `${e.phase}: ${alert} fired`,
+        ok: at !== undefined,
+        detail: at !== undefined ? `after ${at - e.tInject} ms` : 'never fired: the alert did not do its job',
+      });
     if (e.recoverWithin !== undefined && !e.injectFailed)
       checks.push({
         name: `${e.phase}: recovered within ${e.recoverWithin} ms`,
         ok: e.ttr.value !== null && e.ttr.value <= e.recoverWithin,
         detail: e.ttr.value === null ? 'not recovered' : `TTR ${e.ttr.value} ms${e.noImpact ? ' (no visible impact)' : ''}`,
       });
-    if (e.unexpectedAlerts.length) checks.push({ name: `${e.phase}: no unexpected page`, ok: false, detail: `${e.unexpectedAlerts.join(', ')} paged without being expected` });
+    if (e.unexpectedAlerts.length)
+      checks.push({ name: `${e.phase}: no unexpected page`, ok: false, detail: `${e.unexpectedAlerts.join(', ')} paged without being expected` });
   }
   const stuck = input.events.filter((e) => e.kind === 'fault.revert-failed');
-  checks.push({ name: 'every fault reverted', ok: stuck.length === 0, detail: stuck.length ? `${stuck.length} revert(s) failed: run 'drill recover'` : '0 faults left in' });
+  checks.push({
+    name: 'every fault reverted',
+    ok: stuck.length === 0,
+    detail: stuck.length ? `${stuck.length} revert(s) failed: run 'drill recover'` : '0 faults left in',
+  });
   for (const c of input.restore?.checks ?? []) checks.push(c);
   for (const c of input.extraChecks ?? []) checks.push(c);
   if (input.coverage)
-    checks.push({ name: `trace coverage ≥ ${(input.coverage.min * 100).toFixed(0)}%`, ok: input.coverage.value >= input.coverage.min, detail: `${(input.coverage.value * 100).toFixed(1)}%` });
+    checks.push({
+      name: `trace coverage ≥ ${(input.coverage.min * 100).toFixed(0)}%`,
+      ok: input.coverage.value >= input.coverage.min,
+      detail: `${(input.coverage.value * 100).toFixed(1)}%`,
+    });
   let verdict: Verdict;
   if (input.outcome.status === 'error') verdict = 'error';
   else if (input.outcome.status === 'aborted') verdict = 'aborted';

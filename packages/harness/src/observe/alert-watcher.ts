@@ -76,7 +76,10 @@ export function alertKey(labels: Record<string, string>): string {
 export function diffAlertStates(
   previous: ReadonlyMap<string, { state: AlertState; labels: Record<string, string> }>,
   current: Array<{ labels: Record<string, string>; state: string }>,
-): { transitions: Array<{ key: string; state: AlertState; labels: Record<string, string> }>; next: Map<string, { state: AlertState; labels: Record<string, string> }> } {
+): {
+  transitions: Array<{ key: string; state: AlertState; labels: Record<string, string> }>;
+  next: Map<string, { state: AlertState; labels: Record<string, string> }>;
+} {
   const next = new Map<string, { state: AlertState; labels: Record<string, string> }>();
   const transitions: Array<{ key: string; state: AlertState; labels: Record<string, string> }> = [];
   for (const a of current) {
@@ -214,7 +217,8 @@ export class AlertWatcher {
           const { transitions, next } = diffAlertStates(seen, alerts);
           seen = next;
           const t = this.options.now();
-          for (const tr of transitions) this.record({ t, kind: 'alert', alert: tr.labels.alertname ?? '(unnamed)', state: tr.state, source: 'prometheus', labels: tr.labels });
+          for (const tr of transitions)
+            this.record({ t, kind: 'alert', alert: tr.labels.alertname ?? '(unnamed)', state: tr.state, source: 'prometheus', labels: tr.labels });
           if (streak && this.lost && this.lost.until === undefined) this.lost.until = t;
           streak = undefined;
         } catch (err) {

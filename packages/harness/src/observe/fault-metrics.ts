@@ -55,7 +55,8 @@ export class FaultMetrics {
 
   /** Follows one run's events: the gauge goes to 1 when a fault is confirmed in, 0 when it is out. */
   observe(event: RunEvent, run: { drill: string; runId: string }): void {
-    if (event.kind === 'fault.injecting') this.labels.set(event.faultId, { drill: run.drill, phase: event.phase, fault: String(event.fault.kind), run_id: run.runId });
+    if (event.kind === 'fault.injecting')
+      this.labels.set(event.faultId, { drill: run.drill, phase: event.phase, fault: String(event.fault.kind), run_id: run.runId });
     if (event.kind === 'probe') this.probes.set({ drill: run.drill, probe: event.probe }, event.ok ? 1 : 0);
     const l = 'faultId' in event ? this.labels.get(event.faultId) : undefined;
     if (!l) return;

@@ -12,7 +12,8 @@ export function otlpTraceHandler(store: TraceStore) {
   return (req: ReceivedRequest): HandlerResponse => {
     const isJson = req.contentType === 'application/json';
     const isProto = req.contentType === 'application/x-protobuf';
-    if (!isJson && !isProto) return { status: 415, contentType: 'text/plain', body: `unsupported content-type '${req.contentType}': send application/json or application/x-protobuf` };
+    if (!isJson && !isProto)
+      return { status: 415, contentType: 'text/plain', body: `unsupported content-type '${req.contentType}': send application/json or application/x-protobuf` };
     let decoded: unknown;
     try {
       decoded = isJson ? JSON.parse(req.body.toString('utf8')) : decodeProtobufTraces(req.body);

@@ -63,8 +63,7 @@ async function runHttpProbe(probe: HttpProbe, env: ProbeEnvironment, signal: Abo
     const latencyMs = performance.now() - t0;
     const problems: string[] = [];
     if (!probe.expect.status.includes(res.statusCode)) problems.push(`status ${res.statusCode}, expected ${probe.expect.status.join('|')}`);
-    if (probe.expect.maxMs !== undefined && latencyMs > probe.expect.maxMs)
-      problems.push(`took ${latencyMs.toFixed(0)} ms, bound ${probe.expect.maxMs} ms`);
+    if (probe.expect.maxMs !== undefined && latencyMs > probe.expect.maxMs) problems.push(`took ${latencyMs.toFixed(0)} ms, bound ${probe.expect.maxMs} ms`);
     if (probe.expect.bodyMatches !== undefined && !new RegExp(probe.expect.bodyMatches).test(body))
       problems.push(`body does not match /${probe.expect.bodyMatches}/`);
     return { ok: problems.length === 0, started, latencyMs, status: res.statusCode, ...(problems.length ? { error: problems.join('; ') } : {}) };
@@ -102,7 +101,8 @@ async function runSqlProbe(probe: SqlProbe, env: ProbeEnvironment, signal: Abort
     const first = result.rows[0] as Record<string, unknown> | undefined;
     const raw = first ? Object.values(first)[0] : undefined;
     const value = Number(raw);
-    if (raw === undefined || Number.isNaN(value)) return { ok: false, started, latencyMs, error: `first column of the first row is not a number: ${String(raw)}` };
+    if (raw === undefined || Number.isNaN(value))
+      return { ok: false, started, latencyMs, error: `first column of the first row is not a number: ${String(raw)}` };
     const ok = withinTolerance(value, probe.tolerance);
     return { ok, started, latencyMs, value, ...(ok ? {} : { error: `value ${value} not ${describeTolerance(probe.tolerance)}` }) };
   } catch (err) {

@@ -104,13 +104,12 @@ export class PrometheusClient {
     return data.alerts;
   }
 
-  async rules(signal?: AbortSignal): Promise<Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; type: string; state?: string }> }>> {
-    const data = await this.get<{ groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; type: string; state?: string }> }> }>(
-      'api/v1/rules',
-      {},
-      'rules',
-      signal,
-    );
+  async rules(
+    signal?: AbortSignal,
+  ): Promise<Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; type: string; state?: string }> }>> {
+    const data = await this.get<{
+      groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; type: string; state?: string }> }>;
+    }>('api/v1/rules', {}, 'rules', signal);
     return data.groups;
   }
 }

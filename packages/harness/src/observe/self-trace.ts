@@ -24,10 +24,17 @@ export function annotationsOf(events: readonly RunEvent[], drill: string, runId:
   const tags = ['drillbook', `drill:${drill}`, `run:${runId}`];
   for (const e of events) {
     if (e.kind === 'fault.injected') {
-      const injecting = events.find((x) => x.kind === 'fault.injecting' && x.faultId === e.faultId) as Extract<RunEvent, { kind: 'fault.injecting' }> | undefined;
+      const injecting = events.find((x) => x.kind === 'fault.injecting' && x.faultId === e.faultId) as
+        Extract<RunEvent, { kind: 'fault.injecting' }> | undefined;
       const end = events.find((x) => (x.kind === 'fault.reverted' || x.kind === 'fault.revert-failed') && x.faultId === e.faultId);
-      out.push({ time: e.t, ...(end ? { timeEnd: end.t } : {}), tags: [...tags, 'fault', `phase:${injecting?.phase ?? '?'}`], text: `fault ${String(injecting?.fault.kind)} in: ${e.targets.join(', ')}` });
-    } else if (e.kind === 'alert' && e.source === 'prometheus' && e.state !== 'pending') out.push({ time: e.t, tags: [...tags, 'alert'], text: `${e.alert} ${e.state}` });
+      out.push({
+        time: e.t,
+        ...(end ? { timeEnd: end.t } : {}),
+        tags: [...tags, 'fault', `phase:${injecting?.phase ?? '?'}`],
+        text: `fault ${String(injecting?.fault.kind)} in: ${e.targets.join(', ')}`,
+      });
+    } else if (e.kind === 'alert' && e.source === 'prometheus' && e.state !== 'pending')
+      out.push({ time: e.t, tags: [...tags, 'alert'], text: `${e.alert} ${e.state}` });
     else if (e.kind === 'stop.breached') out.push({ time: e.t, tags: [...tags, 'stop'], text: `stop condition: ${e.condition}` });
   }
   return out;
@@ -67,7 +74,11 @@ export async function exportRunTrace(
       if (ended?.kind === 'phase.ended' && ended.outcome === 'aborted') s.setStatus({ code: SpanStatusCode.ERROR, message: 'aborted' });
     } else if (e.kind === 'fault.injecting') {
       const out = events.find((x) => (x.kind === 'fault.reverted' || x.kind === 'fault.revert-failed') && x.faultId === e.faultId);
-      child(`fault ${String(e.fault.kind)}`, e.t, out?.t ?? end, { 'drillbook.fault_id': e.faultId, 'drillbook.provider': e.provider, 'drillbook.phase': e.phase });
+      child(`fault ${String(e.fault.kind)}`, e.t, out?.t ?? end, {
+        'drillbook.fault_id': e.faultId,
+        'drillbook.provider': e.provider,
+        'drillbook.phase': e.phase,
+      });
     }
   }
   for (const ep of episodes) {

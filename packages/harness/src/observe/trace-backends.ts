@@ -65,10 +65,18 @@ async function withWait(fetchOnce: () => Promise<StoredSpan[]>, waitMs: number):
 
 // ── Tempo ──
 
-const KIND_NAMES: Record<string, number> = { SPAN_KIND_UNSPECIFIED: 0, SPAN_KIND_INTERNAL: 1, SPAN_KIND_SERVER: 2, SPAN_KIND_CLIENT: 3, SPAN_KIND_PRODUCER: 4, SPAN_KIND_CONSUMER: 5 };
+const KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
 const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 /** Tempo's JSON follows the protobuf mapping (ids base64); some versions write hex. */
-const toHex = (id: unknown, bytes: number) => (typeof id !== 'string' || !id ? undefined : new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex'));
+const toHex = (id: unknown, bytes: number) =>
+  typeof id !== 'string' || !id ? undefined : new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
 
 /** Pure: a Tempo trace-by-id answer (any of its shapes) as stored spans. */
 export function tempoTraceToSpans(body: unknown): StoredSpan[] {
@@ -84,7 +92,12 @@ export function tempoTraceToSpans(body: unknown): StoredSpan[] {
           spanId: toHex(s.spanId, 8),
           parentSpanId: toHex(s.parentSpanId, 8),
           kind: typeof s.kind === 'string' ? (KIND_NAMES[s.kind] ?? 0) : s.kind,
-          status: { code: (() => { const c = (s.status as { code?: unknown } | undefined)?.code; return typeof c === 'string' ? (STATUS_NAMES[c] ?? 0) : c; })() },
+          status: {
+            code: (() => {
+              const c = (s.status as { code?: unknown } | undefined)?.code;
+              return typeof c === 'string' ? (STATUS_NAMES[c] ?? 0) : c;
+            })(),
+          },
         })),
       })),
     })),
@@ -111,9 +124,26 @@ export function tempoTraceSource(baseUrl: string, opts: { timeoutMs?: number } =
 
 // ── Jaeger ──
 
-interface JaegerTag { key: string; type?: string; value: AttributeValue }
-interface JaegerSpan { traceID: string; spanID: string; operationName: string; references?: Array<{ refType: string; traceID: string; spanID: string }>; startTime: number; duration: number; tags?: JaegerTag[]; processID: string }
-interface JaegerTrace { traceID: string; spans: JaegerSpan[]; processes: Record<string, { serviceName: string; tags?: JaegerTag[] }> }
+interface JaegerTag {
+  key: string;
+  type?: string;
+  value: AttributeValue;
+}
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references?: Array<{ refType: string; traceID: string; spanID: string }>;
+  startTime: number;
+  duration: number;
+  tags?: JaegerTag[];
+  processID: string;
+}
+interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags?: JaegerTag[] }>;
+}
 
 const JAEGER_KINDS: Record<string, number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 
@@ -176,11 +206,16 @@ export function selectTraceSource(env: EnvironmentConfig, local: TraceStore): Tr
 }
 
 /** Many traces at once, a few requests in flight at a time. */
-export async function fetchTraces(source: TraceSource, traceIds: readonly string[], opts: { waitMs?: number; concurrency?: number } = {}): Promise<Map<string, StoredSpan[]>> {
+export async function fetchTraces(
+  source: TraceSource,
+  traceIds: readonly string[],
+  opts: { waitMs?: number; concurrency?: number } = {},
+): Promise<Map<string, StoredSpan[]>> {
   const out = new Map<string, StoredSpan[]>();
   const queue = [...new Set(traceIds)];
   const workers = Array.from({ length: Math.min(opts.concurrency ?? 4, queue.length) }, async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) out.set(id, await source.fetchTrace(id, opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}));
+    for (let id = queue.shift(); id !== undefined; id = queue.shift())
+      out.set(id, await source.fetchTrace(id, opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}));
   });
   await Promise.all(workers);
   return out;

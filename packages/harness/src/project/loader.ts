@@ -17,16 +17,21 @@ export interface LoadedFile {
   definitions: Array<{ exportName: string; value: Defined<DefinedKind> }>;
 }
 
-
 function isDefined(value: unknown): value is Defined<DefinedKind> {
-  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string' && typeof (value as { name?: unknown }).name === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { kind?: unknown }).kind === 'string' &&
+    typeof (value as { name?: unknown }).name === 'string'
+  );
 }
 
 /** Imports a definition file; a bad definition inside it becomes a DefinitionError naming it. */
 export async function loadDefinitions(file: string, cwd = process.cwd()): Promise<LoadedFile> {
   const abs = resolve(cwd, file);
   const shown = relative(cwd, abs) || abs;
-  if (!existsSync(abs)) throw new DefinitionError(shown, [{ path: '(file)', problem: 'file not found', fix: `check the path; drills live under drills/ (try 'drill list')` }]);
+  if (!existsSync(abs))
+    throw new DefinitionError(shown, [{ path: '(file)', problem: 'file not found', fix: `check the path; drills live under drills/ (try 'drill list')` }]);
   let mod: Record<string, unknown>;
   try {
     mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
@@ -35,7 +40,13 @@ export async function loadDefinitions(file: string, cwd = process.cwd()): Promis
     const issues = definitionIssuesOf(err);
     if (issues) throw new DefinitionError(shown, issues);
     const message = (err as Error).message ?? String(err);
-    throw new DefinitionError(shown, [{ path: '(file)', problem: `could not be loaded: ${message.split('\n')[0]}`, fix: 'fix the TypeScript error above (run `npm run typecheck` for the full list)' }]);
+    throw new DefinitionError(shown, [
+      {
+        path: '(file)',
+        problem: `could not be loaded: ${message.split('\n')[0]}`,
+        fix: 'fix the TypeScript error above (run `npm run typecheck` for the full list)',
+      },
+    ]);
   }
   const definitions: LoadedFile['definitions'] = [];
   for (const [exportName, value] of Object.entries(mod)) {
@@ -51,7 +62,10 @@ export function pickDrill(loaded: LoadedFile, name?: string): DefinedDrill {
   const drills = loaded.definitions.filter((d) => isDefinedDrill(d.value)) as Array<{ exportName: string; value: DefinedDrill }>;
   if (name) {
     const hit = drills.find((d) => d.value.name === name || d.exportName === name);
-    if (!hit) throw new DefinitionError(loaded.file, [{ path: '(exports)', problem: `no drill named '${name}'`, fix: `use one of: ${drills.map((d) => d.value.name).join(', ') || '(none)'}` }]);
+    if (!hit)
+      throw new DefinitionError(loaded.file, [
+        { path: '(exports)', problem: `no drill named '${name}'`, fix: `use one of: ${drills.map((d) => d.value.name).join(', ') || '(none)'}` },
+      ]);
     return hit.value;
   }
   const chosen = drills.find((d) => d.exportName === 'default') ?? (drills.length === 1 ? drills[0] : undefined);
@@ -59,7 +73,11 @@ export function pickDrill(loaded: LoadedFile, name?: string): DefinedDrill {
     throw new DefinitionError(loaded.file, [
       drills.length === 0
         ? { path: '(exports)', problem: 'the file exports no drill', fix: 'export default defineGameDay({ … }) or defineDrill({ … })' }
-        : { path: '(exports)', problem: `the file exports ${drills.length} drills`, fix: `pick one with --drill ${drills.map((d) => d.value.name).join(' | ')}` },
+        : {
+            path: '(exports)',
+            problem: `the file exports ${drills.length} drills`,
+            fix: `pick one with --drill ${drills.map((d) => d.value.name).join(' | ')}`,
+          },
     ]);
   return chosen.value;
 }
@@ -75,7 +93,11 @@ export interface DrillListing {
 export async function findDrills(dir: string, cwd = process.cwd()): Promise<{ drills: DrillListing[]; errors: DefinitionError[] }> {
   const root = resolve(cwd, dir);
   // fs.globSync (Node 22+) leaves hidden files and directories out, like a team's editor or a test's .tmp-* project.
-  const files = existsSync(root) ? globSync('**/*.ts', { cwd: root }).filter((f) => !f.endsWith('.d.ts')).map((f) => join(root, f)) : [];
+  const files = existsSync(root)
+    ? globSync('**/*.ts', { cwd: root })
+        .filter((f) => !f.endsWith('.d.ts'))
+        .map((f) => join(root, f))
+    : [];
   const drills: DrillListing[] = [];
   const errors: DefinitionError[] = [];
   for (const f of files.sort()) {
@@ -100,7 +122,10 @@ export async function loadConfig(projectRoot: string): Promise<{ config: Drillbo
   if (!existsSync(file)) return { config: DEFAULT_CONFIG, file: undefined };
   const loaded = await loadDefinitions(file, projectRoot);
   const cfg = loaded.definitions.find((d) => d.value.kind === 'config');
-  if (!cfg) throw new DefinitionError(loaded.file, [{ path: '(exports)', problem: 'no configuration exported', fix: 'export default defineConfig({ environments: { local: { kind: "local" } } })' }]);
+  if (!cfg)
+    throw new DefinitionError(loaded.file, [
+      { path: '(exports)', problem: 'no configuration exported', fix: 'export default defineConfig({ environments: { local: { kind: "local" } } })' },
+    ]);
   return { config: cfg.value as unknown as DrillbookConfig, file: loaded.file };
 }
 

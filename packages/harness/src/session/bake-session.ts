@@ -54,7 +54,12 @@ async function loadBake(opts: BakeSessionOptions): Promise<{ plan: BakePlan; env
   const found = (await loadDefinitions(opts.file)).definitions.map((d) => d.value).find(isBakePlan);
   if (!found) throw new DefinitionError(opts.file, [{ path: '(exports)', problem: 'no bake in this file', fix: 'export default defineBake({ … })' }]);
   const { config, file: cfgFile } = await loadConfig(opts.projectRoot);
-  const envConfig = resolveEnvironment({ ...found.plan, name: found.name, environments: found.environments } as never, opts.environment, config, cfgFile ?? 'drillbook.config.ts');
+  const envConfig = resolveEnvironment(
+    { ...found.plan, name: found.name, environments: found.environments } as never,
+    opts.environment,
+    config,
+    cfgFile ?? 'drillbook.config.ts',
+  );
   const duration = opts.duration ? parseDuration(opts.duration) : found.duration;
   const checkpoint = opts.checkpoint ? parseDuration(opts.checkpoint) : found.checkpoint;
   if (!duration || !checkpoint || checkpoint > duration) {
@@ -73,17 +78,32 @@ async function openLiveTelemetry(plan: BakePlan, opts: BakeSessionOptions, envCo
     if (!rules.ok) throw new DefinitionError(undefined, [{ path: 'alerts/', problem: rules.message, fix: "run 'drill build' and fix what it reports" }]);
     rulesDir = rules.rulesDir;
   }
-  const open = await openEnvironment(opts.environment, envConfig, { projectRoot: opts.projectRoot, clock, log: (l) => opts.progress?.(l), ...(rulesDir ? { rulesDir } : {}) });
+  const open = await openEnvironment(opts.environment, envConfig, {
+    projectRoot: opts.projectRoot,
+    clock,
+    log: (l) => opts.progress?.(l),
+    ...(rulesDir ? { rulesDir } : {}),
+  });
   const log = new MemoryRunLog();
   open.alerts.start(log);
   const loops = plan.uses.load.filter(isLoadProfile).map(async (profile) => {
-    while (!stop.signal.aborted) await runLoad(profile, { baseUrl: open.targetUrl(profile.target), clock, signal: stop.signal, onSample: (x) => log.append({ ...x, kind: 'load.sample' }) });
+    while (!stop.signal.aborted)
+      await runLoad(profile, {
+        baseUrl: open.targetUrl(profile.target),
+        clock,
+        signal: stop.signal,
+        onSample: (x) => log.append({ ...x, kind: 'load.sample' }),
+      });
   });
   const browsers = new BrowserPool();
   const synth = (async () => {
     while (!stop.signal.aborted) {
       for (const j of plan.uses.journeys.filter((v): v is AnyJourney => isJourney(v) || isBrowserJourney(v))) {
-        const r = await runJourney(j, { baseUrl: open.targetUrl(j.target), signal: stop.signal, ...(isBrowserJourney(j) ? { browser: await browsers.get() } : {}) }).catch(() => undefined);
+        const r = await runJourney(j, {
+          baseUrl: open.targetUrl(j.target),
+          signal: stop.signal,
+          ...(isBrowserJourney(j) ? { browser: await browsers.get() } : {}),
+        }).catch(() => undefined);
         log.append({ t: clock.now(), kind: 'step', name: 'journey', detail: { journey: j.name, ok: r?.ok ?? false } });
       }
       await clock.sleep(plan.synthetics.every, stop.signal).catch(() => {});
@@ -115,7 +135,13 @@ export async function runBakeSession(opts: BakeSessionOptions): Promise<BakeSess
     ({ telemetry, close } = await openLiveTelemetry(plan, opts, envConfig, clock));
   }
   try {
-    const result = await runBake(plan, { packDir, clock, telemetry, ...(opts.resume ? { resume: true } : {}), ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}) });
+    const result = await runBake(plan, {
+      packDir,
+      clock,
+      telemetry,
+      ...(opts.resume ? { resume: true } : {}),
+      ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}),
+    });
     const { report, sealed } = withPackLock(packDir, () => ({
       report: writeReport(packDir),
       sealed: sealWithProjectKey(opts.projectRoot, packDir, opts.note, { ...(opts.reseal ? { reseal: true } : {}) }),

@@ -9,7 +9,16 @@ import { writeFileAtomic } from '../evidence/atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { canonicalJson } from '../evidence/canonical.ts';
 import { bakePaths } from '../evidence/layout.ts';
-import { BAKE_RECORD_SCHEMA, bakeVerdict, checkpointOf, type BakeCriteria, type BakeRecord, type BakeVerdict, type BakeWindow, type Checkpoint } from '../measure/bake.ts';
+import {
+  BAKE_RECORD_SCHEMA,
+  bakeVerdict,
+  checkpointOf,
+  type BakeCriteria,
+  type BakeRecord,
+  type BakeVerdict,
+  type BakeWindow,
+  type Checkpoint,
+} from '../measure/bake.ts';
 
 export type { BakeWindow, Checkpoint } from '../measure/bake.ts';
 
@@ -26,7 +35,6 @@ export interface BakeState {
   startedAt: number;
   completed: number;
 }
-
 
 const criteriaOf = (plan: BakePlan): BakeCriteria => ({ duration: plan.duration, sev1: plan.verdict.sev1, slos: plan.verdict.slos });
 
@@ -58,12 +66,18 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
   } else {
     if (existsSync(paths.state) && !opts.resume) {
       const prior = JSON.parse(readFileSync(paths.state, 'utf8')) as BakeState;
-      if (prior.completed < total) throw new UsageError(`bake ${plan.name} has an unfinished run (${prior.completed}/${total} checkpoints): continue it with --resume, or remove ${paths.state}`);
+      if (prior.completed < total)
+        throw new UsageError(
+          `bake ${plan.name} has an unfinished run (${prior.completed}/${total} checkpoints): continue it with --resume, or remove ${paths.state}`,
+        );
     }
     state = { schema: 'drillbook.bake-state/v1', bake: plan.name, startedAt: opts.clock.now(), completed: 0 };
     writeFileAtomic(paths.state, canonicalJson(state));
   }
-  const windowOf = (i: number) => ({ from: state.startedAt + i * plan.checkpoint, to: Math.min(state.startedAt + (i + 1) * plan.checkpoint, state.startedAt + plan.duration) });
+  const windowOf = (i: number) => ({
+    from: state.startedAt + i * plan.checkpoint,
+    to: Math.min(state.startedAt + (i + 1) * plan.checkpoint, state.startedAt + plan.duration),
+  });
   const resumeAt = opts.clock.now();
   for (let i = state.completed; i < total; i++) {
     const { from, to } = windowOf(i);
@@ -84,7 +98,19 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
   const checkpoints = Array.from({ length: total }, (_, i) => JSON.parse(readFileSync(paths.checkpoint(state.startedAt, i), 'utf8')) as Checkpoint);
   const verdict = bakeVerdict(criteriaOf(plan), checkpoints);
   const path = paths.result(state.startedAt);
-  const record: BakeRecord = { schema: BAKE_RECORD_SCHEMA, bake: plan.name, title: plan.title, telemetry: opts.telemetry.source, startedAt: state.startedAt, duration: plan.duration, checkpoint: plan.checkpoint, criteria: criteriaOf(plan), resumedFrom, checkpoints, ...verdict };
+  const record: BakeRecord = {
+    schema: BAKE_RECORD_SCHEMA,
+    bake: plan.name,
+    title: plan.title,
+    telemetry: opts.telemetry.source,
+    startedAt: state.startedAt,
+    duration: plan.duration,
+    checkpoint: plan.checkpoint,
+    criteria: criteriaOf(plan),
+    resumedFrom,
+    checkpoints,
+    ...verdict,
+  };
   writeFileAtomic(path, canonicalJson(record));
   return { path, startedAt: state.startedAt, checkpoints, verdict, resumedFrom };
 }
@@ -94,7 +120,14 @@ export async function runBake(plan: BakePlan, opts: RunBakeOptions): Promise<Bak
  * given rate and error ratio, with optional Sev-1 alerts at given hours. Labelled
  * `simulated` in the record.
  */
-export function simulatedTelemetry(opts: { requestsPerSecond: number; errorRatio: number; p50Ms: number; p95Ms: number; sev1AtHours?: number[]; startedAt: () => number }): BakeTelemetry {
+export function simulatedTelemetry(opts: {
+  requestsPerSecond: number;
+  errorRatio: number;
+  p50Ms: number;
+  p95Ms: number;
+  sev1AtHours?: number[];
+  startedAt: () => number;
+}): BakeTelemetry {
   return {
     source: 'simulated',
     async collect(from, to) {

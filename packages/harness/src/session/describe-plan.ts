@@ -95,8 +95,12 @@ export function describePlan(input: PlanDescriptionInput): string {
       offset += Math.max(phase.duration ?? 0, 'duration' in phase.fault && phase.fault.duration ? phase.fault.duration : 0);
     } else offset += phase.duration ?? 0;
   }
-  if (plan.restore) lines.push('', `restore: ${plan.restore.kind} of ${plan.restore.database}, heartbeat every ${formatDuration(plan.restore.heartbeat.every)}`);
-  if (plan.targets) lines.push(`targets: ${plan.targets.rpo ? `RPO ≤ ${formatDuration(plan.targets.rpo)}` : ''} ${plan.targets.rto ? `RTO ≤ ${formatDuration(plan.targets.rto)}` : ''}`.trimEnd());
+  if (plan.restore)
+    lines.push('', `restore: ${plan.restore.kind} of ${plan.restore.database}, heartbeat every ${formatDuration(plan.restore.heartbeat.every)}`);
+  if (plan.targets)
+    lines.push(
+      `targets: ${plan.targets.rpo ? `RPO ≤ ${formatDuration(plan.targets.rpo)}` : ''} ${plan.targets.rto ? `RTO ≤ ${formatDuration(plan.targets.rto)}` : ''}`.trimEnd(),
+    );
   lines.push('', 'stop conditions:');
   for (const s of plan.stopWhen) lines.push(`  ${describeStop(s)}`);
   if (plan.stopWhen.length === 0) lines.push('  (none)');

@@ -159,7 +159,13 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     targetUrl: (target) => lookup(target).url,
     databaseUrl: (target) => lookup(target).url,
     resolveTarget: lookup,
-    urls: { service: stage.urls.service, prometheus: stage.urls.prometheus, alertmanager: stage.urls.alertmanager, control: stage.urls.control, telemetry: t.telemetryUrl },
+    urls: {
+      service: stage.urls.service,
+      prometheus: stage.urls.prometheus,
+      alertmanager: stage.urls.alertmanager,
+      control: stage.urls.control,
+      telemetry: t.telemetryUrl,
+    },
     facts: { stageReadyMs: stage.readyInMs, ...(opts.history ? { syntheticHistory: { ...opts.history.decision, ...stage.history } } : {}) },
     async close() {
       await t.alerts.close();

@@ -11,7 +11,11 @@ export async function buildLocalRules(projectRoot: string, note: (line: string) 
   note('building alert rules and dashboards (out/)…');
   try {
     const built = await runBuild({ projectRoot });
-    if (!built.ok) return { ok: false, message: `drill build found problems in alerts/ or runbooks/:\n${built.problems.map((p) => `  ${p.file}: ${p.path}: ${p.problem}\n    fix: ${p.fix}`).join('\n')}\nrun 'drill build' for details` };
+    if (!built.ok)
+      return {
+        ok: false,
+        message: `drill build found problems in alerts/ or runbooks/:\n${built.problems.map((p) => `  ${p.file}: ${p.path}: ${p.problem}\n    fix: ${p.fix}`).join('\n')}\nrun 'drill build' for details`,
+      };
   } catch (err) {
     if (err instanceof DefinitionError) return { ok: false, message: err.message };
     throw err;

@@ -57,7 +57,12 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
       loadThresholds: run.loadThresholds,
     });
     const exitCode = exitCodeFor(m.verdict);
-    const written = writeRunEvidence(prepared, run, m, { projectRoot: opts.projectRoot, release: opts.release, ...(opts.reseal ? { reseal: true } : {}), note: opts.note });
+    const written = writeRunEvidence(prepared, run, m, {
+      projectRoot: opts.projectRoot,
+      release: opts.release,
+      ...(opts.reseal ? { reseal: true } : {}),
+      note: opts.note,
+    });
     const coverageMin = prepared.plan.checks?.traceCoverage?.min;
     const summary = renderSummary({
       drill: prepared.plan.name,

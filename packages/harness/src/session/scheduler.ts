@@ -31,24 +31,28 @@ export class DrillScheduler {
   }
 
   add(entry: ScheduledDrill): void {
-    const job = new Cron(entry.cron, {
-      name: entry.name,
-      // croner's own overlap guard: a tick while the last run is still going is reported missed.
-      protect: () => this.record({ kind: 'missed', drill: entry.name, at: Date.now(), reason: 'the previous run of this drill was still going' }),
-    }, async () => {
-      const p = (async () => {
-        this.record({ kind: 'started', drill: entry.name, at: Date.now() });
-        try {
-          const r = await this.run(entry.name);
-          this.record({ kind: 'finished', drill: entry.name, at: Date.now(), exitCode: r.exitCode, summary: r.summary });
-        } catch (err) {
-          this.record({ kind: 'failed', drill: entry.name, at: Date.now(), error: (err as Error).message });
-        }
-      })();
-      this.running.set(entry.name, p);
-      await p;
-      this.running.delete(entry.name);
-    });
+    const job = new Cron(
+      entry.cron,
+      {
+        name: entry.name,
+        // croner's own overlap guard: a tick while the last run is still going is reported missed.
+        protect: () => this.record({ kind: 'missed', drill: entry.name, at: Date.now(), reason: 'the previous run of this drill was still going' }),
+      },
+      async () => {
+        const p = (async () => {
+          this.record({ kind: 'started', drill: entry.name, at: Date.now() });
+          try {
+            const r = await this.run(entry.name);
+            this.record({ kind: 'finished', drill: entry.name, at: Date.now(), exitCode: r.exitCode, summary: r.summary });
+          } catch (err) {
+            this.record({ kind: 'failed', drill: entry.name, at: Date.now(), error: (err as Error).message });
+          }
+        })();
+        this.running.set(entry.name, p);
+        await p;
+        this.running.delete(entry.name);
+      },
+    );
     this.jobs.push(job);
   }
 
@@ -70,7 +74,11 @@ export const NODE_LINE = 24;
 export function cronJobYaml(entries: ScheduledDrill[], opts: { env: string; image: string; namespace: string }): string {
   return entries
     .map((e) => {
-      const name = `drill-${e.name.replace(/^drills\//, '').replace(/\.ts$/, '').replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}`.slice(0, 52);
+      const name = `drill-${e.name
+        .replace(/^drills\//, '')
+        .replace(/\.ts$/, '')
+        .replace(/[^a-z0-9-]+/gi, '-')
+        .toLowerCase()}`.slice(0, 52);
       return [
         'apiVersion: batch/v1',
         'kind: CronJob',

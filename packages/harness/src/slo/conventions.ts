@@ -43,7 +43,9 @@ export function sloLabels(slo: SloName): Record<string, string> {
 
 /** The full identity selector, as the generated rules use it. */
 export function sloSelector(slo: SloName): string {
-  return `{${Object.entries(sloLabels(slo)).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+  return `{${Object.entries(sloLabels(slo))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`;
 }
 
 /** The short selector dashboards and the run's Prometheus queries use. */
@@ -179,7 +181,9 @@ export function multiWindowPairs(periodMs: Millis): BurnPair[] {
 
 /** The page pairs' factors, highest first (14.4 and 6 for 30 days): the lines a burn chart draws. */
 export function pageFactors(periodMs: Millis): number[] {
-  return multiWindowPairs(periodMs).filter((w) => w.slothSeverity === 'page').map((w) => w.factor);
+  return multiWindowPairs(periodMs)
+    .filter((w) => w.slothSeverity === 'page')
+    .map((w) => w.factor);
 }
 
 /** The error ratio a factor stands for against this SLO: factor × budget. */

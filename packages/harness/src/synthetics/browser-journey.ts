@@ -55,7 +55,9 @@ export interface BrowserJourneyOptions {
 /** What the page functions below use of the page's globals (this package is not compiled with the DOM lib). */
 interface PageGlobals {
   document: { querySelector(s: string): { textContent: string | null } | null };
-  faro?: { api: { getSession(): { id?: string } | undefined; pushEvent(name: string, attributes: Record<string, string>, domain?: string, options?: object): void } };
+  faro?: {
+    api: { getSession(): { id?: string } | undefined; pushEvent(name: string, attributes: Record<string, string>, domain?: string, options?: object): void };
+  };
 }
 
 const isLoopback = (url: URL) => url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
@@ -70,9 +72,17 @@ async function act(page: Page, step: BrowserStep, baseUrl: string, timeout: numb
   if (e.text) {
     const { selector, contains } = e.text;
     await page
-      .waitForFunction(([s, t]) => (globalThis as unknown as PageGlobals).document.querySelector(s)?.textContent?.includes(t) ?? false, [selector, contains] as const, { timeout })
+      .waitForFunction(
+        ([s, t]) => (globalThis as unknown as PageGlobals).document.querySelector(s)?.textContent?.includes(t) ?? false,
+        [selector, contains] as const,
+        { timeout },
+      )
       .catch(async () => {
-        const shown = await page.locator(selector).first().textContent({ timeout: 500 }).catch(() => null);
+        const shown = await page
+          .locator(selector)
+          .first()
+          .textContent({ timeout: 500 })
+          .catch(() => null);
         throw new Error(`${selector} shows ${JSON.stringify(shown?.trim().slice(0, 200) ?? null)}, expected it to contain ${JSON.stringify(contains)}`);
       });
   }
@@ -101,7 +111,13 @@ export async function runBrowserJourney(journey: BrowserJourney, opts: BrowserJo
     const r: BrowserRequest = { method: req.method(), path: url.pathname, status: 0, traceId, clientSpanId: randomBytes(8).toString('hex') };
     recorded.set(req, r);
     current.push(r);
-    return route.continue({ headers: { ...req.headers(), traceparent: `00-${traceId}-${r.clientSpanId}-01`, ...(opts.runId ? { 'x-drillbook-run': opts.runId, baggage: `drillbook.run_id=${opts.runId}` } : {}) } });
+    return route.continue({
+      headers: {
+        ...req.headers(),
+        traceparent: `00-${traceId}-${r.clientSpanId}-01`,
+        ...(opts.runId ? { 'x-drillbook-run': opts.runId, baggage: `drillbook.run_id=${opts.runId}` } : {}),
+      },
+    });
   });
   page.on('response', (res) => {
     const r = recorded.get(res.request());
@@ -119,7 +135,8 @@ export async function runBrowserJourney(journey: BrowserJourney, opts: BrowserJo
       let error: string | undefined;
       try {
         await act(page, step, opts.baseUrl, journey.stepTimeout);
-        if (step.expect.maxMs !== undefined && performance.now() - t0 > step.expect.maxMs) error = `took ${(performance.now() - t0).toFixed(0)} ms, bound ${step.expect.maxMs} ms`;
+        if (step.expect.maxMs !== undefined && performance.now() - t0 > step.expect.maxMs)
+          error = `took ${(performance.now() - t0).toFixed(0)} ms, bound ${step.expect.maxMs} ms`;
         const failedCall = current.find((r) => r.status >= 500);
         if (!error && failedCall) error = `${failedCall.method} ${failedCall.path} answered ${failedCall.status}`;
       } catch (err) {
@@ -132,7 +149,10 @@ export async function runBrowserJourney(journey: BrowserJourney, opts: BrowserJo
         .evaluate(
           ({ reqs, stepName }) => {
             const faro = (globalThis as unknown as PageGlobals).faro;
-            for (const r of reqs) faro?.api.pushEvent('drillbook.request', { step: stepName, method: r.method, path: r.path, status: String(r.status) }, undefined, { spanContext: { traceId: r.traceId, spanId: r.clientSpanId } });
+            for (const r of reqs)
+              faro?.api.pushEvent('drillbook.request', { step: stepName, method: r.method, path: r.path, status: String(r.status) }, undefined, {
+                spanContext: { traceId: r.traceId, spanId: r.clientSpanId },
+              });
           },
           { reqs: requests, stepName: step.name },
         )

@@ -50,7 +50,8 @@ function assertions(step: JourneyStep, status: number, durationMs: number, heade
   if (step.expect.maxMs !== undefined && durationMs > step.expect.maxMs) failed.push(`took ${durationMs.toFixed(0)} ms, bound ${step.expect.maxMs} ms`);
   for (const [path, want] of Object.entries(step.expect.json)) {
     const got = jsonPathGet(body, path);
-    if (want === 'exists' ? got === undefined : want === 'absent' ? got !== undefined : got !== want) failed.push(`${path} is ${JSON.stringify(got)}, expected ${want === 'exists' || want === 'absent' ? want : JSON.stringify(want)}`);
+    if (want === 'exists' ? got === undefined : want === 'absent' ? got !== undefined : got !== want)
+      failed.push(`${path} is ${JSON.stringify(got)}, expected ${want === 'exists' || want === 'absent' ? want : JSON.stringify(want)}`);
   }
   for (const [h, want] of Object.entries(step.expect.headers)) {
     const got = headers[h.toLowerCase()];
@@ -59,7 +60,10 @@ function assertions(step: JourneyStep, status: number, durationMs: number, heade
   return failed;
 }
 
-export async function runHttpJourney(journey: Journey, opts: { baseUrl: string; signal?: AbortSignal; runId?: string; now?: () => number }): Promise<JourneyResult> {
+export async function runHttpJourney(
+  journey: Journey,
+  opts: { baseUrl: string; signal?: AbortSignal; runId?: string; now?: () => number },
+): Promise<JourneyResult> {
   const traceId = randomBytes(16).toString('hex');
   const vars: Record<string, unknown> = {};
   const steps: StepResult[] = [];
@@ -76,7 +80,11 @@ export async function runHttpJourney(journey: Journey, opts: { baseUrl: string; 
     try {
       const res = await request(new URL(req.path, opts.baseUrl), {
         method: req.method as 'GET',
-        headers: { ...req.headers, traceparent: `00-${traceId}-${clientSpanId}-01`, ...(opts.runId ? { 'x-drillbook-run': opts.runId, baggage: `drillbook.run_id=${opts.runId}` } : {}) },
+        headers: {
+          ...req.headers,
+          traceparent: `00-${traceId}-${clientSpanId}-01`,
+          ...(opts.runId ? { 'x-drillbook-run': opts.runId, baggage: `drillbook.run_id=${opts.runId}` } : {}),
+        },
         body: req.json !== undefined ? JSON.stringify(req.json) : (req.body ?? null),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -93,7 +101,17 @@ export async function runHttpJourney(journey: Journey, opts: { baseUrl: string; 
       failed = [`request failed: ${error}`];
     }
     const durationMs = performance.now() - t0;
-    steps.push({ name: step.name, ok: failed.length === 0, status, durationMs, started, traceId, clientSpanId, failedAssertions: failed, ...(error ? { error } : {}) });
+    steps.push({
+      name: step.name,
+      ok: failed.length === 0,
+      status,
+      durationMs,
+      started,
+      traceId,
+      clientSpanId,
+      failedAssertions: failed,
+      ...(error ? { error } : {}),
+    });
     if (failed.length) break; // later steps depend on this one's values
     for (const [k, path] of Object.entries(step.save)) vars[k] = jsonPathGet(body, path);
   }

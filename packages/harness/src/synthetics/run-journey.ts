@@ -37,7 +37,13 @@ export interface RunJourneyOptions {
 
 export async function runJourney(j: AnyJourney, opts: RunJourneyOptions): Promise<JourneyOutcome> {
   if (isBrowserJourney(j)) {
-    const r = await runBrowserJourney(j, { baseUrl: opts.baseUrl, ...(opts.browser ? { browser: opts.browser } : {}), ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.screenshotDir ? { screenshotDir: opts.screenshotDir } : {}), ...(opts.now ? { now: opts.now } : {}) });
+    const r = await runBrowserJourney(j, {
+      baseUrl: opts.baseUrl,
+      ...(opts.browser ? { browser: opts.browser } : {}),
+      ...(opts.runId ? { runId: opts.runId } : {}),
+      ...(opts.screenshotDir ? { screenshotDir: opts.screenshotDir } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
     const failed = r.steps.find((s) => !s.ok);
     return {
       journey: j.name,
@@ -45,13 +51,34 @@ export async function runJourney(j: AnyJourney, opts: RunJourneyOptions): Promis
       ok: r.ok,
       ...(failed ? { error: `${failed.name}: ${failed.error}` } : {}),
       traceId: r.traceId,
-      steps: r.steps.map((s) => ({ name: s.name, ok: s.ok, durationMs: s.durationMs, detail: s.error ?? s.requests.map((q) => `${q.method} ${q.path} ${q.status}`).join(', '), requests: s.requests })),
-      coverage: r.steps.flatMap((s, i) => s.requests.filter((q) => q.status > 0).map((q) => ({ path: `${j.name}/${s.name}`, traceId: q.traceId, clientSpanId: q.clientSpanId, expectedSpans: j.steps[i]!.spans, services: j.trace.services }))),
+      steps: r.steps.map((s) => ({
+        name: s.name,
+        ok: s.ok,
+        durationMs: s.durationMs,
+        detail: s.error ?? s.requests.map((q) => `${q.method} ${q.path} ${q.status}`).join(', '),
+        requests: s.requests,
+      })),
+      coverage: r.steps.flatMap((s, i) =>
+        s.requests
+          .filter((q) => q.status > 0)
+          .map((q) => ({
+            path: `${j.name}/${s.name}`,
+            traceId: q.traceId,
+            clientSpanId: q.clientSpanId,
+            expectedSpans: j.steps[i]!.spans,
+            services: j.trace.services,
+          })),
+      ),
       ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}),
       ...(r.screenshot ? { screenshot: r.screenshot } : {}),
     };
   }
-  const r = await runHttpJourney(j, { baseUrl: opts.baseUrl, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const r = await runHttpJourney(j, {
+    baseUrl: opts.baseUrl,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.runId ? { runId: opts.runId } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const failed = r.steps.find((s) => !s.ok);
   return {
     journey: j.name,
@@ -59,8 +86,18 @@ export async function runJourney(j: AnyJourney, opts: RunJourneyOptions): Promis
     ok: r.ok,
     ...(failed ? { error: `${failed.name}: ${failed.failedAssertions.join('; ')}` } : {}),
     traceId: r.traceId,
-    steps: r.steps.map((s) => ({ name: s.name, ok: s.ok, durationMs: s.durationMs, detail: s.ok ? String(s.status) : `${s.status} ${s.failedAssertions.join('; ')}`, requests: [{ traceId: s.traceId, clientSpanId: s.clientSpanId, status: s.status }] })),
-    coverage: r.steps.flatMap((s, i) => (s.status > 0 ? [{ path: `${j.name}/${s.name}`, traceId: s.traceId, clientSpanId: s.clientSpanId, expectedSpans: j.steps[i]!.spans, services: j.trace.services }] : [])),
+    steps: r.steps.map((s) => ({
+      name: s.name,
+      ok: s.ok,
+      durationMs: s.durationMs,
+      detail: s.ok ? String(s.status) : `${s.status} ${s.failedAssertions.join('; ')}`,
+      requests: [{ traceId: s.traceId, clientSpanId: s.clientSpanId, status: s.status }],
+    })),
+    coverage: r.steps.flatMap((s, i) =>
+      s.status > 0
+        ? [{ path: `${j.name}/${s.name}`, traceId: s.traceId, clientSpanId: s.clientSpanId, expectedSpans: j.steps[i]!.spans, services: j.trace.services }]
+        : [],
+    ),
   };
 }
 

@@ -56,10 +56,22 @@ describe('drill build on this repository', () => {
   });
 
   it('writes Sloth-compatible recordings and alerts that carry severity, summary, description and an existing runbook', async () => {
-    const file = parse(await readFile(path.join(outA, 'alerts/graph-api.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Array<{ record?: string; alert?: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }> }> };
+    const file = parse(await readFile(path.join(outA, 'alerts/graph-api.yaml'), 'utf8')) as {
+      groups: Array<{
+        name: string;
+        rules: Array<{ record?: string; alert?: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }>;
+      }>;
+    };
     const records = new Set(file.groups.flatMap((g) => g.rules.map((r) => r.record)).filter(Boolean));
     for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']) expect(records).toContain(`slo:sli_error:ratio_rate${w}`);
-    for (const m of ['slo:objective:ratio', 'slo:error_budget:ratio', 'slo:time_period:days', 'slo:current_burn_rate:ratio', 'slo:period_burn_rate:ratio', 'slo:period_error_budget_remaining:ratio']) {
+    for (const m of [
+      'slo:objective:ratio',
+      'slo:error_budget:ratio',
+      'slo:time_period:days',
+      'slo:current_burn_rate:ratio',
+      'slo:period_burn_rate:ratio',
+      'slo:period_error_budget_remaining:ratio',
+    ]) {
       expect(records).toContain(m);
     }
     const sli = file.groups.find((g) => g.name === 'sloth-slo-sli-recordings-graph-api-availability')!.rules[0]!;
@@ -94,7 +106,12 @@ describe('drill build on this repository', () => {
       'graph-api-operational.test.yaml',
     ]);
     // Every burn-rate rule has an "above" and a "below" case, and the above case expects it firing.
-    const fast = parse(await readFile(suites.find((s) => s.endsWith('availability-fast.test.yaml'))!, 'utf8'));
+    const fast = parse(
+      await readFile(
+        suites.find((s) => s.endsWith('availability-fast.test.yaml'))!,
+        'utf8',
+      ),
+    );
     const names: string[] = fast.tests.map((t: { name: string }) => t.name);
     expect(names).toContain('GraphApiAvailability 5m/1h at 15.84x (above 14.4x)');
     expect(names).toContain('GraphApiAvailability 5m/1h at 12.96x (below 14.4x)');
@@ -173,7 +190,9 @@ describe('drill build with broken runbooks', () => {
     const code = await main(['build', '--root', project], { out: () => {}, err: (l) => err.push(l), isTty: false });
     const text = err.join('\n');
     expect(code).toBe(2);
-    expect(text).toContain('alerts/graph-api.alerts.ts: GraphApiDatabaseDown.runbook: alert GraphApiDatabaseDown links runbooks/graph-api-database-down.md, which does not exist');
+    expect(text).toContain(
+      'alerts/graph-api.alerts.ts: GraphApiDatabaseDown.runbook: alert GraphApiDatabaseDown links runbooks/graph-api-database-down.md, which does not exist',
+    );
     expect(text).toContain('runbooks/graph-api-latency.md: ## Rollback: section missing');
     expect(text).toContain('runbooks/graph-api-replica-down.md: ## Diagnosis: no PromQL query');
     expect(text).toContain('runbooks/orphan.md: (root): no alert links this runbook');

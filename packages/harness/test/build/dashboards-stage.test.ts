@@ -104,7 +104,10 @@ beforeAll(async () => {
   for (let k = 0; k < 3; k++) await probe();
   const replicas = (await (await control('/replicas')).json()) as ReplicaInfo[];
   const victim = replicas.find((r) => r.pid !== null)!;
-  metrics.observe({ t: Date.now(), kind: 'fault.injecting', faultId: 'f1', phase: 'replica-loss', provider: 'local-process', fault: { kind: 'pod-kill', target: 'api' } }, DRILL);
+  metrics.observe(
+    { t: Date.now(), kind: 'fault.injecting', faultId: 'f1', phase: 'replica-loss', provider: 'local-process', fault: { kind: 'pod-kill', target: 'api' } },
+    DRILL,
+  );
   process.kill(victim.pid!, 'SIGKILL');
   metrics.observe({ t: Date.now(), kind: 'fault.injected', faultId: 'f1', targets: [victim.name] }, DRILL);
   await until('GraphApiReplicaDown firing', async () => ((await firing('GraphApiReplicaDown')) ? true : undefined));
@@ -118,7 +121,9 @@ beforeAll(async () => {
   // Visible to a range query ending now (the next evaluation step after the scrape), as a dashboard draws it.
   await until('coverage in a range query', async () => ((await seriesOver('drillbook_trace_coverage_ratio')).length >= 3 ? true : undefined));
   // The budget panel reads the end of a chain of recordings (5m → 30d → burn → remaining).
-  await until('SLO recordings chained through', async () => ((await prom.query('slo:period_error_budget_remaining:ratio')).length === report.slos.length ? true : undefined));
+  await until('SLO recordings chained through', async () =>
+    (await prom.query('slo:period_error_budget_remaining:ratio')).length === report.slos.length ? true : undefined,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -136,7 +141,9 @@ describe('every dashboard on the stage after a drill', () => {
   it('the span metrics name the operations the journey walked, as operationName offers them', async () => {
     expect(report.ok).toBe(true);
     const match = 'traces_span_metrics_calls_total{service_name="graph-api",span_kind="SPAN_KIND_SERVER"}';
-    const res = await fetch(`${stage!.urls.prometheus}/api/v1/label/span_name/values?match[]=${encodeURIComponent(match)}`, { headers: { authorization: basicAuthHeader(stage!.auth.prometheus) } });
+    const res = await fetch(`${stage!.urls.prometheus}/api/v1/label/span_name/values?match[]=${encodeURIComponent(match)}`, {
+      headers: { authorization: basicAuthHeader(stage!.auth.prometheus) },
+    });
     const names = ((await res.json()) as { data: string[] }).data;
     expect(names).toEqual(expect.arrayContaining(['POST /ingest', 'POST /resolve', 'GET /report/:id']));
     const coverage = await prom.query('drillbook_trace_coverage_ratio{drill="dashboards-check"}');
@@ -166,7 +173,9 @@ describe('every dashboard on the stage after a drill', () => {
     expect(perOperation.length).toBeGreaterThanOrEqual(6);
     const empty: string[] = [];
     for (const op of ['POST /ingest', 'POST /resolve', 'GET /report/:id']) {
-      const chosen = dashboardExpressions(await readFile(path.join(tmp, 'out/dashboards/drillbook-operations.json'), 'utf8'), { operationName: op }).expressions;
+      const chosen = dashboardExpressions(await readFile(path.join(tmp, 'out/dashboards/drillbook-operations.json'), 'utf8'), {
+        operationName: op,
+      }).expressions;
       for (const e of chosen.filter((x) => x.expr.includes('$operationName'))) if ((await seriesOver(e.concrete)).length === 0) empty.push(`${op}: ${e.where}`);
     }
     expect(empty).toEqual([]);

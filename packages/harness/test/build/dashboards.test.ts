@@ -38,14 +38,16 @@ async function build(root: string, extra: string[] = [], env: Record<string, str
   const out: string[] = [];
   const err: string[] = [];
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   try {
     const code = await main(['build', '--root', root, ...extra], { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false });
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -85,7 +87,11 @@ describe('the operations dashboard (dashboards/operations.ts)', () => {
 
   it('is written beside the generated dashboards, and every check passes', () => {
     expect(report.problems).toEqual([]);
-    expect(report.files.filter((f) => f.startsWith('dashboards/'))).toEqual(['dashboards/drillbook-operations.json', 'dashboards/drills.json', 'dashboards/slo-graph-api.json']);
+    expect(report.files.filter((f) => f.startsWith('dashboards/'))).toEqual([
+      'dashboards/drillbook-operations.json',
+      'dashboards/drills.json',
+      'dashboards/slo-graph-api.json',
+    ]);
   });
 
   it('has an operationName variable from the span metrics, per-operation panels and the SLO thresholds', () => {
@@ -101,13 +107,23 @@ describe('the operations dashboard (dashboards/operations.ts)', () => {
     expect(byTitle('Error ratio').fieldConfig.defaults.thresholds.steps.map((s: { value: number | null }) => s.value)).toEqual([null, 0.001, 0.0144]);
     const lat = byTitle('Latency p50');
     expect(lat.fieldConfig.defaults.thresholds.steps.map((s: { value: number | null }) => s.value)).toEqual([null, 500]);
-    expect(lat.targets.map((t: { expr: string }) => t.expr.slice(0, 24))).toEqual(['histogram_quantile(0.5, ', 'histogram_quantile(0.95,', 'histogram_quantile(0.99,']);
+    expect(lat.targets.map((t: { expr: string }) => t.expr.slice(0, 24))).toEqual([
+      'histogram_quantile(0.5, ',
+      'histogram_quantile(0.95,',
+      'histogram_quantile(0.99,',
+    ]);
     const table = byTitle('Trace coverage by operation');
     expect(table.type).toBe('table');
     expect(table.targets[0]).toMatchObject({ expr: expect.stringContaining('drillbook_trace_coverage_ratio'), format: 'table', instant: true });
     expect(d.annotations.list.some((a: { expr?: string }) => a.expr?.includes('drillbook_fault_active'))).toBe(true);
     // Drillbook's own panels reused: burn against the alert factors, the budget, the drill results.
-    expect(byTitle('availability: burn rate').fieldConfig.defaults.thresholds.steps.map((s: { value: number | null }) => s.value)).toEqual([null, 1, 3, 6, 14.4]);
+    expect(byTitle('availability: burn rate').fieldConfig.defaults.thresholds.steps.map((s: { value: number | null }) => s.value)).toEqual([
+      null,
+      1,
+      3,
+      6,
+      14.4,
+    ]);
     expect(byTitle('availability: error budget remaining')).toBeDefined();
     expect(byTitle('Probes passing').targets[0]!.expr).toContain('drillbook_probe_success');
   });
@@ -129,7 +145,9 @@ describe('checked before they ship', () => {
     const root = await project({ 'typo.ts': dashboardFile('typo', 'Typo board', panelWith('Requests', expr)) });
     const r = await build(root);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`dashboards/typo.ts: dashboard "Typo board" panel "Requests" A: metric http_request_totals is not one the local stage exposes (expression: ${expr})`);
+    expect(r.err).toContain(
+      `dashboards/typo.ts: dashboard "Typo board" panel "Requests" A: metric http_request_totals is not one the local stage exposes (expression: ${expr})`,
+    );
     expect(r.err).toMatch(/fix: correct the name; known: http_requests_total/);
     expect(existsSync(path.join(root, 'out'))).toBe(false);
   });
@@ -144,7 +162,9 @@ describe('checked before they ship', () => {
   });
 
   it('a builder that throws fails drill build with exit 2, naming the file', async () => {
-    const root = await project({ 'throws.ts': `${HEADER}export const d = defineDashboard({ uid: 'throws', build: () => { throw new Error('no SLO named checkout'); } });\n` });
+    const root = await project({
+      'throws.ts': `${HEADER}export const d = defineDashboard({ uid: 'throws', build: () => { throw new Error('no SLO named checkout'); } });\n`,
+    });
     const r = await build(root);
     expect(r.code).toBe(2);
     expect(r.err).toContain('dashboards/throws.ts: throws.build: the dashboard builder threw: no SLO named checkout');
@@ -160,7 +180,9 @@ describe('checked before they ship', () => {
   });
 
   it('defineDashboard rejects a uid Grafana would refuse, naming field and fix', () => {
-    expect(() => defineDashboard({ uid: 'has spaces', build: () => ({ build: () => ({}) }) }, 'dashboards/x.ts')).toThrow(/dashboards\/x\.ts: uid: expected 1–40 letters[\s\S]*fix: give the dashboard a uid/);
+    expect(() => defineDashboard({ uid: 'has spaces', build: () => ({ build: () => ({}) }) }, 'dashboards/x.ts')).toThrow(
+      /dashboards\/x\.ts: uid: expected 1–40 letters[\s\S]*fix: give the dashboard a uid/,
+    );
   });
 
   it('fixed datasources, undefined variables and duplicate refIds are problems', () => {
@@ -170,13 +192,22 @@ describe('checked before they ship', () => {
       templating: { list: [{ name: 'datasource', type: 'datasource' }] },
       panels: [
         { title: 'Fixed', datasource: { type: 'prometheus', uid: 'P1809F7CD0C75ACF3' }, targets: [{ refId: 'A', expr: 'up' }] },
-        { title: 'Twice', datasource: { uid: '${datasource}' }, targets: [{ refId: 'A', expr: 'up' }, { refId: 'A', expr: 'up{job="$job"}' }] },
+        {
+          title: 'Twice',
+          datasource: { uid: '${datasource}' },
+          targets: [
+            { refId: 'A', expr: 'up' },
+            { refId: 'A', expr: 'up{job="$job"}' },
+          ],
+        },
         { title: 'Not a datasource var', datasource: { uid: '${job}' }, targets: [] },
       ],
     });
     const problems = checkDashboard('dashboards/x.ts', json, new Set(['up']));
     const lines = problems.map((p) => `${p.path}: ${p.problem}`);
-    expect(lines).toContain('dashboard "X" panel "Fixed": datasource uid "P1809F7CD0C75ACF3" is fixed, so the dashboard works only in the Grafana it was made in');
+    expect(lines).toContain(
+      'dashboard "X" panel "Fixed": datasource uid "P1809F7CD0C75ACF3" is fixed, so the dashboard works only in the Grafana it was made in',
+    );
     expect(lines).toContain('dashboard "X" panel "Twice" A: refId A is used by two queries of the panel');
     expect(lines).toContain('dashboard "X" panel "Twice" A: $job is not a variable of this dashboard');
     expect(lines).toContain('dashboard "X" panel "Not a datasource var": datasource ${job} names no datasource variable');
@@ -184,30 +215,37 @@ describe('checked before they ship', () => {
   });
 
   it('metric names are read from PromQL, not from functions, labels, durations or strings', () => {
-    expect(metricNames('sum by (le) (rate(a_bucket{x="b_c"}[5m] offset 1h)) / on(job) group_left(instance) b:rec unless count without (z) (c) and {__name__="d"}')).toEqual([
-      'a_bucket',
-      'b:rec',
-      'c',
-      'd',
-    ]);
+    expect(
+      metricNames('sum by (le) (rate(a_bucket{x="b_c"}[5m] offset 1h)) / on(job) group_left(instance) b:rec unless count without (z) (c) and {__name__="d"}'),
+    ).toEqual(['a_bucket', 'b:rec', 'c', 'd']);
     expect(metricNames('histogram_quantile(0.9, sum(rate(x[1m])) by (le)) > bool 0.5 or vector(0)')).toEqual(['x']);
     expect(substitute('rate(x{op=~"$operationName",r="${route}"}[$__rate_interval])', { route: '/a' })).toBe('rate(x{op=~".*",r="/a"}[1m])');
   });
 
   it('every dashboard from this repository selects only catalogue metrics, and the catalogue holds the span metrics and the harness gauges', async () => {
     const known = metricCatalogue([]);
-    for (const m of ['traces_span_metrics_calls_total', 'traces_span_metrics_duration_milliseconds_bucket', 'drillbook_fault_active', 'drillbook_probe_success', 'drillbook_trace_coverage_ratio', 'ALERTS'])
+    for (const m of [
+      'traces_span_metrics_calls_total',
+      'traces_span_metrics_duration_milliseconds_bucket',
+      'drillbook_fault_active',
+      'drillbook_probe_success',
+      'drillbook_trace_coverage_ratio',
+      'ALERTS',
+    ])
       expect(known.has(m), m).toBe(true);
     expect(known.has('http_request_duration_seconds')).toBe(false); // a histogram has no series of its own name
     const ops = await readFile(path.join(repoRoot, 'dashboards/operations.ts'), 'utf8');
     expect(ops).toContain("defineDashboard({\n  uid: 'drillbook-operations'");
     const json = JSON.stringify({ uid: 'u', panels: [{ title: 'p', targets: [{ refId: 'A', expr: 'rate(traces_span_metrics_calls_total[1m])' }] }] });
-    expect(dashboardExpressions(json).expressions).toEqual([{ where: 'panel "p" A', expr: 'rate(traces_span_metrics_calls_total[1m])', concrete: 'rate(traces_span_metrics_calls_total[1m])' }]);
+    expect(dashboardExpressions(json).expressions).toEqual([
+      { where: 'panel "p" A', expr: 'rate(traces_span_metrics_calls_total[1m])', concrete: 'rate(traces_span_metrics_calls_total[1m])' },
+    ]);
   });
 });
 
 describe('per-operation trace coverage on the harness /metrics', () => {
-  const span = (traceId: string, spanId: string, parentSpanId: string, name: string) => ({ traceId, spanId, parentSpanId, name, service: 'graph-api', startMs: 0, endMs: 1, statusCode: 0 }) as never;
+  const span = (traceId: string, spanId: string, parentSpanId: string, name: string) =>
+    ({ traceId, spanId, parentSpanId, name, service: 'graph-api', startMs: 0, endMs: 1, statusCode: 0 }) as never;
   const req = (traceId: string, op: string) => ({ path: `j/${op}`, traceId, clientSpanId: `c-${traceId}`, expectedSpans: [op], services: ['graph-api'] });
 
   it('groups the critical requests by their server span and takes each group’s coverage', async () => {

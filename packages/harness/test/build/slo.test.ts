@@ -30,7 +30,9 @@ describe('defineSlo', () => {
   });
 
   it('names the field and the fix for bad input', () => {
-    const e = issuesOf(() => defineSlo({ ...base, objective: 100, period: '7d' as '30d', sli: { errors: 'sum(rate(x[5m]))', total: 'sum(rate(x[{{window}}]))' } }, 'alerts/x.slo.ts'));
+    const e = issuesOf(() =>
+      defineSlo({ ...base, objective: 100, period: '7d' as '30d', sli: { errors: 'sum(rate(x[5m]))', total: 'sum(rate(x[{{window}}]))' } }, 'alerts/x.slo.ts'),
+    );
     const paths = e.issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['objective', 'period']));
     expect(paths.some((p) => p.startsWith('sli'))).toBe(true);
@@ -47,7 +49,12 @@ describe('defineSlo', () => {
   });
 
   it('turns a latency SLI into slow requests over all requests at the histogram bucket', () => {
-    const s = defineSlo({ ...base, name: 'latency', objective: 99, sli: { latency: { metric: 'http_request_duration_seconds_bucket', threshold: '250ms', selector: '{service="graph-api"}' } } });
+    const s = defineSlo({
+      ...base,
+      name: 'latency',
+      objective: 99,
+      sli: { latency: { metric: 'http_request_duration_seconds_bucket', threshold: '250ms', selector: '{service="graph-api"}' } },
+    });
     expect(s.sli).toEqual({ kind: 'latency', metric: 'http_request_duration_seconds', thresholdSeconds: 0.25, selector: 'service="graph-api"' });
     const q = sliErrorRatio(s.sli, '5m');
     expect(q).toContain('http_request_duration_seconds_bucket{service="graph-api",le="0.25"}[5m]');
@@ -79,12 +86,29 @@ describe('burn factors', () => {
 describe('defineAlert', () => {
   it('parses durations in examples and rejects missing fields by name', () => {
     const a = defineAlert({
-      name: 'Down', service: 'graph-api', expr: 'up == 0', for: '5s', severity: 'warning', summary: 's', description: 'd', runbook: 'runbooks/down.md',
+      name: 'Down',
+      service: 'graph-api',
+      expr: 'up == 0',
+      for: '5s',
+      severity: 'warning',
+      summary: 's',
+      description: 'd',
+      runbook: 'runbooks/down.md',
       examples: [{ name: 'e', series: { up: '1x5 0x10' }, firingAt: ['12s'], quietAt: ['2s'] }],
     });
     expect(a.for).toBe(5000);
     expect(a.examples[0]).toMatchObject({ interval: 1000, firingAt: [12_000], quietAt: [2000], seriesLabels: {} });
-    const e = issuesOf(() => defineAlert({ name: 'Down', service: 'graph-api', expr: 'up == 0', severity: 'sev1' as 'critical', summary: 's', description: 'd', runbook: 'runbooks/down.md' }));
+    const e = issuesOf(() =>
+      defineAlert({
+        name: 'Down',
+        service: 'graph-api',
+        expr: 'up == 0',
+        severity: 'sev1' as 'critical',
+        summary: 's',
+        description: 'd',
+        runbook: 'runbooks/down.md',
+      }),
+    );
     expect(e.issues.map((i) => i.path)).toEqual(['severity']);
   });
 });

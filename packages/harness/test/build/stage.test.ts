@@ -64,11 +64,19 @@ beforeAll(async () => {
     const n = i++;
     const call =
       n % 3 === 0 || cases.length === 0
-        ? fetch(`${service}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entities: [{ kind: 'person', name: `Ada ${n}` }] }) })
+        ? fetch(`${service}/ingest`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ entities: [{ kind: 'person', name: `Ada ${n}` }] }),
+          })
             .then((r) => r.json() as Promise<{ caseId?: string }>)
             .then((b) => void (b.caseId && cases.push(b.caseId)))
         : n % 3 === 1
-          ? fetch(`${service}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ caseId: cases[n % cases.length] }) }).then((r) => r.arrayBuffer())
+          ? fetch(`${service}/resolve`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ caseId: cases[n % cases.length] }),
+            }).then((r) => r.arrayBuffer())
           : fetch(`${service}/report/${cases[n % cases.length]}`).then((r) => r.arrayBuffer());
     void call.catch(() => {});
   }, 33);
@@ -116,16 +124,18 @@ describe('generated rules and dashboards on the local stage', () => {
   });
 
   it('a killed replica fires GraphApiReplicaDown', async () => {
-    const replicas = (await (await fetch(`${stage!.urls.control}/replicas`, { headers: { authorization: `Bearer ${stage!.controlToken}` } })).json()) as ReplicaInfo[];
+    const replicas = (await (
+      await fetch(`${stage!.urls.control}/replicas`, { headers: { authorization: `Bearer ${stage!.controlToken}` } })
+    ).json()) as ReplicaInfo[];
     const victim = replicas.find((r) => r.pid !== null)!;
     const killedAt = Date.now();
     process.kill(victim.pid!, 'SIGKILL');
-    const firing = await until('GraphApiReplicaDown firing', async () => (await alerts()).find((a) => a.labels.alertname === 'GraphApiReplicaDown' && a.state === 'firing'));
+    const firing = await until('GraphApiReplicaDown firing', async () =>
+      (await alerts()).find((a) => a.labels.alertname === 'GraphApiReplicaDown' && a.state === 'firing'),
+    );
     expect(firing.labels).toMatchObject({ severity: 'warning', service: 'graph-api' });
     console.info(`GraphApiReplicaDown firing ${((Date.now() - killedAt) / 1000).toFixed(1)}s after the kill`);
-    await until('replica back and alert resolved', async () =>
-      (await alerts()).some((a) => a.labels.alertname === 'GraphApiReplicaDown') ? undefined : true,
-    );
+    await until('replica back and alert resolved', async () => ((await alerts()).some((a) => a.labels.alertname === 'GraphApiReplicaDown') ? undefined : true));
   }, 180_000);
 
   it('stopping the database makes the page alert GraphApiAvailability pending/firing and GraphApiDatabaseDown fire', async () => {
@@ -141,7 +151,9 @@ describe('generated rules and dashboards on the local stage', () => {
       expect(['pending', 'firing']).toContain(page.state);
       expect(page.labels).toMatchObject({ sloth_severity: 'page', burn_factor: '14.4', service: 'graph-api', slo: 'availability' });
       console.info(`GraphApiAvailability (5m/1h, 14.4x) ${page.state} ${((Date.now() - stoppedAt) / 1000).toFixed(1)}s after /db/stop was sent`);
-      const db = await until('GraphApiDatabaseDown firing', async () => (await alerts()).find((a) => a.labels.alertname === 'GraphApiDatabaseDown' && a.state === 'firing'));
+      const db = await until('GraphApiDatabaseDown firing', async () =>
+        (await alerts()).find((a) => a.labels.alertname === 'GraphApiDatabaseDown' && a.state === 'firing'),
+      );
       expect(db.labels.severity).toBe('critical');
       console.info(`GraphApiDatabaseDown firing ${((Date.now() - stoppedAt) / 1000).toFixed(1)}s after /db/stop was sent`);
     } finally {

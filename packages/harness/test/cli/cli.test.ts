@@ -84,7 +84,9 @@ export default defineGameDay({ name: 'bad', environments: ['local'],
     const migration = drill('run', 'drills/gameday-migration-rollback.ts', '--env', 'stage', '--dry-run');
     expect(migration.code, migration.err).toBe(0);
     expect(migration.out).toMatch(/fault: migration on db \(one\) via sql-migration/);
-    expect(migration.out).toMatch(/stays until mitigated \(the harness reverts it at 1m30s\); on GraphApiRouteFailing via Alertmanager: scripts\/rollback-on-alert\.ts/);
+    expect(migration.out).toMatch(
+      /stays until mitigated \(the harness reverts it at 1m30s\); on GraphApiRouteFailing via Alertmanager: scripts\/rollback-on-alert\.ts/,
+    );
     // The DR restore is the local stage's own PITR: not offered on Kubernetes, and it says so.
     const dr = drill('run', 'drills/dr-timed-restore.ts', '--env', 'stage', '--dry-run');
     expect(dr.code).toBe(2);

@@ -24,14 +24,34 @@ async function drill(...argv: string[]) {
 function minimalArgs(name: string): string[] {
   const { spec } = commands.find((c) => c.spec.name === name)!;
   const args = spec.args.filter((a) => a.required).map((a) => a.choices?.[0] ?? `${a.name}-value`);
-  const flags = Object.entries(spec.flags).filter(([, f]) => f.required).flatMap(([n]) => [`--${n}`, `${n}-value`]);
+  const flags = Object.entries(spec.flags)
+    .filter(([, f]) => f.required)
+    .flatMap(([n]) => [`--${n}`, `${n}-value`]);
   return [...args, ...flags];
 }
 
 describe('every command', () => {
   it('the list covers every command the README names, and build and stage among them', () => {
     expect(commands.map((c) => c.spec.name).sort()).toEqual(
-      ['bake', 'build', 'coverage', 'history', 'keygen', 'list', 'load', 'mitigate', 'recover', 'remediate', 'review', 'run', 'schedule', 'stage', 'synth', 'validate', 'verify'].sort(),
+      [
+        'bake',
+        'build',
+        'coverage',
+        'history',
+        'keygen',
+        'list',
+        'load',
+        'mitigate',
+        'recover',
+        'remediate',
+        'review',
+        'run',
+        'schedule',
+        'stage',
+        'synth',
+        'validate',
+        'verify',
+      ].sort(),
     );
   });
 
@@ -59,7 +79,9 @@ describe('every command', () => {
     const required = spec.args.filter((a) => a.required);
     if (required.length) {
       it(`${spec.name} without <${required[0]!.name}> exits 2 saying what is missing`, async () => {
-        const flags = Object.entries(spec.flags).filter(([, f]) => f.required).flatMap(([n]) => [`--${n}`, `${n}-value`]);
+        const flags = Object.entries(spec.flags)
+          .filter(([, f]) => f.required)
+          .flatMap(([n]) => [`--${n}`, `${n}-value`]);
         const r = await drill(spec.name, ...flags);
         expect(r.code).toBe(2);
         expect(r.err).toMatch(new RegExp(`drill ${spec.name}: missing `));

@@ -60,9 +60,15 @@ describe('usage and help come from the declaration', () => {
 describe('defineCommand refuses a declaration that cannot be parsed', () => {
   it('a variadic argument that is not last, a required one after an optional one, a declared --help', () => {
     const base = { name: 'bad', summary: 's', flags: {} };
-    const variadicFirst = [{ name: 'a', variadic: true, description: '' }, { name: 'b', description: '' }];
+    const variadicFirst = [
+      { name: 'a', variadic: true, description: '' },
+      { name: 'b', description: '' },
+    ];
     expect(() => defineCommand({ ...base, args: variadicFirst })).toThrow(/variadic but not the last/);
-    const optionalFirst = [{ name: 'a', description: '' }, { name: 'b', required: true, description: '' }];
+    const optionalFirst = [
+      { name: 'a', description: '' },
+      { name: 'b', required: true, description: '' },
+    ];
     expect(() => defineCommand({ ...base, args: optionalFirst })).toThrow(/follows an optional/);
     expect(() => defineCommand({ ...base, args: [], flags: { help: { type: 'boolean', description: '' } } })).toThrow(/--help/);
   });

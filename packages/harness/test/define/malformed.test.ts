@@ -1,6 +1,16 @@
 // Bad definitions fail before anything runs, naming the field and the fix.
 import { describe, expect, it } from 'vitest';
-import { defineConfig, defineDrill, defineGameDay, fault, probe, resolveEnvironment, stop, DefinitionError, type GameDayInput } from '../../src/define/index.ts';
+import {
+  defineConfig,
+  defineDrill,
+  defineGameDay,
+  fault,
+  probe,
+  resolveEnvironment,
+  stop,
+  DefinitionError,
+  type GameDayInput,
+} from '../../src/define/index.ts';
 import type { SloRef } from '../../src/define/types.ts';
 
 const slo: SloRef = { kind: 'slo', name: 'availability', id: 'graph-api:availability' };
@@ -34,38 +44,150 @@ function issuesOf(fn: () => unknown) {
 type Case = [title: string, run: () => unknown, path: string, fix: RegExp];
 
 const cases: Case[] = [
-  ['unknown fault kind', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: { fault: 'pod-kil', target: 'api' } as never }] }), 'phases[0].fault.fault', /did you mean 'pod-kill'/],
+  [
+    'unknown fault kind',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: { fault: 'pod-kil', target: 'api' } as never }] }),
+    'phases[0].fault.fault',
+    /did you mean 'pod-kill'/,
+  ],
   ['negative duration', () => defineGameDay({ ...base(), phases: [{ name: 'x', duration: -5 }] }), 'phases[0].duration', /duration such as/],
   ['duration in words', () => defineGameDay({ ...base(), phases: [{ name: 'x', duration: '5 minutes' }] }), 'phases[0].duration', /'30s'/],
-  ['zero duration on a fault', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podFailure({ target: 'api', duration: '0s' }) }] }), 'phases[0].fault.duration', /above 0/],
+  [
+    'zero duration on a fault',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podFailure({ target: 'api', duration: '0s' }) }] }),
+    'phases[0].fault.duration',
+    /above 0/,
+  ],
   ['missing target', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({} as never) }] }), 'phases[0].fault.target', /target: 'api'/],
-  ['duplicate phase name', () => defineGameDay({ ...base(), phases: [{ name: 'a', duration: '1s' }, { name: 'a', duration: '2s' }] }), 'phases[1].name', /its own name/],
-  ['promql probe without tolerance', () => defineGameDay({ ...base(), steadyState: [probe.promql({ name: 'err', query: 'up' } as never)] }), 'steadyState[0].tolerance', /tolerance: \{ op: '<'/],
-  ['probe every 0s', () => defineGameDay({ ...base(), steadyState: [probe.http({ name: 'r', target: 'api', path: '/readyz', every: '0s' })] }), 'steadyState[0].every', /above 0/],
-  ['stop condition naming an unknown probe', () => defineGameDay({ ...base(), stopWhen: [stop.probeFailing({ probe: 'missing' })] }), 'stopWhen[0].probe', /name one of: ready/],
+  [
+    'duplicate phase name',
+    () =>
+      defineGameDay({
+        ...base(),
+        phases: [
+          { name: 'a', duration: '1s' },
+          { name: 'a', duration: '2s' },
+        ],
+      }),
+    'phases[1].name',
+    /its own name/,
+  ],
+  [
+    'promql probe without tolerance',
+    () => defineGameDay({ ...base(), steadyState: [probe.promql({ name: 'err', query: 'up' } as never)] }),
+    'steadyState[0].tolerance',
+    /tolerance: \{ op: '<'/,
+  ],
+  [
+    'probe every 0s',
+    () => defineGameDay({ ...base(), steadyState: [probe.http({ name: 'r', target: 'api', path: '/readyz', every: '0s' })] }),
+    'steadyState[0].every',
+    /above 0/,
+  ],
+  [
+    'stop condition naming an unknown probe',
+    () => defineGameDay({ ...base(), stopWhen: [stop.probeFailing({ probe: 'missing' })] }),
+    'stopWhen[0].probe',
+    /name one of: ready/,
+  ],
   ['budget share of 150%', () => defineGameDay({ ...base(), stopWhen: [stop.budgetConsumed(slo, '150%')] }), 'stopWhen[0].above', /'5%'/],
-  ['fixed mode without value', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api', mode: 'fixed' }) }] }), 'phases[0].fault.value', /add value: 1/],
-  ['fixed-percent above 100', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api', mode: 'fixed-percent', value: 150 }) }] }), 'phases[0].fault.value', /value: 50/],
+  [
+    'fixed mode without value',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api', mode: 'fixed' }) }] }),
+    'phases[0].fault.value',
+    /add value: 1/,
+  ],
+  [
+    'fixed-percent above 100',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api', mode: 'fixed-percent', value: 150 }) }] }),
+    'phases[0].fault.value',
+    /value: 50/,
+  ],
   ['typo in a top-level key', () => defineGameDay({ ...base(), steadystate: [ready] } as never), 'steadystate', /did you mean 'steadyState'/],
-  ['typo in a fault key', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', dealy: '1s', duration: '1m' } as never) }] }), 'phases[0].fault.dealy', /did you mean 'delay'/],
+  [
+    'typo in a fault key',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', dealy: '1s', duration: '1m' } as never) }] }),
+    'phases[0].fault.dealy',
+    /did you mean 'delay'/,
+  ],
   ['no phases', () => defineGameDay({ ...base(), phases: [] }), 'phases', /at least one phase|add phases/],
   ['no environments', () => defineGameDay({ ...base(), environments: [] }), 'environments', /environments: \['local'/],
-  ['network fault with no effect', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', duration: '1m' }) }] }), 'phases[0].fault', /delay: '300ms'/],
-  ['jitter without delay', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', jitter: '5ms', loss: 0.1, duration: '1m' }) }] }), 'phases[0].fault.jitter', /add delay/],
-  ['loss as a word', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', loss: 'some', duration: '1m' }) }] }), 'phases[0].fault.loss', /'5%'/],
-  ['expect.alerts not a list', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api' }), expect: { alerts: 'GraphApiReplicaDown' as never } }] }), 'phases[0].expect.alerts', /alerts: \['GraphApiReplicaDown'\]/],
-  ['recoverWithin negative', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api' }), expect: { recoverWithin: -1 } }] }), 'phases[0].expect.recoverWithin', /duration such as/],
+  [
+    'network fault with no effect',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', duration: '1m' }) }] }),
+    'phases[0].fault',
+    /delay: '300ms'/,
+  ],
+  [
+    'jitter without delay',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', jitter: '5ms', loss: 0.1, duration: '1m' }) }] }),
+    'phases[0].fault.jitter',
+    /add delay/,
+  ],
+  [
+    'loss as a word',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.network({ target: 'db', loss: 'some', duration: '1m' }) }] }),
+    'phases[0].fault.loss',
+    /'5%'/,
+  ],
+  [
+    'expect.alerts not a list',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api' }), expect: { alerts: 'GraphApiReplicaDown' as never } }] }),
+    'phases[0].expect.alerts',
+    /alerts: \['GraphApiReplicaDown'\]/,
+  ],
+  [
+    'recoverWithin negative',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.podKill({ target: 'api' }), expect: { recoverWithin: -1 } }] }),
+    'phases[0].expect.recoverWithin',
+    /duration such as/,
+  ],
   ['phase with neither fault nor duration', () => defineGameDay({ ...base(), phases: [{ name: 'idle' }] }), 'phases[0].duration', /duration: '1m'/],
   ['a fault with no steady state to measure recovery', () => defineGameDay({ ...base(), steadyState: [], stopWhen: [] }), 'steadyState', /probe\.http/],
   ['unknown probe kind', () => defineGameDay({ ...base(), steadyState: [{ probe: 'htp', name: 'r' } as never] }), 'steadyState[0]', /did you mean probe\.http/],
-  ['tolerance that cannot be read', () => defineGameDay({ ...base(), steadyState: [probe.promql({ name: 'e', query: 'up', tolerance: 'about 1' })] }), 'steadyState[0].tolerance', /'< 0\.05'/],
-  ['stress load above 100%', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.stress({ target: 'api', duration: '1m', cpu: { workers: 1, load: 150 } }) }] }), 'phases[0].fault.cpu.load', /load: 80/],
-  ['migration without rollback', () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.migration({ target: 'db', apply: 'alter table t add c int' } as never) }] }), 'phases[0].fault.rollback', /journaled before apply/],
-  ['restore without database', () => defineDrill({ name: 'dr', environments: ['local'], restore: { kind: 'postgres-pitr' } as never }), 'restore.database', /database: 'db'/],
+  [
+    'tolerance that cannot be read',
+    () => defineGameDay({ ...base(), steadyState: [probe.promql({ name: 'e', query: 'up', tolerance: 'about 1' })] }),
+    'steadyState[0].tolerance',
+    /'< 0\.05'/,
+  ],
+  [
+    'stress load above 100%',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.stress({ target: 'api', duration: '1m', cpu: { workers: 1, load: 150 } }) }] }),
+    'phases[0].fault.cpu.load',
+    /load: 80/,
+  ],
+  [
+    'migration without rollback',
+    () => defineGameDay({ ...base(), phases: [{ name: 'x', fault: fault.migration({ target: 'db', apply: 'alter table t add c int' } as never) }] }),
+    'phases[0].fault.rollback',
+    /journaled before apply/,
+  ],
+  [
+    'restore without database',
+    () => defineDrill({ name: 'dr', environments: ['local'], restore: { kind: 'postgres-pitr' } as never }),
+    'restore.database',
+    /database: 'db'/,
+  ],
   ['drill with neither fault nor restore', () => defineDrill({ name: 'd', environments: ['local'], steadyState: [ready] }), 'fault', /fault\.podKill/],
-  ['RPO targets on a fault drill', () => defineDrill({ name: 'd', environments: ['local'], steadyState: [ready], fault: fault.podKill({ target: 'api' }), targets: { rpo: '15m' } }), 'targets', /restore/],
-  ['kubernetes environment without namespaces', () => defineConfig({ environments: { stage: { kind: 'kubernetes', context: 'stage', namespaces: [], targets: {} } } }), 'environments.stage.namespaces', /namespaces: \['intelgraph'\]/],
-  ['unknown environment kind', () => defineConfig({ environments: { x: { kind: 'docker' } as never } }), 'environments.x.kind', /'local', 'hosts' or 'kubernetes'/],
+  [
+    'RPO targets on a fault drill',
+    () => defineDrill({ name: 'd', environments: ['local'], steadyState: [ready], fault: fault.podKill({ target: 'api' }), targets: { rpo: '15m' } }),
+    'targets',
+    /restore/,
+  ],
+  [
+    'kubernetes environment without namespaces',
+    () => defineConfig({ environments: { stage: { kind: 'kubernetes', context: 'stage', namespaces: [], targets: {} } } }),
+    'environments.stage.namespaces',
+    /namespaces: \['intelgraph'\]/,
+  ],
+  [
+    'unknown environment kind',
+    () => defineConfig({ environments: { x: { kind: 'docker' } as never } }),
+    'environments.x.kind',
+    /'local', 'hosts' or 'kubernetes'/,
+  ],
 ];
 
 describe('malformed definitions', () => {
@@ -128,13 +250,25 @@ describe('valid definitions normalise', () => {
       phases: [
         { name: 'warm-up', duration: '1m' },
         { name: 'replica-loss', fault: fault.podKill({ target: 'api', mode: 'one' }), expect: { alerts: ['GraphApiReplicaDown'], recoverWithin: '60s' } },
-        { name: 'slow-db', fault: fault.network({ target: 'db', delay: '300ms', jitter: '50ms', duration: '2m' }), expect: { alerts: ['GraphApiLatency'], recoverWithin: '2m' } },
+        {
+          name: 'slow-db',
+          fault: fault.network({ target: 'db', delay: '300ms', jitter: '50ms', duration: '2m' }),
+          expect: { alerts: ['GraphApiLatency'], recoverWithin: '2m' },
+        },
         { name: 'cool-down', duration: '1m' },
       ],
       checks: { traceCoverage: { min: 0.7 }, slo: [slo] },
     });
     expect(drill.plan.phases[0]).toEqual({ name: 'warm-up', duration: 60_000 });
-    expect(drill.plan.phases[2]!.fault).toEqual({ kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 120_000, delay: 300, jitter: 50, direction: 'to' });
+    expect(drill.plan.phases[2]!.fault).toEqual({
+      kind: 'network',
+      target: 'db',
+      selection: { mode: 'one' },
+      duration: 120_000,
+      delay: 300,
+      jitter: 50,
+      direction: 'to',
+    });
     expect(drill.plan.phases[2]!.expect).toEqual({ alerts: ['GraphApiLatency'], recoverWithin: 120_000 });
     expect(drill.plan.steadyState[0]).toMatchObject({ kind: 'http', every: 1_000, timeout: 1_000, method: 'GET', expect: { status: [200] } });
     expect(drill.plan.steadyState[1]).toMatchObject({ kind: 'journey', journey: 'ingest-resolve-report', every: 10_000 });

@@ -23,7 +23,7 @@ try {
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
   const outcome = await runTimeline(drill.plan, {
-      findRecovery,
+    findRecovery,
     runId: 'run-bench',
     environmentName: 'local',
     environment: { kind: 'local' },

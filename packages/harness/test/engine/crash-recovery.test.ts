@@ -77,7 +77,9 @@ describe('crash recovery', () => {
     expect(alive(holderPid)).toBe(true);
     expect(readFileSync(journalPath, 'utf8')).toContain('"op":"pending"');
 
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(fixtures, 'recover-child.ts'), journalPath], { env: { ...process.env, HOLDER_DIR: dir } }).toString();
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(fixtures, 'recover-child.ts'), journalPath], {
+      env: { ...process.env, HOLDER_DIR: dir },
+    }).toString();
     expect(JSON.parse(out)).toEqual({ reverted: 1, failed: 0, skipped: 0 });
     // SIGKILL to a process group is immediate, but reaping may lag a moment.
     for (let i = 0; i < 50 && alive(holderPid); i++) await new Promise((r) => setTimeout(r, 20));
@@ -85,7 +87,7 @@ describe('crash recovery', () => {
     expect(new RollbackJournal(journalPath).pending()).toEqual([]);
   });
 
-  it("does not revert the faults of a harness that is still running", async () => {
+  it('does not revert the faults of a harness that is still running', async () => {
     const journal = new RollbackJournal(join(dir, 'live.jsonl'));
     journal.recordPending({ faultId: 'f-live', provider: 'holder', data: {}, description: 'x' });
     // Pretend another live process owns it: rewrite the owner (pid and start time) to our parent's.
@@ -93,7 +95,10 @@ describe('crash recovery', () => {
       .replace(`"pid":${process.pid}`, `"pid":${process.ppid}`)
       .replace(`"startTime":${processStartTime(process.pid)}`, `"startTime":${processStartTime(process.ppid)}`);
     writeFileSync(journal.path, text);
-    const report = await journal.recoverPending(() => undefined, () => {});
+    const report = await journal.recoverPending(
+      () => undefined,
+      () => {},
+    );
     expect(report.skippedLiveOwner.map((r) => r.faultId)).toEqual(['f-live']);
     expect(journal.pending()).toHaveLength(1);
   });

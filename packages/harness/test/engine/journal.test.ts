@@ -73,7 +73,10 @@ describe('rollback journal', () => {
     expect(messages.some((m) => m.startsWith('error: could not revert broken'))).toBe(true);
     expect(j.pending().map((p) => p.record.faultId)).toEqual(['broken', 'alien']);
     // Idempotent: a second recovery does not revert what is done again.
-    const again = await j.recoverPending((n) => (n === 'memory' ? provider : undefined), () => {});
+    const again = await j.recoverPending(
+      (n) => (n === 'memory' ? provider : undefined),
+      () => {},
+    );
     expect(again.reverted).toEqual([]);
     expect(reverted).toEqual(['ok']);
   });
@@ -114,7 +117,7 @@ describe('rollback journal', () => {
     expect(existsSync(`${j.path}.lock`)).toBe(false);
   });
 
-  it('two processes writing at once never compact away each other\'s pending revert', async () => {
+  it("two processes writing at once never compact away each other's pending revert", async () => {
     const path = join(dir, 'shared.jsonl');
     const writer = join(__dirname, 'fixtures', 'journal-writer.ts');
     const go = join(dir, 'go');
@@ -150,7 +153,10 @@ describe('rollback journal', () => {
         child.on('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
       });
       j.recordPending(record('mine')); // blocks until the other process lets go
-      const ops = readFileSync(j.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { op: string });
+      const ops = readFileSync(j.path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { op: string });
       expect(ops.map((o) => o.op)).toEqual(['done', 'pending']);
     } finally {
       await exited;

@@ -25,7 +25,11 @@ beforeAll(async () => {
   const clock = new VirtualClock();
   const start = clock.now();
   const plan = defineBake({ name: 'bake-6h', environments: ['local'], duration: '6h', checkpoint: '1h', verdict: { sev1: 0, slos: [slo as never] } });
-  const r = await runBake(plan, { packDir: pack, clock, telemetry: simulatedTelemetry({ requestsPerSecond: 40, errorRatio: 0.0004, p50Ms: 18, p95Ms: 70, sev1AtHours: [4], startedAt: () => start }) });
+  const r = await runBake(plan, {
+    packDir: pack,
+    clock,
+    telemetry: simulatedTelemetry({ requestsPerSecond: 40, errorRatio: 0.0004, p50Ms: 18, p95Ms: 70, sev1AtHours: [4], startedAt: () => start }),
+  });
   recordPath = r.path;
   keys = keygen(join(root, 'keys'));
   sealPack(pack, loadSigningKey(keys.privateKeyPath)!);
@@ -66,7 +70,9 @@ describe('a bake in the evidence pack', () => {
     const dir = tamper((rec) => {
       rec.checkpoints[2]!.errorRatio = 0;
     });
-    expect(problemsOf(dir).map((p) => p.detail)).toContainEqual(expect.stringMatching(/^checkpoint 2 errorRatio: recorded 0, derived from the checkpoints 0\.0004/));
+    expect(problemsOf(dir).map((p) => p.detail)).toContainEqual(
+      expect.stringMatching(/^checkpoint 2 errorRatio: recorded 0, derived from the checkpoints 0\.0004/),
+    );
   });
 
   it('charts one point per window, in hours, with the Sev-1 window and the SLO ceiling', () => {

@@ -102,7 +102,12 @@ describe('verify on a hostile pack', () => {
     writeFileSync(join(dir, 'statement.intoto.json'), text);
     const r = check(dir);
     expect(r.ok).toBe(false);
-    expect(r.problems.filter((p) => p.path === 'statement.intoto.json').map((p) => p.detail).join(' | ')).toContain(detail);
+    expect(
+      r.problems
+        .filter((p) => p.path === 'statement.intoto.json')
+        .map((p) => p.detail)
+        .join(' | '),
+    ).toContain(detail);
   });
 
   it('a malformed manifest (a path climbing out, bad digests, not JSON) is a named failure', () => {
@@ -119,7 +124,7 @@ describe('verify on a hostile pack', () => {
       r.runId = '../../etc/passwd';
     });
     const r = check(dir);
-    const detail = 'runId: "../../etc/passwd" is not a run id (letters, digits, \'.\', \'-\', \'_\')';
+    const detail = "runId: \"../../etc/passwd\" is not a run id (letters, digits, '.', '-', '_')";
     expect(r.problems).toEqual([{ kind: 'malformed', path: recordFile, detail }]);
   });
 

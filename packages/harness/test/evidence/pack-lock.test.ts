@@ -18,7 +18,11 @@ describe('the pack lock', () => {
     const runs = [0, 0, 0, 0].map(
       (offset) =>
         new Promise<number | null>((resolve) => {
-          const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'write-and-seal.ts'), evidence, 'shared', String(offset), keys.privateKeyPath], { stdio: 'inherit' });
+          const p = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(__dirname, 'fixtures', 'write-and-seal.ts'), evidence, 'shared', String(offset), keys.privateKeyPath],
+            { stdio: 'inherit' },
+          );
           p.on('exit', resolve);
         }),
     );

@@ -101,7 +101,9 @@ describe('evidence pack', () => {
     const result = verifyPack(dir, { publicKey: loadPublicKey(keys.publicKeyPath) });
     expect(result.reseals.map((r) => r.changed.map((c) => c.path))).toEqual([['chaos-dr/run-20261122-220501.json']]);
     // …and the figure no longer follows from its own raw events.
-    expect(result.problems).toEqual([{ kind: 'measure-mismatch', path: 'chaos-dr/run-20261122-220501.json', detail: 'measure kill.ttr: recorded 1000, derived from the raw events 8000' }]);
+    expect(result.problems).toEqual([
+      { kind: 'measure-mismatch', path: 'chaos-dr/run-20261122-220501.json', detail: 'measure kill.ttr: recorded 1000, derived from the raw events 8000' },
+    ]);
     // An outsider re-signing with their own key is refused, and when forced, caught by the key.
     const attacker = generateKeyPairSync('ed25519');
     expect(() => sealPack(dir, attacker.privateKey)).toThrow(/does not verify with the key in use/);

@@ -18,7 +18,15 @@ let browser: Browser;
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -34,7 +42,11 @@ describe('report.html', () => {
     const clock = new VirtualClock();
     const start = clock.now();
     const bake = defineBake({ name: 'bake-12h', title: '12-hour bake', environments: ['local'], duration: '12h', checkpoint: '1h', verdict: { sev1: 0 } });
-    await runBake(bake, { packDir: join(dir, 'evidence-pack', 'release-r1'), clock, telemetry: simulatedTelemetry({ requestsPerSecond: 30, errorRatio: 0.0005, p50Ms: 15, p95Ms: 60, sev1AtHours: [7], startedAt: () => start }) });
+    await runBake(bake, {
+      packDir: join(dir, 'evidence-pack', 'release-r1'),
+      clock,
+      telemetry: simulatedTelemetry({ requestsPerSecond: 30, errorRatio: 0.0005, p50Ms: 15, p95Ms: 60, sev1AtHours: [7], startedAt: () => start }),
+    });
     const path = writeReport(join(dir, 'evidence-pack', 'release-r1'));
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
     const errors: string[] = [];

@@ -9,15 +9,41 @@ import type { RunRecord } from '../../src/evidence/run-record.ts';
 
 const digest = 'a'.repeat(64);
 const green: Record<string, unknown> = {
-  'security/trivy.sarif': { version: '2.1.0', runs: [{ tool: { driver: { name: 'trivy' } }, results: [{ ruleId: 'CVE-2024-0001', level: 'warning', message: { text: 'low' } }] }] },
-  'sbom/graph-api.cdx.json': { bomFormat: 'CycloneDX', specVersion: '1.5', components: [], vulnerabilities: [{ id: 'CVE-2024-0002', ratings: [{ severity: 'low' }] }] },
-  'supply-chain/provenance.json': { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'registry/graph-api', digest: { sha256: digest } }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} },
-  'supply-chain/cosign-verify.json': [{ critical: { identity: { 'docker-reference': 'registry/graph-api' }, image: { 'docker-manifest-digest': `sha256:${digest}` }, type: 'cosign container image signature' }, optional: {} }],
+  'security/trivy.sarif': {
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'trivy' } }, results: [{ ruleId: 'CVE-2024-0001', level: 'warning', message: { text: 'low' } }] }],
+  },
+  'sbom/graph-api.cdx.json': {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    components: [],
+    vulnerabilities: [{ id: 'CVE-2024-0002', ratings: [{ severity: 'low' }] }],
+  },
+  'supply-chain/provenance.json': {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'registry/graph-api', digest: { sha256: digest } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {},
+  },
+  'supply-chain/cosign-verify.json': [
+    {
+      critical: {
+        identity: { 'docker-reference': 'registry/graph-api' },
+        image: { 'docker-manifest-digest': `sha256:${digest}` },
+        type: 'cosign container image signature',
+      },
+      optional: {},
+    },
+  ],
   'policy/conftest.json': [{ filename: 'k8s/deploy.yaml', namespace: 'main', successes: 12, failures: [] }],
   'rollout/canary-metrics.json': { intervals: [{ healthy: true }, { healthy: true }, { healthy: true }] },
   'rollout/schema-gate.json': { backwardCompatible: true, rollbackTested: true },
   'cost/infracost.json': { currency: 'USD', pastTotalMonthlyCost: '1000', totalMonthlyCost: '1040', diffTotalMonthlyCost: '40' },
-  'rollout/change.json': { service: 'graph-api', summary: 'Entity resolution v2', rollback: 'Helm rollback to 1.2.2; migration 003 has a tested down-migration.' },
+  'rollout/change.json': {
+    service: 'graph-api',
+    summary: 'Entity resolution v2',
+    rollback: 'Helm rollback to 1.2.2; migration 003 has a tested down-migration.',
+  },
 };
 
 /** A passing rollback drill `daysAgo` days old whose rollback the team's remediation ran (or the harness's timer). */
@@ -27,13 +53,28 @@ function backoutRun(daysAgo: number, how: 'remediated' | 'timer' = 'remediated')
 }
 
 const now = T0 + 60_000;
-const input = (files: Record<string, unknown>, runs: RunRecord[]): ReviewInput => ({ release: '1.3.0', now, files, runs: runs.map((record, i) => ({ path: `chaos-dr/run-${i}.json`, record })) });
+const input = (files: Record<string, unknown>, runs: RunRecord[]): ReviewInput => ({
+  release: '1.3.0',
+  now,
+  files,
+  runs: runs.map((record, i) => ({ path: `chaos-dr/run-${i}.json`, record })),
+});
 
 describe('drill review', () => {
   it('says NO-GO and lists every missing item when the pack has only drill runs', () => {
     const d = review(input({}, []));
     expect(d.decision).toBe('NO-GO');
-    expect(d.gates.filter((g) => g.status === 'missing').map((g) => g.id)).toEqual(['drills', 'vulnerabilities', 'supply-chain', 'policy', 'canary', 'schema', 'alerts', 'cost', 'backout']);
+    expect(d.gates.filter((g) => g.status === 'missing').map((g) => g.id)).toEqual([
+      'drills',
+      'vulnerabilities',
+      'supply-chain',
+      'policy',
+      'canary',
+      'schema',
+      'alerts',
+      'cost',
+      'backout',
+    ]);
     const memo = goNoGoMemo(input({}, []), d);
     expect(memo).toMatch(/\*\*Decision: NO-GO\*\*/);
     expect(memo).toMatch(/⚠️ missing \| no SARIF scan/);
@@ -95,10 +136,14 @@ describe('drill review', () => {
     const timerOnly = gate([backoutRun(2, 'timer')]);
     expect(timerOnly.status).toBe('fail');
     expect(timerOnly.detail).toMatch(/no remediated rollback drill/);
-    expect(timerOnly.detail).toMatch(/timer-driven, does not count: gameday-migration-rollback passed 2\.0 days ago \(run-backout-timer; bad-migration: after-revert\)/);
+    expect(timerOnly.detail).toMatch(
+      /timer-driven, does not count: gameday-migration-rollback passed 2\.0 days ago \(run-backout-timer; bad-migration: after-revert\)/,
+    );
     const both = gate([backoutRun(5), backoutRun(2, 'timer')]);
     expect(both.status).toBe('pass');
-    expect(both.detail).toMatch(/^remediated: gameday-migration-rollback passed 5\.0 days ago \(run-backout-remediated; bad-migration: remediated\); timer-driven, does not count: .*2\.0 days ago/);
+    expect(both.detail).toMatch(
+      /^remediated: gameday-migration-rollback passed 5\.0 days ago \(run-backout-remediated; bad-migration: remediated\); timer-driven, does not count: .*2\.0 days ago/,
+    );
     expect(both.evidence).toEqual(['chaos-dr/run-0.json', 'chaos-dr/run-1.json']);
     const stale = gate([backoutRun(31), backoutRun(2, 'timer')]);
     expect([stale.status, stale.detail]).toEqual(['fail', expect.stringMatching(/^remediated: .*31\.0 days ago/)]);

@@ -46,7 +46,14 @@ function longRun(): RunRecord {
   const { source, samples } = samplesFromRunLog(events);
   const burn = measureBurn(samples, 0.999, 30 * 86_400_000, start, end, source);
   const { verdict, checks } = decideVerdict({ outcome: { status: 'completed' }, events, episodes });
-  const measures: RunRecord['measures'] = { mttr: mttr(episodes), incidents: incidentCount(episodes), mttrOwnRecovery: mttrOwnRecovery(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+  const measures: RunRecord['measures'] = {
+    mttr: mttr(episodes),
+    incidents: incidentCount(episodes),
+    mttrOwnRecovery: mttrOwnRecovery(episodes),
+    errorRatio: burn.errorRatio,
+    burnRate: burn.burnRate,
+    budgetConsumed: burn.budgetConsumed,
+  };
   for (const e of episodes) Object.assign(measures, { [`${e.phase}.ttd`]: e.ttd, [`${e.phase}.ttr`]: e.ttr, [`${e.phase}.impact`]: e.impact });
   const tool = { name: 'drillbook', version: 'test' };
   const head = { schema: RUN_RECORD_SCHEMA, runId: 'run-72h', drill: 'bake-72h', environment: 'local', startedAt: start, endedAt: end } as const;

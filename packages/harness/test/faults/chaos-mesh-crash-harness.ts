@@ -15,7 +15,12 @@ const log = new MemoryRunLog();
 log.onAppend((e) => {
   if (e.kind === 'fault.injected') process.stdout.write(`INJECTED ${e.targets[0]}\n`);
 });
-const env: KubernetesEnvironment = { kind: 'kubernetes', context: 'stage-sim', namespaces: ['intelgraph'], targets: { api: { selector: { app: 'graph-api' }, namespace: 'intelgraph' } } };
+const env: KubernetesEnvironment = {
+  kind: 'kubernetes',
+  context: 'stage-sim',
+  namespaces: ['intelgraph'],
+  targets: { api: { selector: { app: 'graph-api' }, namespace: 'intelgraph' } },
+};
 const drill = defineGameDay({
   name: 'k8s-crash',
   environments: ['stage'],
@@ -24,7 +29,7 @@ const drill = defineGameDay({
 });
 const provider = chaosMeshProvider({ kubeconfig: kubeconfig! });
 await runTimeline(drill.plan, {
-      findRecovery,
+  findRecovery,
   runId: 'run-20261122-220501-cafe',
   environmentName: 'stage',
   environment: env,

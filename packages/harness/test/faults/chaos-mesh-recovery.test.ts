@@ -23,12 +23,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
 
 describe('crash recovery on Kubernetes', () => {
   it('SIGKILL of the harness mid-fault, then `drill recover` in a new process deletes the chaos object', async () => {
     const journal = join(dir, 'journal.jsonl');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'chaos-mesh-crash-harness.ts'), journal, kubeconfig], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'chaos-mesh-crash-harness.ts'), journal, kubeconfig], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     const name = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -42,7 +45,9 @@ describe('crash recovery on Kubernetes', () => {
     child.kill('SIGKILL');
     await exited(child);
     // The fault outlived the harness, and the journal holds what deletes it.
-    expect(sim.get('NetworkChaos', 'intelgraph', name)).toMatchObject({ status: { conditions: expect.arrayContaining([{ type: 'AllInjected', status: 'True' }]) } });
+    expect(sim.get('NetworkChaos', 'intelgraph', name)).toMatchObject({
+      status: { conditions: expect.arrayContaining([{ type: 'AllInjected', status: 'True' }]) },
+    });
     expect(readFileSync(journal, 'utf8')).toContain(name);
 
     const bin = join(__dirname, '../../bin/drill.js');
@@ -55,6 +60,8 @@ describe('crash recovery on Kubernetes', () => {
     expect(out).toMatch(/reverted 1, failed 0/);
     expect(code).toBe(0);
     expect(sim.get('NetworkChaos', 'intelgraph', name)).toBeUndefined();
-    expect(sim.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([`/apis/chaos-mesh.org/v1alpha1/namespaces/intelgraph/networkchaos/${name}`]);
+    expect(sim.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+      `/apis/chaos-mesh.org/v1alpha1/namespaces/intelgraph/networkchaos/${name}`,
+    ]);
   });
 });

@@ -59,7 +59,13 @@ async function through(provider: FaultProvider, fault: FaultSpec, id: string, wh
 
 // The control API wants the stage's bearer token.
 const controlHeaders = () => ({ authorization: `Bearer ${stage.controlToken}` });
-const replicas = async () => (await (await request(`${stage.urls.control}/replicas`, { headers: controlHeaders() })).body.json()) as Array<{ name: string; pid: number | null; ready: boolean; restarts: number }>;
+const replicas = async () =>
+  (await (await request(`${stage.urls.control}/replicas`, { headers: controlHeaders() })).body.json()) as Array<{
+    name: string;
+    pid: number | null;
+    ready: boolean;
+    restarts: number;
+  }>;
 const status = async (path: string) => {
   const res = await request(new URL(path, stage.urls.service), { method: 'GET' });
   await res.body.dump();
@@ -76,7 +82,11 @@ const waitFor = async (cond: () => Promise<boolean>, ms: number) => {
 /** Time of one DB-bound request through the balancer. */
 async function ingestMs(): Promise<number> {
   const t0 = performance.now();
-  const res = await request(new URL('/ingest', stage.urls.service), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entities: [{ kind: 'person', name: 'Ada' }] }) });
+  const res = await request(new URL('/ingest', stage.urls.service), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ entities: [{ kind: 'person', name: 'Ada' }] }),
+  });
   await res.body.dump();
   expect(res.statusCode).toBe(201);
   return performance.now() - t0;
@@ -109,9 +119,14 @@ describe('local fault providers on the real stage', () => {
     await waitFor(async () => (await replicas()).every((r) => r.ready), 20_000);
     const base = Math.min(await ingestMs(), await ingestMs(), await ingestMs());
     let slowed = 0;
-    await through(proxyProvider, { kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 60_000, delay: 200, direction: 'to' }, 'delay-1', async () => {
-      slowed = Math.min(await ingestMs(), await ingestMs());
-    });
+    await through(
+      proxyProvider,
+      { kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 60_000, delay: 200, direction: 'to' },
+      'delay-1',
+      async () => {
+        slowed = Math.min(await ingestMs(), await ingestMs());
+      },
+    );
     const after = Math.min(await ingestMs(), await ingestMs(), await ingestMs());
     // An ingest makes several round trips to PostgreSQL: at least one delay on top.
     expect(slowed - base).toBeGreaterThanOrEqual(190);
@@ -141,24 +156,41 @@ describe('local fault providers on the real stage', () => {
         await c.end();
       }
     };
-    const record = await through(migrationProvider, { kind: 'migration', target: 'db', selection: { mode: 'one' }, apply: 'create table drill_marker (x int)', rollback: 'drop table drill_marker' }, 'mig-1', async () => {
-      expect(await tableExists()).toBe(true);
-    });
+    const record = await through(
+      migrationProvider,
+      { kind: 'migration', target: 'db', selection: { mode: 'one' }, apply: 'create table drill_marker (x int)', rollback: 'drop table drill_marker' },
+      'mig-1',
+      async () => {
+        expect(await tableExists()).toBe(true);
+      },
+    );
     expect(record.data.rollback).toBe('drop table drill_marker');
     expect(await tableExists()).toBe(false);
   });
 
   it('stress: a CPU stressor runs while the fault is in and is gone after revert', async () => {
-    const record = await through(stressProvider, { kind: 'stress', target: 'api', selection: { mode: 'one' }, duration: 30_000, cpu: { workers: 1, load: 20 } }, 'stress-1', async (r) => {
-      expect((await stressProvider.status(r)).active).toBe(true);
-    });
+    const record = await through(
+      stressProvider,
+      { kind: 'stress', target: 'api', selection: { mode: 'one' }, duration: 30_000, cpu: { workers: 1, load: 20 } },
+      'stress-1',
+      async (r) => {
+        expect((await stressProvider.status(r)).active).toBe(true);
+      },
+    );
     expect((await stressProvider.status(record)).active).toBe(false);
   });
 
   it('the registry picks the provider per fault kind and environment, and refuses what none supports', () => {
     const reg = new ProviderRegistry(localProviders);
     expect(reg.choose({ kind: 'pod-kill', target: 'api', selection: { mode: 'one' } }, { kind: 'local' }).name).toBe('local-process');
-    expect(reg.choose({ kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 1, delay: 1, direction: 'to' }, { kind: 'local' }).name).toBe('local-proxy');
-    expect(() => reg.choose({ kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 1, delay: 1, direction: 'to' }, { kind: 'kubernetes', context: 'c', namespaces: ['n'], targets: {} })).toThrow(/no provider can inject a 'network' fault in a 'kubernetes' environment/);
+    expect(reg.choose({ kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 1, delay: 1, direction: 'to' }, { kind: 'local' }).name).toBe(
+      'local-proxy',
+    );
+    expect(() =>
+      reg.choose(
+        { kind: 'network', target: 'db', selection: { mode: 'one' }, duration: 1, delay: 1, direction: 'to' },
+        { kind: 'kubernetes', context: 'c', namespaces: ['n'], targets: {} },
+      ),
+    ).toThrow(/no provider can inject a 'network' fault in a 'kubernetes' environment/);
   });
 });

@@ -32,7 +32,11 @@ const newMarker = () => `drill-guard-${randomBytes(4).toString('hex')}.ts`;
 
 /** Starts a process outside this process's tree (its `sh` parent exits at once), as a service on the host would be. */
 function startOutside(...argv: string[]): number {
-  const pid = Number(execFileSync('sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!', 'sh', ...argv]).toString().trim());
+  const pid = Number(
+    execFileSync('sh', ['-c', '"$@" >/dev/null 2>&1 & echo $!', 'sh', ...argv])
+      .toString()
+      .trim(),
+  );
   started.push(pid);
   return pid;
 }
@@ -146,8 +150,7 @@ describe('a pid file is believed only when the process it names is the target', 
     const { ctx, target } = hostCtx({ pidFile: pidFile(victim), commandLine: newMarker() });
     for (const fault of [kill, pause]) {
       const refused = new RegExp(
-        `^target 'svc': pid ${victim} from .*svc-${victim}\\.pid runs 'sleep 600', ` +
-          "not containing 'drill-guard-[0-9a-f]+\\.ts' \\(the pid file is stale",
+        `^target 'svc': pid ${victim} from .*svc-${victim}\\.pid runs 'sleep 600', ` + "not containing 'drill-guard-[0-9a-f]+\\.ts' \\(the pid file is stale",
       );
       await expect(processProvider.prepare(fault, 'stale-1', ctx)).rejects.toThrow(refused);
       await expect(blastRadius(fault, target)).rejects.toThrow(/nothing was signalled/);

@@ -82,8 +82,14 @@ describe('HTTP/1.1 response framing', () => {
   it('consecutive responses on one connection, fed together', () => {
     const one = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
     const two = 'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
-    expect(parse(one + two, 0, false, 2).map((r) => [r.status, r.bytes])).toEqual([[200, one.length], [404, two.length]]);
-    expect(parse(one + two, 7, false, 2).map((r) => [r.status, r.bytes])).toEqual([[200, one.length], [404, two.length]]);
+    expect(parse(one + two, 0, false, 2).map((r) => [r.status, r.bytes])).toEqual([
+      [200, one.length],
+      [404, two.length],
+    ]);
+    expect(parse(one + two, 7, false, 2).map((r) => [r.status, r.bytes])).toEqual([
+      [200, one.length],
+      [404, two.length],
+    ]);
   });
   it('rejects what is not HTTP/1.x, and bytes with no request outstanding', () => {
     expect(() => parse('SSH-2.0-OpenSSH\r\n\r\n')).toThrow(H1ParseError);
@@ -138,8 +144,7 @@ describe('connections and pools against a real server', () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  const bytesFor = (path: string) =>
-    serializeRequest({ method: 'GET', url: new URL(`http://127.0.0.1:${port}${path}`), headers: {}, body: null });
+  const bytesFor = (path: string) => serializeRequest({ method: 'GET', url: new URL(`http://127.0.0.1:${port}${path}`), headers: {}, body: null });
   const sendOn = (c: { send(d: (r: SendResult) => void): void }) => new Promise<SendResult>((r) => c.send(r));
 
   it('reuses one connection for successive requests and reports each status', async () => {

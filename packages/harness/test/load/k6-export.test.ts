@@ -25,10 +25,27 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** Every executor, both threshold forms, a submetric and a threshold k6 cannot evaluate. */
 const everything = defineLoadProfile({
   name: 'every-executor',
-  request: { method: 'POST', path: '/ingest', headers: { 'x-team': 'sre' }, json: { entities: [{ kind: 'person', name: 'Ada "the Countess" Lovelace' }] }, expect: { status: [201, 202] }, name: 'ingest' },
+  request: {
+    method: 'POST',
+    path: '/ingest',
+    headers: { 'x-team': 'sre' },
+    json: { entities: [{ kind: 'person', name: 'Ada "the Countess" Lovelace' }] },
+    expect: { status: [201, 202] },
+    name: 'ingest',
+  },
   scenarios: {
     open: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1s', duration: '1m30s', preAllocatedVUs: 5, maxVUs: 40 },
-    ramp: { executor: 'ramping-arrival-rate', startRate: 5, timeUnit: '500ms', preAllocatedVUs: 2, stages: [{ duration: '10s', target: 50 }, { duration: '1.5s', target: 0 }], startTime: '1m30s' },
+    ramp: {
+      executor: 'ramping-arrival-rate',
+      startRate: 5,
+      timeUnit: '500ms',
+      preAllocatedVUs: 2,
+      stages: [
+        { duration: '10s', target: 50 },
+        { duration: '1.5s', target: 0 },
+      ],
+      startTime: '1m30s',
+    },
     closed: { executor: 'constant-vus', vus: 3, duration: '20s', gracefulStop: '5s' },
     rampvus: { executor: 'ramping-vus', startVUs: 0, stages: [{ duration: '10s', target: 4 }] },
     pervu: { executor: 'per-vu-iterations', vus: 2, iterations: 10, maxDuration: '30s' },
@@ -41,7 +58,11 @@ const everything = defineLoadProfile({
     http_req_duration_corrected: ['p(99)<2000'],
   },
 });
-const byUrl = defineLoadProfile({ name: 'by-url', request: { url: 'http://127.0.0.1:9/healthz' }, scenarios: { s: { executor: 'constant-vus', duration: '5s' } } });
+const byUrl = defineLoadProfile({
+  name: 'by-url',
+  request: { url: 'http://127.0.0.1:9/healthz' },
+  scenarios: { s: { executor: 'constant-vus', duration: '5s' } },
+});
 
 let repoProfiles: Array<{ profile: LoadProfile; source: string }> = [];
 beforeAll(async () => {
@@ -52,7 +73,21 @@ beforeAll(async () => {
 async function typeCheck(dir: string, files: string[]): Promise<{ ok: boolean; output: string }> {
   writeFileSync(
     join(dir, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { allowJs: true, checkJs: true, noEmit: true, strict: true, target: 'es2020', module: 'esnext', moduleResolution: 'bundler', lib: ['es2020'], types: ['k6'], skipLibCheck: true }, files }),
+    JSON.stringify({
+      compilerOptions: {
+        allowJs: true,
+        checkJs: true,
+        noEmit: true,
+        strict: true,
+        target: 'es2020',
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        lib: ['es2020'],
+        types: ['k6'],
+        skipLibCheck: true,
+      },
+      files,
+    }),
   );
   try {
     const r = await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir });
@@ -82,11 +117,23 @@ describe('k6 script', () => {
     for (const [name, s] of Object.entries(options.scenarios)) {
       const plan = everything.scenarios[name]!;
       expect(s.executor).toBe(plan.executor);
-      for (const k of ['duration', 'timeUnit', 'maxDuration', 'startTime', 'gracefulStop'] as const) if (k in s) expect(parseDuration(s[k] as string), `${name}.${k}`).toBe(plan[k]);
-      for (const k of ['rate', 'startRate', 'preAllocatedVUs', 'maxVUs', 'vus', 'startVUs', 'iterations'] as const) if (k in s) expect(s[k], `${name}.${k}`).toBe(plan[k]);
-      if (plan.stages) expect((s.stages as Array<{ duration: string; target: number }>).map((st) => ({ duration: parseDuration(st.duration), target: st.target }))).toEqual(plan.stages);
+      for (const k of ['duration', 'timeUnit', 'maxDuration', 'startTime', 'gracefulStop'] as const)
+        if (k in s) expect(parseDuration(s[k] as string), `${name}.${k}`).toBe(plan[k]);
+      for (const k of ['rate', 'startRate', 'preAllocatedVUs', 'maxVUs', 'vus', 'startVUs', 'iterations'] as const)
+        if (k in s) expect(s[k], `${name}.${k}`).toBe(plan[k]);
+      if (plan.stages)
+        expect((s.stages as Array<{ duration: string; target: number }>).map((st) => ({ duration: parseDuration(st.duration), target: st.target }))).toEqual(
+          plan.stages,
+        );
     }
-    expect(options.scenarios.ramp).toMatchObject({ timeUnit: '500ms', startTime: '1m30s', stages: [{ duration: '10s', target: 50 }, { duration: '1s500ms', target: 0 }] });
+    expect(options.scenarios.ramp).toMatchObject({
+      timeUnit: '500ms',
+      startTime: '1m30s',
+      stages: [
+        { duration: '10s', target: 50 },
+        { duration: '1s500ms', target: 0 },
+      ],
+    });
     // k6's defaults, made explicit: gracefulStop 30s, timeUnit 1s, maxVUs = preAllocatedVUs, 10m maxDuration.
     expect(options.scenarios.shared).toMatchObject({ gracefulStop: '30s', maxDuration: '10m' });
     expect(options.scenarios.ramp).toMatchObject({ maxVUs: 2 });
@@ -98,13 +145,23 @@ describe('k6 script', () => {
     const script = k6Script(everything);
     expect(script).toContain("// Threshold on 'http_req_duration_corrected' left out");
     expect(script).toContain('http.setResponseCallback(http.expectedStatuses(201, 202));');
-    expect(script).toContain("\"status is 201|202\": (r) => EXPECTED.includes(r.status)");
+    expect(script).toContain('"status is 201|202": (r) => EXPECTED.includes(r.status)');
     expect(script).toContain(`const BODY = ${JSON.stringify(everything.request.body)};`);
   });
 
   it('is deterministic: the same profile gives the same bytes, whatever order its scenarios were written in', () => {
-    const a = defineLoadProfile({ name: 'o', request: { path: '/x' }, scenarios: { b: { executor: 'constant-vus', duration: '1s' }, a: { executor: 'shared-iterations' } }, thresholds: { z: ['value>0'], checks: ['rate>0.9'] } });
-    const b = defineLoadProfile({ name: 'o', request: { path: '/x' }, scenarios: { a: { executor: 'shared-iterations' }, b: { executor: 'constant-vus', duration: '1s' } }, thresholds: { checks: ['rate>0.9'], z: ['value>0'] } });
+    const a = defineLoadProfile({
+      name: 'o',
+      request: { path: '/x' },
+      scenarios: { b: { executor: 'constant-vus', duration: '1s' }, a: { executor: 'shared-iterations' } },
+      thresholds: { z: ['value>0'], checks: ['rate>0.9'] },
+    });
+    const b = defineLoadProfile({
+      name: 'o',
+      request: { path: '/x' },
+      scenarios: { a: { executor: 'shared-iterations' }, b: { executor: 'constant-vus', duration: '1s' } },
+      thresholds: { checks: ['rate>0.9'], z: ['value>0'] },
+    });
     expect(k6Script(a)).toBe(k6Script(b));
     expect(k6TestRunYaml(a)).toBe(k6TestRunYaml(b));
   });
@@ -123,7 +180,10 @@ describe('k6 script', () => {
 
     // The check bites: a misspelt executor and a numeric duration are type errors.
     const bad = mkdtempSync(join(tmp, 'tsc-bad-'));
-    writeFileSync(join(bad, 'bad.js'), k6Script(everything).replace('"executor": "constant-vus"', '"executor": "constant-vu"').replace('"duration": "20s"', '"duration": 20'));
+    writeFileSync(
+      join(bad, 'bad.js'),
+      k6Script(everything).replace('"executor": "constant-vus"', '"executor": "constant-vu"').replace('"duration": "20s"', '"duration": 20'),
+    );
     const r = await typeCheck(bad, ['bad.js']);
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/bad\.js\(\d+,\d+\): error TS/);
@@ -135,8 +195,10 @@ function closeObjects(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(closeObjects);
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeObjects(pv)])) : closeObjects(v);
-  if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  for (const [k, v] of Object.entries(node))
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeObjects(pv)])) : closeObjects(v);
+  if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields'])
+    out.additionalProperties = false;
   return out;
 }
 
@@ -158,7 +220,13 @@ describe.skipIf(!haveCrd)('k6-operator TestRun', () => {
   it('validates against the CRD for every repo profile, with and without options', () => {
     for (const { profile, source } of repoProfiles) {
       expect(errors(k6OperatorObjects(profile).testRun), profile.name).toEqual([]);
-      expect(errors(k6OperatorObjects(profile, { namespace: 'load', parallelism: 4, baseUrl: 'http://graph-api.prod.svc:8080', image: 'grafana/k6:1.3.0', source }).testRun), profile.name).toEqual([]);
+      expect(
+        errors(
+          k6OperatorObjects(profile, { namespace: 'load', parallelism: 4, baseUrl: 'http://graph-api.prod.svc:8080', image: 'grafana/k6:1.3.0', source })
+            .testRun,
+        ),
+        profile.name,
+      ).toEqual([]);
     }
     expect(errors(k6OperatorObjects(everything, { parallelism: 2 }).testRun)).toEqual([]);
   });
@@ -173,7 +241,15 @@ describe.skipIf(!haveCrd)('k6-operator TestRun', () => {
   it('the YAML holds a ConfigMap with the script and a TestRun pointing at it', () => {
     const text = k6TestRunYaml(repoProfiles[0]!.profile, { baseUrl: 'http://svc:8080' });
     expect(text).not.toMatch(/[&*]a\d/); // no YAML anchors: plain objects for kubectl and reviewers
-    const docs = parseAllDocuments(text).map((d) => d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: { script: { configMap: { name: string; file: string } }; runner: { env: Array<{ name: string; value: string }> } } });
+    const docs = parseAllDocuments(text).map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          metadata: { name: string };
+          data?: Record<string, string>;
+          spec?: { script: { configMap: { name: string; file: string } }; runner: { env: Array<{ name: string; value: string }> } };
+        },
+    );
     expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'TestRun']);
     const [cm, tr] = docs as [(typeof docs)[0], (typeof docs)[0]];
     expect(tr.spec!.script.configMap.name).toBe(cm.metadata.name);
@@ -196,13 +272,32 @@ describe('buildK6Artifacts', () => {
     const out = mkdtempSync(join(tmp, 'out-'));
     const files = await buildK6Artifacts(repoProfiles, out);
     expect(repoProfiles.map((p) => p.source)).toEqual(['load/outage-background.ts', 'load/spike.ts', 'load/steady-p50.ts', 'load/steady-p95.ts']);
-    expect(files).toEqual(['k6/outage-background.js', 'k6/outage-background.testrun.yaml', 'k6/spike.js', 'k6/spike.testrun.yaml', 'k6/steady-p50.js', 'k6/steady-p50.testrun.yaml', 'k6/steady-p95.js', 'k6/steady-p95.testrun.yaml']);
+    expect(files).toEqual([
+      'k6/outage-background.js',
+      'k6/outage-background.testrun.yaml',
+      'k6/spike.js',
+      'k6/spike.testrun.yaml',
+      'k6/steady-p50.js',
+      'k6/steady-p50.testrun.yaml',
+      'k6/steady-p95.js',
+      'k6/steady-p95.testrun.yaml',
+    ]);
     const first = Object.fromEntries(files.map((f) => [f, readFileSync(join(out, f), 'utf8')]));
     expect(first['k6/steady-p50.js']).toContain("from load profile 'steady-p50' (load/steady-p50.ts)");
     await buildK6Artifacts(repoProfiles, out);
     for (const f of files) expect(readFileSync(join(out, f), 'utf8'), f).toBe(first[f]);
-    await buildK6Artifacts(repoProfiles.filter((p) => p.profile.name !== 'spike'), out);
-    expect(readdirSync(join(out, 'k6')).sort()).toEqual(['outage-background.js', 'outage-background.testrun.yaml', 'steady-p50.js', 'steady-p50.testrun.yaml', 'steady-p95.js', 'steady-p95.testrun.yaml']);
+    await buildK6Artifacts(
+      repoProfiles.filter((p) => p.profile.name !== 'spike'),
+      out,
+    );
+    expect(readdirSync(join(out, 'k6')).sort()).toEqual([
+      'outage-background.js',
+      'outage-background.testrun.yaml',
+      'steady-p50.js',
+      'steady-p50.testrun.yaml',
+      'steady-p95.js',
+      'steady-p95.testrun.yaml',
+    ]);
     await expect(buildK6Artifacts([repoProfiles[0]!, repoProfiles[0]!], out)).rejects.toThrow(/two load profiles are named 'outage-background'/);
   });
 });

@@ -32,13 +32,16 @@ afterAll(async () => {
 describe('a load profile against the stage', () => {
   it('steady-p50 for 5 s: every request counted by the runner and by the service, checks and thresholds pass', async () => {
     const prom = new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus);
-    const ingestCount = async () => (await prom.query('sum(http_requests_total{service="graph-api",route="/ingest",method="POST"}) or vector(0)'))[0]?.value ?? 0;
+    const ingestCount = async () =>
+      (await prom.query('sum(http_requests_total{service="graph-api",route="/ingest",method="POST"}) or vector(0)'))[0]?.value ?? 0;
     const before = await ingestCount();
     const samples: number[] = [];
     const summary = await runLoad(profile, { baseUrl: stage.urls.service, clock: new RealClock(), onSample: (s) => samples.push(s.requests) });
     const m = summary.metrics;
     const sent = m.http_reqs!.values.count!;
-    console.log(`steady-p50 on the stage for 5 s: ${sent} requests, p95 ${m.http_req_duration!.values['p(95)']!.toFixed(1)} ms, dropped ${m.dropped_iterations?.values.count ?? 0}`);
+    console.log(
+      `steady-p50 on the stage for 5 s: ${sent} requests, p95 ${m.http_req_duration!.values['p(95)']!.toFixed(1)} ms, dropped ${m.dropped_iterations?.values.count ?? 0}`,
+    );
     // 20/s for 5 s: the open model starts 100 iterations (± the last tick).
     expect(sent).toBeGreaterThanOrEqual(99);
     expect(sent).toBeLessThanOrEqual(101);

@@ -35,14 +35,27 @@ describe('executor schedules', () => {
     expect(offs[1]! - offs[0]!).toBeCloseTo(20, 9);
   });
   it('ramping-arrival-rate: the number of starts is the area under the rate, denser as it ramps up', () => {
-    const offs = arrivalOffsets({ executor: 'ramping-arrival-rate', startRate: 0, timeUnit: 1_000, stages: [{ duration: 10_000, target: 100 }, { duration: 10_000, target: 100 }], startTime: 0, gracefulStop: 0 });
+    const offs = arrivalOffsets({
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
+      timeUnit: 1_000,
+      stages: [
+        { duration: 10_000, target: 100 },
+        { duration: 10_000, target: 100 },
+      ],
+      startTime: 0,
+      gracefulStop: 0,
+    });
     expect(offs).toHaveLength(500 + 1000);
     const firstHalf = offs.filter((t) => t < 5_000).length;
     expect(firstHalf).toBe(125); // ∫0..5s of 10·t = 125
     expect(offs.every((t, i) => i === 0 || t >= offs[i - 1]!)).toBe(true);
   });
   it('ramping-vus: linear between stages', () => {
-    const stages = [{ duration: 10_000, target: 10 }, { duration: 10_000, target: 0 }];
+    const stages = [
+      { duration: 10_000, target: 10 },
+      { duration: 10_000, target: 0 },
+    ];
     expect([0, 5_000, 10_000, 15_000, 25_000].map((t) => vusAt(0, stages, t))).toEqual([0, 5, 10, 5, 0]);
   });
 });
@@ -128,9 +141,15 @@ describe('the runner against a real HTTP server', () => {
 
   it('per-vu and shared iterations run exactly their counts', async () => {
     slowMs = 0;
-    const per = await runLoad(defineLoadProfile({ name: 'p', request: { path: '/ok' }, scenarios: { s: { executor: 'per-vu-iterations', vus: 3, iterations: 4 } } }), { baseUrl: base, clock: new RealClock() });
+    const per = await runLoad(
+      defineLoadProfile({ name: 'p', request: { path: '/ok' }, scenarios: { s: { executor: 'per-vu-iterations', vus: 3, iterations: 4 } } }),
+      { baseUrl: base, clock: new RealClock() },
+    );
     expect(per.metrics.iterations!.values.count).toBe(12);
-    const shared = await runLoad(defineLoadProfile({ name: 's', request: { path: '/ok' }, scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 10 } } }), { baseUrl: base, clock: new RealClock() });
+    const shared = await runLoad(
+      defineLoadProfile({ name: 's', request: { path: '/ok' }, scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: 10 } } }),
+      { baseUrl: base, clock: new RealClock() },
+    );
     expect(shared.metrics.iterations!.values.count).toBe(10);
   });
 });
@@ -146,7 +165,11 @@ describe('burn from driven traffic (issue #7 ground truth)', () => {
       const samples: Array<{ t: number; requests: number; errors: number }> = [];
       let dropped = 0;
       // maxVUs well above need: a loaded CI machine must not turn this into a drop test.
-      const profile = defineLoadProfile({ name: 'burn', request: { path: '/', expect: { status: 200 } }, scenarios: { s: { executor: 'constant-arrival-rate', rate: 50, duration: '4s', preAllocatedVUs: 10, maxVUs: 100 } } });
+      const profile = defineLoadProfile({
+        name: 'burn',
+        request: { path: '/', expect: { status: 200 } },
+        scenarios: { s: { executor: 'constant-arrival-rate', rate: 50, duration: '4s', preAllocatedVUs: 10, maxVUs: 100 } },
+      });
       const clock = new RealClock();
       const from = clock.now();
       await runLoad(profile, {

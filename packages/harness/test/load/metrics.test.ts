@@ -21,7 +21,11 @@ describe('threshold operators', () => {
       ['===', [false, true, false]],
       ['!=', [true, false, true]],
     ];
-    for (const [op, want] of table) expect([1, 2, 3].map((v) => compare(v, op as '<', 2)), op).toEqual(want);
+    for (const [op, want] of table)
+      expect(
+        [1, 2, 3].map((v) => compare(v, op as '<', 2)),
+        op,
+      ).toEqual(want);
   });
 });
 
@@ -53,7 +57,11 @@ describe('metric store', () => {
     expect(agg('http_req_duration', 'max==100').ok).toBe(true);
     // Percentiles come from an HDR histogram at 3 significant digits (µs values): the
     // sample's bucket's highest value, within 0.1 % of it.
-    for (const [q, v] of [['med', 50], ['p(90)', 90], ['p(99)', 99]] as const) {
+    for (const [q, v] of [
+      ['med', 50],
+      ['p(90)', 90],
+      ['p(99)', 99],
+    ] as const) {
       expect(agg('http_req_duration', `${q}>=${v}`).ok, q).toBe(true);
       expect(agg('http_req_duration', `${q}<${v * 1.001}`).ok, q).toBe(true);
     }
@@ -124,7 +132,11 @@ describe('the hard stop', () => {
   });
 
   it('interrupts requests still in flight after gracefulStop; they count as failed with status 0', async () => {
-    const p = defineLoadProfile({ name: 'hang', request: { path: '/hang' }, scenarios: { s: { executor: 'constant-vus', vus: 3, duration: '500ms', gracefulStop: '300ms' } } });
+    const p = defineLoadProfile({
+      name: 'hang',
+      request: { path: '/hang' },
+      scenarios: { s: { executor: 'constant-vus', vus: 3, duration: '500ms', gracefulStop: '300ms' } },
+    });
     const s = await runLoad(p, { baseUrl: base, clock: new RealClock() });
     expect(held.length).toBe(3);
     expect(s.metrics.http_reqs!.values.count).toBe(3);

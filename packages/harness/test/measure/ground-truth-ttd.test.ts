@@ -31,7 +31,15 @@ beforeAll(async () => {
   await runBuild({ projectRoot: resolve(__dirname, '../../../..'), outDir: join(dir, 'out') });
   watcher = new AlertWatcher({ now: () => clock.now(), sleep: (ms, s) => clock.sleep(ms, s), pollEveryMs: 100 });
   const webhook = await watcher.listen();
-  stage = await startStage({ restartDelay: 15_000, scrapeInterval: SCRAPE, evaluationInterval: EVAL, rulesDir: join(dir, 'out/alerts'), alertWebhookUrl: webhook, alertWebhookToken: watcher.webhookToken, stateDir: join(dir, 'stage') });
+  stage = await startStage({
+    restartDelay: 15_000,
+    scrapeInterval: SCRAPE,
+    evaluationInterval: EVAL,
+    rulesDir: join(dir, 'out/alerts'),
+    alertWebhookUrl: webhook,
+    alertWebhookToken: watcher.webhookToken,
+    stateDir: join(dir, 'stage'),
+  });
   watcher.usePrometheus(new PrometheusClient(stage.urls.prometheus, undefined, stage.auth.prometheus));
 }, 120_000);
 afterAll(async () => {

@@ -170,7 +170,19 @@ describe('RPO and RTO', () => {
     const acks = Array.from({ length: 100 }, (_, i) => ({ seq: i + 1, ackedAt: T0 + i * 100 }));
     const tFailure = T0 + 9_950;
     const surviving = new Set(acks.filter((a) => a.seq <= 80).map((a) => a.seq)); // the last archived segment ended at seq 80
-    const r = measureRestore(acks, surviving, { tFailure, tDetected: tFailure + 900, tRestoreStarted: tFailure + 1_000, tRestoreEnded: tFailure + 3_000, tReplayEnded: tFailure + 4_500, tHealthy: tFailure + 6_000 }, { rpo: 15 * 60_000, rto: 60 * 60_000 });
+    const r = measureRestore(
+      acks,
+      surviving,
+      {
+        tFailure,
+        tDetected: tFailure + 900,
+        tRestoreStarted: tFailure + 1_000,
+        tRestoreEnded: tFailure + 3_000,
+        tReplayEnded: tFailure + 4_500,
+        tHealthy: tFailure + 6_000,
+      },
+      { rpo: 15 * 60_000, rto: 60 * 60_000 },
+    );
     expect(r.rpo.value).toBe(tFailure - (T0 + 79 * 100));
     expect(r.lostRows.value).toBe(20);
     expect(r.rto.value).toBe(6_000);
@@ -182,7 +194,14 @@ describe('RPO and RTO', () => {
   it('a hole below the newest survivor fails the restore check', () => {
     const acks = Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, ackedAt: T0 + i * 100 }));
     const surviving = new Set([1, 2, 3, 5, 6]);
-    const r = measureRestore(acks, surviving, { tFailure: T0 + 2_000, tDetected: 0, tRestoreStarted: 0, tRestoreEnded: 0, tReplayEnded: 0, tHealthy: T0 + 3_000 });
+    const r = measureRestore(acks, surviving, {
+      tFailure: T0 + 2_000,
+      tDetected: 0,
+      tRestoreStarted: 0,
+      tRestoreEnded: 0,
+      tReplayEnded: 0,
+      tHealthy: T0 + 3_000,
+    });
     expect(r.checks[0]).toMatchObject({ ok: false, detail: '1 rows missing below seq 6' });
   });
 });
@@ -193,7 +212,17 @@ describe('stop conditions', () => {
     const seconds = [0.1, 0.5, 0.6, 0.1, 0.5, 0.5, 0.5, 0];
     let breachAt = -1;
     seconds.forEach((ratio, i) => {
-      const b = ev.observe({ t: T0 + i * 1000 + 500, kind: 'load.sample', requests: 100, failures: ratio * 100, p50Ms: 1, p95Ms: 1, p99Ms: 1, dropped: 0, vus: 1 });
+      const b = ev.observe({
+        t: T0 + i * 1000 + 500,
+        kind: 'load.sample',
+        requests: 100,
+        failures: ratio * 100,
+        p50Ms: 1,
+        p95Ms: 1,
+        p99Ms: 1,
+        dropped: 0,
+        vus: 1,
+      });
       if (b && breachAt < 0) breachAt = i;
     });
     // Intervals close when the next second's sample arrives: seconds 4, 5, 6 are above → breach when second 7 arrives.
@@ -222,7 +251,8 @@ describe('stop conditions', () => {
   it('budget consumed: 100 % errors burn 1000× and pass 5 % of a 30-day budget after 129.6 s', () => {
     const ev = createStopEvaluator([{ kind: 'budget-consumed', slo: 's', above: 0.05 }], { slos: { s: { objective: 0.999, periodMs: 30 * 86_400_000 } } });
     let breachedAt = -1;
-    for (let i = 0; i < 20_000 && breachedAt < 0; i++) if (ev.observe({ t: T0 + i * 1000, kind: 'probe', probe: 'p', ok: false, started: T0 + i * 1000 })) breachedAt = i;
+    for (let i = 0; i < 20_000 && breachedAt < 0; i++)
+      if (ev.observe({ t: T0 + i * 1000, kind: 'probe', probe: 'p', ok: false, started: T0 + i * 1000 })) breachedAt = i;
     // 0.05 × 2 592 000 s / 1000 = 129.6 s
     expect(breachedAt).toBe(130);
   });

@@ -61,7 +61,16 @@ describe('measureRun', () => {
     const withLoad = measureRun({ ...base, loadThresholds: [breached] });
     expect(withLoad.checks.find((c) => c.name === 'load threshold http_req_failed rate<0.01')).toMatchObject({ ok: false, detail: 'rate=0.1670' });
     expect(withLoad.verdict).toBe('fail');
-    const text = renderSummary({ drill: 'm', environment: 'local', verdict: withLoad.verdict, exitCode: 1, episodes: withLoad.episodes, burns: withLoad.burns, checks: withLoad.checks, faultsLeftIn: 0 });
+    const text = renderSummary({
+      drill: 'm',
+      environment: 'local',
+      verdict: withLoad.verdict,
+      exitCode: 1,
+      episodes: withLoad.episodes,
+      burns: withLoad.burns,
+      checks: withLoad.checks,
+      faultsLeftIn: 0,
+    });
     expect(text).toMatch(/✗ load threshold http_req_failed rate<0\.01: rate=0\.1670/);
     expect(text).toMatch(/GraphApiDatabaseDown \(unexpected\)/);
     expect(text).toMatch(/burn: no SLO declared/);

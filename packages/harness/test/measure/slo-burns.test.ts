@@ -64,8 +64,20 @@ function recordFor(slos: SloDefinition[]): RunRecord {
   const episodes = measureEpisodes(events, plan);
   const { verdict, checks } = decideVerdict({ outcome: { status: 'completed' }, events, episodes });
   return {
-    schema: RUN_RECORD_SCHEMA, runId: 'run-burn', drill: 'burn', environment: 'local', startedAt: T0, endedAt, plan, events,
-    measures: { mttr: mttr(episodes), ...sloBurnMeasures(burns) }, checks, verdict, exitCode: 0, slos: declared, tool: { name: 'drillbook', version: 'test' },
+    schema: RUN_RECORD_SCHEMA,
+    runId: 'run-burn',
+    drill: 'burn',
+    environment: 'local',
+    startedAt: T0,
+    endedAt,
+    plan,
+    events,
+    measures: { mttr: mttr(episodes), ...sloBurnMeasures(burns) },
+    checks,
+    verdict,
+    exitCode: 0,
+    slos: declared,
+    tool: { name: 'drillbook', version: 'test' },
   };
 }
 
@@ -109,7 +121,9 @@ describe('a 28-day SLO: rules, measure, promtool, dashboard and report agree on 
   it('the rules carry the 28-day factors, and the measure holds its peaks against the same ones', () => {
     const pairs = burnAlerts(pay28).filter((a) => a.condition.alert === 'burn-rate');
     expect(pairs.map((a) => a.factor)).toEqual([13.44, 5.6, 2.8, 0.933333333333]);
-    const exprs = alertGroup(pay28).rules.map((r) => r.expr).join('\n');
+    const exprs = alertGroup(pay28)
+      .rules.map((r) => r.expr)
+      .join('\n');
     for (const a of pairs) expect(exprs).toContain(`> (${num(a.factor)} * ${num(errorBudget(pay28))})`);
     expect(exprs).not.toContain('14.4');
     expect(burn28!.sloId).toBe(pay28.id);
@@ -127,7 +141,10 @@ describe('a 28-day SLO: rules, measure, promtool, dashboard and report agree on 
       const over = new Set(b!.report.peaks.filter((p) => p.peak > p.factor).map((p) => p.pair));
       return burnAlerts(s).filter((a) => a.condition.alert === 'burn-rate' && over.has(`${a.condition.short}/${a.condition.long}`));
     };
-    const expected = new Map([[pay28.id, exceeded(pay28, burn28)], [pay30.id, exceeded(pay30, burn30)]]);
+    const expected = new Map([
+      [pay28.id, exceeded(pay28, burn28)],
+      [pay30.id, exceeded(pay30, burn30)],
+    ]);
     expect(expected.get(pay28.id)!.map((a) => a.condition.long)).toEqual(['1h', '6h', '1d', '3d']);
     expect(expected.get(pay30.id)!.map((a) => a.condition.long)).toEqual(['6h', '1d', '3d']);
     const out = await promtoolFiring([pay28, pay30], expected);

@@ -16,7 +16,10 @@ describe('alert transitions from Prometheus polls', () => {
     for (const current of steps) {
       const { transitions, next } = diffAlertStates(seen, current);
       seen = next;
-      pushAll(states, transitions.map((t) => t.state));
+      pushAll(
+        states,
+        transitions.map((t) => t.state),
+      );
     }
     expect(states).toEqual(['pending', 'firing', 'resolved']);
   });

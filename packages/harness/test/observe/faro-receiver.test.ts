@@ -15,7 +15,20 @@ const payload: FaroPayload = {
     resourceSpans: [
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'graph-api-web' } }] },
-        scopeSpans: [{ spans: [{ traceId, spanId: '00f067aa0ba902b7', name: 'HTTP POST', kind: 3, startTimeUnixNano: '1763848800000000000', endTimeUnixNano: '1763848800120000000' }] }],
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId,
+                spanId: '00f067aa0ba902b7',
+                name: 'HTTP POST',
+                kind: 3,
+                startTimeUnixNano: '1763848800000000000',
+                endTimeUnixNano: '1763848800120000000',
+              },
+            ],
+          },
+        ],
       },
     ],
   },

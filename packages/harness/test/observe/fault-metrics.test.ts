@@ -11,7 +11,14 @@ import { PrometheusClient } from '../../src/observe/prometheus.ts';
 import { TelemetryServer } from '../../src/observe/telemetry-server.ts';
 
 const run = { drill: 'nightly', runId: 'run-1' };
-const injecting = (t: number): RunEvent => ({ t, kind: 'fault.injecting', faultId: 'f1', phase: 'replica-loss', provider: 'local-process', fault: { kind: 'pod-kill', target: 'api' } });
+const injecting = (t: number): RunEvent => ({
+  t,
+  kind: 'fault.injecting',
+  faultId: 'f1',
+  phase: 'replica-loss',
+  provider: 'local-process',
+  fault: { kind: 'pod-kill', target: 'api' },
+});
 
 describe('FaultMetrics', () => {
   it('is 1 from fault.injected to fault.reverted; stays 1 when the revert failed', async () => {

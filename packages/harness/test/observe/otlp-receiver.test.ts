@@ -86,7 +86,7 @@ describe('OTLP/HTTP trace receiver', () => {
     await unsupported.body.dump();
   });
 
-  it('answers 503 with Retry-After when the run\'s own spans do not fit, so exporters retry', async () => {
+  it("answers 503 with Retry-After when the run's own spans do not fit, so exporters retry", async () => {
     const full = new TraceStore(1);
     const small = new TelemetryServer().route('/v1/traces', otlpTraceHandler(full));
     const base = await small.listen();

@@ -56,7 +56,12 @@ describe('the harness traces itself', () => {
   it('turns faults into annotated regions and alerts into points for Grafana', () => {
     const a = annotationsOf(events, 'nightly', 'run-x');
     expect(a).toEqual([
-      { time: T0 + 5_050, timeEnd: T0 + 12_000, tags: ['drillbook', 'drill:nightly', 'run:run-x', 'fault', 'phase:kill'], text: 'fault pod-kill in: replica-1' },
+      {
+        time: T0 + 5_050,
+        timeEnd: T0 + 12_000,
+        tags: ['drillbook', 'drill:nightly', 'run:run-x', 'fault', 'phase:kill'],
+        text: 'fault pod-kill in: replica-1',
+      },
       { time: T0 + 11_000, tags: ['drillbook', 'drill:nightly', 'run:run-x', 'alert'], text: 'GraphApiReplicaDown firing' },
     ]);
   });

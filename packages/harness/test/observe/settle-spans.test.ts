@@ -3,7 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { settleSpans, TraceStore, type StoredSpan } from '../../src/observe/trace-store.ts';
 
-const span = (traceId: string, spanId: string): StoredSpan => ({ traceId, spanId, name: 'x', service: 'graph-api', kind: 2, startMs: 0, endMs: 1, statusCode: 0, attributes: {} });
+const span = (traceId: string, spanId: string): StoredSpan => ({
+  traceId,
+  spanId,
+  name: 'x',
+  service: 'graph-api',
+  kind: 2,
+  startMs: 0,
+  endMs: 1,
+  statusCode: 0,
+  attributes: {},
+});
 
 describe('settleSpans', () => {
   it('returns when the trace is complete, even if its last batch came late', async () => {

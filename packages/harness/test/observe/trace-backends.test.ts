@@ -16,8 +16,30 @@ const T0 = 1_795_000_000_000; // ms
 
 /** The truth both backends describe: a server span under the journey's client span, and a DB call. */
 const expected: StoredSpan[] = [
-  { traceId: TRACE, spanId: SERVER, parentSpanId: CLIENT, name: 'POST /ingest', service: 'graph-api', kind: 2, startMs: T0, endMs: T0 + 12.5, statusCode: 0, attributes: { 'http.route': '/ingest' } },
-  { traceId: TRACE, spanId: DB, parentSpanId: SERVER, name: 'pg.query:INSERT graph', service: 'graph-api', kind: 3, startMs: T0 + 2, endMs: T0 + 9, statusCode: 2, attributes: { 'db.system': 'postgresql' } },
+  {
+    traceId: TRACE,
+    spanId: SERVER,
+    parentSpanId: CLIENT,
+    name: 'POST /ingest',
+    service: 'graph-api',
+    kind: 2,
+    startMs: T0,
+    endMs: T0 + 12.5,
+    statusCode: 0,
+    attributes: { 'http.route': '/ingest' },
+  },
+  {
+    traceId: TRACE,
+    spanId: DB,
+    parentSpanId: SERVER,
+    name: 'pg.query:INSERT graph',
+    service: 'graph-api',
+    kind: 3,
+    startMs: T0 + 2,
+    endMs: T0 + 9,
+    statusCode: 2,
+    attributes: { 'db.system': 'postgresql' },
+  },
 ];
 
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
@@ -34,8 +56,28 @@ function tempoV1(scopeKey: 'scopeSpans' | 'instrumentationLibrarySpans') {
           {
             scope: { name: '@opentelemetry/instrumentation-http' },
             spans: [
-              { traceId: b64(TRACE), spanId: b64(SERVER), parentSpanId: b64(CLIENT), name: 'POST /ingest', kind: 'SPAN_KIND_SERVER', startTimeUnixNano: ns(T0), endTimeUnixNano: ns(T0 + 12.5), attributes: [kv('http.route', '/ingest')], status: {} },
-              { traceId: b64(TRACE), spanId: b64(DB), parentSpanId: b64(SERVER), name: 'pg.query:INSERT graph', kind: 'SPAN_KIND_CLIENT', startTimeUnixNano: ns(T0 + 2), endTimeUnixNano: ns(T0 + 9), attributes: [kv('db.system', 'postgresql')], status: { code: 'STATUS_CODE_ERROR', message: 'boom' } },
+              {
+                traceId: b64(TRACE),
+                spanId: b64(SERVER),
+                parentSpanId: b64(CLIENT),
+                name: 'POST /ingest',
+                kind: 'SPAN_KIND_SERVER',
+                startTimeUnixNano: ns(T0),
+                endTimeUnixNano: ns(T0 + 12.5),
+                attributes: [kv('http.route', '/ingest')],
+                status: {},
+              },
+              {
+                traceId: b64(TRACE),
+                spanId: b64(DB),
+                parentSpanId: b64(SERVER),
+                name: 'pg.query:INSERT graph',
+                kind: 'SPAN_KIND_CLIENT',
+                startTimeUnixNano: ns(T0 + 2),
+                endTimeUnixNano: ns(T0 + 9),
+                attributes: [kv('db.system', 'postgresql')],
+                status: { code: 'STATUS_CODE_ERROR', message: 'boom' },
+              },
             ],
           },
         ],
@@ -53,8 +95,27 @@ const tempoV2 = {
         scopeSpans: [
           {
             spans: [
-              { traceId: TRACE, spanId: SERVER, parentSpanId: CLIENT, name: 'POST /ingest', kind: 2, startTimeUnixNano: ns(T0), endTimeUnixNano: ns(T0 + 12.5), attributes: [kv('http.route', '/ingest')] },
-              { traceId: TRACE, spanId: DB, parentSpanId: SERVER, name: 'pg.query:INSERT graph', kind: 3, startTimeUnixNano: ns(T0 + 2), endTimeUnixNano: ns(T0 + 9), attributes: [kv('db.system', 'postgresql')], status: { code: 2 } },
+              {
+                traceId: TRACE,
+                spanId: SERVER,
+                parentSpanId: CLIENT,
+                name: 'POST /ingest',
+                kind: 2,
+                startTimeUnixNano: ns(T0),
+                endTimeUnixNano: ns(T0 + 12.5),
+                attributes: [kv('http.route', '/ingest')],
+              },
+              {
+                traceId: TRACE,
+                spanId: DB,
+                parentSpanId: SERVER,
+                name: 'pg.query:INSERT graph',
+                kind: 3,
+                startTimeUnixNano: ns(T0 + 2),
+                endTimeUnixNano: ns(T0 + 9),
+                attributes: [kv('db.system', 'postgresql')],
+                status: { code: 2 },
+              },
             ],
           },
         ],
@@ -69,8 +130,33 @@ const jaeger = {
     {
       traceID: TRACE,
       spans: [
-        { traceID: TRACE, spanID: SERVER, operationName: 'POST /ingest', references: [{ refType: 'CHILD_OF', traceID: TRACE, spanID: CLIENT }], startTime: T0 * 1000, duration: 12_500, tags: [{ key: 'http.route', type: 'string', value: '/ingest' }, { key: 'span.kind', type: 'string', value: 'server' }], processID: 'p1' },
-        { traceID: TRACE, spanID: DB, operationName: 'pg.query:INSERT graph', references: [{ refType: 'CHILD_OF', traceID: TRACE, spanID: SERVER }], startTime: (T0 + 2) * 1000, duration: 7_000, tags: [{ key: 'db.system', type: 'string', value: 'postgresql' }, { key: 'span.kind', type: 'string', value: 'client' }, { key: 'otel.status_code', type: 'string', value: 'ERROR' }], processID: 'p1' },
+        {
+          traceID: TRACE,
+          spanID: SERVER,
+          operationName: 'POST /ingest',
+          references: [{ refType: 'CHILD_OF', traceID: TRACE, spanID: CLIENT }],
+          startTime: T0 * 1000,
+          duration: 12_500,
+          tags: [
+            { key: 'http.route', type: 'string', value: '/ingest' },
+            { key: 'span.kind', type: 'string', value: 'server' },
+          ],
+          processID: 'p1',
+        },
+        {
+          traceID: TRACE,
+          spanID: DB,
+          operationName: 'pg.query:INSERT graph',
+          references: [{ refType: 'CHILD_OF', traceID: TRACE, spanID: SERVER }],
+          startTime: (T0 + 2) * 1000,
+          duration: 7_000,
+          tags: [
+            { key: 'db.system', type: 'string', value: 'postgresql' },
+            { key: 'span.kind', type: 'string', value: 'client' },
+            { key: 'otel.status_code', type: 'string', value: 'ERROR' },
+          ],
+          processID: 'p1',
+        },
       ],
       processes: { p1: { serviceName: 'graph-api', tags: [] } },
     },
@@ -81,7 +167,11 @@ const jaeger = {
   errors: null,
 };
 
-interface Backend { url: string; requests: URL[]; close: () => Promise<void> }
+interface Backend {
+  url: string;
+  requests: URL[];
+  close: () => Promise<void>;
+}
 /** A loopback server answering by path; a handler may count calls (404 before the trace is "indexed"). */
 async function backend(answer: (u: URL, n: number) => { status: number; body: string; type?: string }): Promise<Backend> {
   const requests: URL[] = [];
@@ -118,13 +208,19 @@ describe('trace backends', () => {
 
   it('Tempo: both /api/traces shapes (batches with scopeSpans or instrumentationLibrarySpans, base64 ids, enum names) and the v2 shape give the same spans', async () => {
     for (const body of [tempoV1('scopeSpans'), tempoV1('instrumentationLibrarySpans'), tempoV2]) {
-      const tempo = await serve((u) => (u.pathname === `/api/traces/${TRACE}` ? { status: 200, body: JSON.stringify(body) } : { status: 404, body: 'trace not found' }));
+      const tempo = await serve((u) =>
+        u.pathname === `/api/traces/${TRACE}` ? { status: 200, body: JSON.stringify(body) } : { status: 404, body: 'trace not found' },
+      );
       expect(byId(await tempoTraceSource(tempo.url).fetchTrace(TRACE))).toEqual(byId(expected));
     }
   });
 
   it('Jaeger: µs times, CHILD_OF references, span.kind and otel.status_code tags, process service names', async () => {
-    const j = await serve((u) => (u.pathname === `/api/traces/${TRACE}` ? { status: 200, body: JSON.stringify(jaeger) } : { status: 404, body: '{"data":null,"errors":[{"code":404,"msg":"trace not found"}]}' }));
+    const j = await serve((u) =>
+      u.pathname === `/api/traces/${TRACE}`
+        ? { status: 200, body: JSON.stringify(jaeger) }
+        : { status: 404, body: '{"data":null,"errors":[{"code":404,"msg":"trace not found"}]}' },
+    );
     const spans = byId(await jaegerTraceSource(j.url).fetchTrace(TRACE));
     expect(spans.map(({ attributes: _a, ...rest }) => rest)).toEqual(byId(expected).map(({ attributes: _b, ...rest }) => rest));
     expect(spans.find((s) => s.spanId === DB)!.attributes['db.system']).toBe('postgresql');
@@ -137,7 +233,11 @@ describe('trace backends', () => {
     for (const source of [tempoTraceSource(tempo.url), jaegerTraceSource(j.url)]) {
       const spans = (await fetchTraces(source, [TRACE])).get(TRACE)!;
       const c = traceCoverage([request], () => spans);
-      expect({ value: c.value, errors: c.errors, perPath: c.perPath }).toEqual({ value: fromLocal.value, errors: fromLocal.errors, perPath: fromLocal.perPath });
+      expect({ value: c.value, errors: c.errors, perPath: c.perPath }).toEqual({
+        value: fromLocal.value,
+        errors: fromLocal.errors,
+        perPath: fromLocal.perPath,
+      });
     }
     expect(fromLocal.value).toBe(1);
     expect(fromLocal.errors).toEqual([{ path: request.path, traceId: TRACE, span: 'pg.query:INSERT graph' }]);
@@ -152,21 +252,51 @@ describe('trace backends', () => {
 
   it('a backend error names the URL and what came back', async () => {
     const broken = await serve(() => ({ status: 500, body: 'upstream connect error', type: 'text/plain' }));
-    await expect(tempoTraceSource(broken.url).fetchTrace(TRACE)).rejects.toThrow(new RegExp(`GET ${broken.url}/api/traces/${TRACE} answered 500: upstream connect error`));
+    await expect(tempoTraceSource(broken.url).fetchTrace(TRACE)).rejects.toThrow(
+      new RegExp(`GET ${broken.url}/api/traces/${TRACE} answered 500: upstream connect error`),
+    );
     const html = await serve(() => ({ status: 200, body: '<html>login</html>', type: 'text/html' }));
     await expect(jaegerTraceSource(html.url).fetchTrace(TRACE)).rejects.toBeInstanceOf(TraceBackendError);
   });
 
   it('searches: TraceQL on Tempo, service and tags on Jaeger, with the window in each API’s units', async () => {
-    const tempo = await serve(() => ({ status: 200, body: JSON.stringify({ traces: [{ traceID: TRACE, rootServiceName: 'graph-api', rootTraceName: 'POST /ingest', startTimeUnixNano: ns(T0), durationMs: 12 }, { traceID: 'abc', rootServiceName: 'graph-api' }], metrics: { inspectedTraces: 2 } }) }));
-    const ids = await tempoTraceSource(tempo.url).searchTraceIds!({ traceql: '{ resource.service.name = "graph-api" }', fromMs: T0, toMs: T0 + 60_000, limit: 20 });
+    const tempo = await serve(() => ({
+      status: 200,
+      body: JSON.stringify({
+        traces: [
+          { traceID: TRACE, rootServiceName: 'graph-api', rootTraceName: 'POST /ingest', startTimeUnixNano: ns(T0), durationMs: 12 },
+          { traceID: 'abc', rootServiceName: 'graph-api' },
+        ],
+        metrics: { inspectedTraces: 2 },
+      }),
+    }));
+    const ids = await tempoTraceSource(tempo.url).searchTraceIds!({
+      traceql: '{ resource.service.name = "graph-api" }',
+      fromMs: T0,
+      toMs: T0 + 60_000,
+      limit: 20,
+    });
     expect(ids).toEqual([TRACE, '00000000000000000000000000000abc']);
     const q = tempo.requests[0]!.searchParams;
-    expect([tempo.requests[0]!.pathname, q.get('q'), q.get('start'), q.get('end'), q.get('limit')]).toEqual(['/api/search', '{ resource.service.name = "graph-api" }', String(T0 / 1000), String(T0 / 1000 + 60), '20']);
+    expect([tempo.requests[0]!.pathname, q.get('q'), q.get('start'), q.get('end'), q.get('limit')]).toEqual([
+      '/api/search',
+      '{ resource.service.name = "graph-api" }',
+      String(T0 / 1000),
+      String(T0 / 1000 + 60),
+      '20',
+    ]);
     const j = await serve(() => ({ status: 200, body: JSON.stringify(jaeger) }));
-    expect(await jaegerTraceSource(j.url).searchTraceIds!({ service: 'graph-api', tags: { 'http.route': '/ingest' }, fromMs: T0, toMs: T0 + 1_000 })).toEqual([TRACE]);
+    expect(await jaegerTraceSource(j.url).searchTraceIds!({ service: 'graph-api', tags: { 'http.route': '/ingest' }, fromMs: T0, toMs: T0 + 1_000 })).toEqual([
+      TRACE,
+    ]);
     const jq = j.requests[0]!.searchParams;
-    expect([j.requests[0]!.pathname, jq.get('service'), jq.get('tags'), jq.get('start'), jq.get('end')]).toEqual(['/api/traces', 'graph-api', '{"http.route":"/ingest"}', String(T0 * 1000), String((T0 + 1_000) * 1000)]);
+    expect([j.requests[0]!.pathname, jq.get('service'), jq.get('tags'), jq.get('start'), jq.get('end')]).toEqual([
+      '/api/traces',
+      'graph-api',
+      '{"http.route":"/ingest"}',
+      String(T0 * 1000),
+      String((T0 + 1_000) * 1000),
+    ]);
   });
 
   it('the environment chooses: Tempo or Jaeger when configured, else the harness’s own receiver', () => {

@@ -17,7 +17,7 @@ const span = (service: string, traceId = (++n).toString(16).padStart(32, '0'), a
 });
 
 describe('TraceStore bounds', () => {
-  it('without protected services, every span is the run\'s own: all of a batch or none', () => {
+  it("without protected services, every span is the run's own: all of a batch or none", () => {
     const store = new TraceStore(3);
     expect(store.offer([span('a'), span('b')])).toEqual({ accepted: 2, refused: 0, full: false });
     expect(store.offer([span('a'), span('b')])).toEqual({ accepted: 0, refused: 0, full: true });

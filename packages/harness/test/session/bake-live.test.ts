@@ -36,7 +36,9 @@ function drillBake(args: string[], onLine: (line: string) => void = () => {}): P
 
 function bakeRecord(release: string): BakeRecord {
   const dir = join(project.root, 'evidence-pack', `release-${release}`);
-  const file = readdirSync(join(dir, 'bake')).map((f) => `bake/${f}`).find(isBakeRecordPath)!;
+  const file = readdirSync(join(dir, 'bake'))
+    .map((f) => `bake/${f}`)
+    .find(isBakeRecordPath)!;
   return JSON.parse(readFileSync(join(dir, file), 'utf8')) as BakeRecord;
 }
 

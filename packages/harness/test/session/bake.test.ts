@@ -17,7 +17,11 @@ describe('the 72-hour bake on the virtual clock', () => {
     const plan = defineBake({ name: 'bake-72h', environments: ['local'], duration: '72h', checkpoint: '1h', verdict: { sev1: 0, slos: [slo as never] } });
     const start = clock.now();
     const t0 = performance.now();
-    const r = await runBake(plan, { packDir: join(dir, 'ok'), clock, telemetry: simulatedTelemetry({ requestsPerSecond: 50, errorRatio: 0.0002, p50Ms: 20, p95Ms: 80, startedAt: () => start }) });
+    const r = await runBake(plan, {
+      packDir: join(dir, 'ok'),
+      clock,
+      telemetry: simulatedTelemetry({ requestsPerSecond: 50, errorRatio: 0.0002, p50Ms: 20, p95Ms: 80, startedAt: () => start }),
+    });
     const wall = performance.now() - t0;
     console.log(`72 h bake on the virtual clock: ${wall.toFixed(0)} ms wall, peak RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
     expect(r.checkpoints).toHaveLength(72);
@@ -32,7 +36,11 @@ describe('the 72-hour bake on the virtual clock', () => {
     const clock = new VirtualClock();
     const plan = defineBake({ name: 'bake-bad', environments: ['local'], duration: '6h', checkpoint: '1h', verdict: { sev1: 0, slos: [slo as never] } });
     const start = clock.now();
-    const r = await runBake(plan, { packDir: join(dir, 'bad'), clock, telemetry: simulatedTelemetry({ requestsPerSecond: 50, errorRatio: 0, p50Ms: 20, p95Ms: 80, sev1AtHours: [3], startedAt: () => start }) });
+    const r = await runBake(plan, {
+      packDir: join(dir, 'bad'),
+      clock,
+      telemetry: simulatedTelemetry({ requestsPerSecond: 50, errorRatio: 0, p50Ms: 20, p95Ms: 80, sev1AtHours: [3], startedAt: () => start }),
+    });
     expect(r.verdict.verdict).toBe('fail');
     expect(r.verdict.checks[0]).toMatchObject({ ok: false, detail: '1 critical alert firing(s)' });
   });
@@ -41,7 +49,9 @@ describe('the 72-hour bake on the virtual clock', () => {
 describe('resume after a crash', () => {
   function child(packDir: string, mode: string, killAfter?: number) {
     return new Promise<{ out: string; killed: boolean }>((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'bake-child.ts'), packDir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'bake-child.ts'), packDir, mode], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       let killed = false;
       p.stdout.on('data', (d: Buffer) => {

@@ -22,7 +22,12 @@ describe('synthetic history choice', () => {
       { alert: 'Fast', expr: 'rate(e[15s]) > 1' },
     ];
     const w = alertWindows(rules, ['Page', 'Fast', 'Missing']);
-    expect(w).toEqual(new Map([['Page', 3_600_000], ['Fast', 15_000]]));
+    expect(w).toEqual(
+      new Map([
+        ['Page', 3_600_000],
+        ['Fast', 15_000],
+      ]),
+    );
   });
 
   it('takes the rate the load starts with: constant and ramping arrival rates, per second', () => {

@@ -114,7 +114,7 @@ describe('preflight', () => {
   });
 });
 
-describe('dry run on a team\'s hosts', () => {
+describe("dry run on a team's hosts", () => {
   it('lists the blast radius of a process fault: the exact processes (pid, command line) it would hit, signalling none', async () => {
     // Started through a shell that exits at once: the sleep is nobody's child of ours, as a team's service would be.
     const pid = Number(execFileSync('bash', ['-c', '(exec -a drillbook-blast-radius-marker sleep 300) >/dev/null 2>&1 & echo $!']).toString().trim());

@@ -16,7 +16,10 @@ const DRILLS = ['drills/example.ts', 'drills/dr-timed-restore.ts'];
 
 describe('drill schedule with real drills', () => {
   it('runs both on a 15 s cron without overlap per drill, reports missed ticks, records every run', async () => {
-    const p = spawn(process.execPath, [join(repoRoot, 'packages/harness/bin/drill.js'), 'schedule', ...DRILLS, '--cron', '*/15 * * * * *'], { cwd: project.root, env: { ...process.env, CI: 'true' } });
+    const p = spawn(process.execPath, [join(repoRoot, 'packages/harness/bin/drill.js'), 'schedule', ...DRILLS, '--cron', '*/15 * * * * *'], {
+      cwd: project.root,
+      env: { ...process.env, CI: 'true' },
+    });
     const events: Array<{ drill: string; kind: string; exit?: number; afterStop?: boolean }> = [];
     let stopSent = false;
     let err = '';

@@ -31,13 +31,25 @@ describe('drill schedule', () => {
   });
 
   it('emits a Kubernetes CronJob per drill and one CI workflow with the same crons', () => {
-    const entries = [{ name: 'drills/nightly.ts', cron: '0 2 * * *' }, { name: 'drills/dr-timed-restore.ts', cron: '0 3 * * 0' }];
+    const entries = [
+      { name: 'drills/nightly.ts', cron: '0 2 * * *' },
+      { name: 'drills/dr-timed-restore.ts', cron: '0 3 * * 0' },
+    ];
     const jobs = parseAllDocuments(cronJobYaml(entries, { env: 'stage', image: 'registry/drillbook:1', namespace: 'drills' })).map((d) => d.toJS());
     expect(jobs.map((j) => [j.kind, j.metadata.name, j.spec.schedule, j.spec.concurrencyPolicy])).toEqual([
       ['CronJob', 'drill-nightly', '0 2 * * *', 'Forbid'],
       ['CronJob', 'drill-dr-timed-restore', '0 3 * * 0', 'Forbid'],
     ]);
-    expect(jobs[0].spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['npx', 'drill', 'run', 'drills/nightly.ts', '--env', 'stage', '--release', 'nightly']);
+    expect(jobs[0].spec.jobTemplate.spec.template.spec.containers[0].args).toEqual([
+      'npx',
+      'drill',
+      'run',
+      'drills/nightly.ts',
+      '--env',
+      'stage',
+      '--release',
+      'nightly',
+    ]);
     const wf = parse(githubWorkflowYaml(entries, { env: 'stage' }));
     expect(wf.on.schedule).toEqual([{ cron: '0 2 * * *' }, { cron: '0 3 * * 0' }]);
     expect(wf.jobs.drill.strategy.matrix.drill).toEqual(['drills/nightly.ts', 'drills/dr-timed-restore.ts']);

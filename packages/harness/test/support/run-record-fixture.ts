@@ -24,14 +24,36 @@ export function syntheticRunRecord(offset: number): RunRecord {
     { t: tInject, kind: 'fault.injected', faultId: 'f1', targets: ['replica-1'] },
     { t: tInject + 6_000, kind: 'alert', alert: 'GraphApiReplicaDown', state: 'firing', source: 'prometheus', labels: {} },
   ];
-  for (let t = start; t < start + 40_000; t += 1_000) events.push({ t: t + 2, kind: 'probe', probe: 'ready', ok: !(t >= tInject && t < tInject + 8_000), started: t });
+  for (let t = start; t < start + 40_000; t += 1_000)
+    events.push({ t: t + 2, kind: 'probe', probe: 'ready', ok: !(t >= tInject && t < tInject + 8_000), started: t });
   events.sort((a, b) => a.t - b.t);
   const episodes = measureEpisodes(events, plan);
   const { source, samples } = samplesFromRunLog(events);
   const burn = measureBurn(samples, 0.999, 30 * 86_400_000, start, start + 40_000, source);
   const { verdict, checks } = decideVerdict({ outcome: { status: 'completed' }, events, episodes });
-  const measures: RunRecord['measures'] = { mttr: mttr(episodes), incidents: incidentCount(episodes), mttrOwnRecovery: mttrOwnRecovery(episodes), errorRatio: burn.errorRatio, burnRate: burn.burnRate, budgetConsumed: burn.budgetConsumed };
+  const measures: RunRecord['measures'] = {
+    mttr: mttr(episodes),
+    incidents: incidentCount(episodes),
+    mttrOwnRecovery: mttrOwnRecovery(episodes),
+    errorRatio: burn.errorRatio,
+    burnRate: burn.burnRate,
+    budgetConsumed: burn.budgetConsumed,
+  };
   for (const e of episodes) Object.assign(measures, { [`${e.phase}.ttd`]: e.ttd, [`${e.phase}.ttr`]: e.ttr, [`${e.phase}.impact`]: e.impact });
-  return { schema: RUN_RECORD_SCHEMA, runId: `run-${offset}`, drill: 'nightly', environment: 'local', startedAt: start, endedAt: start + 40_000, plan, events, measures, checks, verdict, exitCode: 0, facts: { database: 'postgres://drill:hunter2@127.0.0.1:5432/graph', apiToken: 'abc' }, tool: { name: 'drillbook', version: 'test' } };
+  return {
+    schema: RUN_RECORD_SCHEMA,
+    runId: `run-${offset}`,
+    drill: 'nightly',
+    environment: 'local',
+    startedAt: start,
+    endedAt: start + 40_000,
+    plan,
+    events,
+    measures,
+    checks,
+    verdict,
+    exitCode: 0,
+    facts: { database: 'postgres://drill:hunter2@127.0.0.1:5432/graph', apiToken: 'abc' },
+    tool: { name: 'drillbook', version: 'test' },
+  };
 }
-

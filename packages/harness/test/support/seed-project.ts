@@ -22,7 +22,13 @@ export function seedProject(prefix = 'drillbook-seed-'): { root: string; remove:
 /** Runs drills/<name>.ts on `local`, checks the pack, returns the run record. */
 export async function runSeedDrill(root: string, name: string): Promise<RunRecord> {
   const notes: string[] = [];
-  const r = await runDrill({ file: join(root, 'drills', `${name}.ts`), environment: 'local', release: `seed-${name}`, projectRoot: root, note: (l) => notes.push(l) });
+  const r = await runDrill({
+    file: join(root, 'drills', `${name}.ts`),
+    environment: 'local',
+    release: `seed-${name}`,
+    projectRoot: root,
+    note: (l) => notes.push(l),
+  });
   if (r.exitCode !== 0) throw new Error(`${name} exited ${r.exitCode}:\n${r.summary}\n${notes.join('\n')}`);
   const verified = verifyPack(r.packDir!, { publicKey: loadPublicKey(join(root, '.drillbook', 'keys', 'signing.pub')) });
   expect(verified.problems).toEqual([]);
@@ -30,4 +36,3 @@ export async function runSeedDrill(root: string, name: string): Promise<RunRecor
   console.log(`${name}: ${r.summary.split('\n').slice(0, 12).join('\n')}`);
   return JSON.parse(readFileSync(r.runFile!, 'utf8')) as RunRecord;
 }
-

@@ -11,10 +11,19 @@ import { findRecovery } from '../../src/measure/episodes.ts';
 
 export function runTimelineOnStage(
   plan: DrillPlan,
-  o: { runId: string; dir: string; clock: Clock; sink: MemoryRunLog; provider: FaultProvider; targets: Record<string, unknown>; probes: Omit<ProbeEnvironment, 'now'>; background?: TimelineDeps['background'] },
+  o: {
+    runId: string;
+    dir: string;
+    clock: Clock;
+    sink: MemoryRunLog;
+    provider: FaultProvider;
+    targets: Record<string, unknown>;
+    probes: Omit<ProbeEnvironment, 'now'>;
+    background?: TimelineDeps['background'];
+  },
 ) {
   return runTimeline(plan, {
-      findRecovery,
+    findRecovery,
     runId: o.runId,
     environmentName: 'local',
     environment: { kind: 'local' },

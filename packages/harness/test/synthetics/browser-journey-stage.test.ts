@@ -63,7 +63,12 @@ describe('a browser journey on the stage', () => {
     console.log(`browser journey: ${(performance.now() - t0).toFixed(0)} ms wall, Faro session ${r.faroSessionId}`);
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
-    expect(r.steps.map((s) => [s.name, s.ok])).toEqual([['open', true], ['ingest', true], ['resolve', true], ['report', true]]);
+    expect(r.steps.map((s) => [s.name, s.ok])).toEqual([
+      ['open', true],
+      ['ingest', true],
+      ['resolve', true],
+      ['report', true],
+    ]);
     expect(r.steps.slice(1).map((s) => s.requests.length)).toEqual([1, 1, 1]);
 
     // The Faro payload: this session, with web vitals (sent when the page was left).

@@ -29,7 +29,12 @@ beforeAll(async () => {
   }
   const url = await receiver.listen();
   // One route untraced, as if a team forgot to instrument it.
-  stage = await startStage({ otlpTracesUrl: `${url}/v1/traces`, otlpHeaders: { authorization: `Bearer ${receiver.otlpToken}` }, stateDir: join(dir, 'stage'), env: { TRACING_DISABLED_ROUTES: 'POST /runbook/:id/run' } });
+  stage = await startStage({
+    otlpTracesUrl: `${url}/v1/traces`,
+    otlpHeaders: { authorization: `Bearer ${receiver.otlpToken}` },
+    stateDir: join(dir, 'stage'),
+    env: { TRACING_DISABLED_ROUTES: 'POST /runbook/:id/run' },
+  });
 }, 60_000);
 afterAll(async () => {
   await stage?.stop();
@@ -38,7 +43,13 @@ afterAll(async () => {
 });
 
 function requestsOf(j: Journey, r: JourneyResult): CoverageRequest[] {
-  return r.steps.map((s, i) => ({ path: `${j.name}/${s.name}`, traceId: s.traceId, clientSpanId: s.clientSpanId, expectedSpans: j.steps[i]!.spans, services: j.trace.services }));
+  return r.steps.map((s, i) => ({
+    path: `${j.name}/${s.name}`,
+    traceId: s.traceId,
+    clientSpanId: s.clientSpanId,
+    expectedSpans: j.steps[i]!.spans,
+    services: j.trace.services,
+  }));
 }
 
 describe('journeys on the stage', () => {
@@ -48,7 +59,10 @@ describe('journeys on the stage', () => {
     for (const { j, r } of results) expect(r.ok, `${j.name}: ${JSON.stringify(r.steps.map((s) => s.failedAssertions))}`).toBe(true);
     await new Promise((r) => setTimeout(r, 1_500)); // the service exports spans in 200 ms batches
     const traced = results.filter(({ j }) => j.name !== 'ingest-resolve-runbook-report');
-    const healthy = traceCoverage(traced.flatMap(({ j, r }) => requestsOf(j, r)), (id) => traces.trace(id));
+    const healthy = traceCoverage(
+      traced.flatMap(({ j, r }) => requestsOf(j, r)),
+      (id) => traces.trace(id),
+    );
     expect(healthy.incomplete).toEqual([]);
     expect(healthy.value).toBe(1);
     const runbook = results.find(({ j }) => j.name === 'ingest-resolve-runbook-report')!;

@@ -101,7 +101,14 @@ export class Balancer extends EventEmitter<{ change: [] }> {
       return;
     }
     const up = http.request(
-      { host: '127.0.0.1', port: b.port, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' }, agent: this.agent },
+      {
+        host: '127.0.0.1',
+        port: b.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+        agent: this.agent,
+      },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);

@@ -128,7 +128,10 @@ export function sampleTimes(fromMs: number, toMs: number, fineMs: number): numbe
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const seriesText = (name: string, labels: Labels) =>
-  `${name}{${Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(',')}}`;
+  `${name}{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escape(labels[k]!)}"`)
+    .join(',')}}`;
 
 export interface HistoryPlan {
   /** OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`. */

@@ -154,8 +154,18 @@ async function main(): Promise<void> {
   // --- metrics of balancer and supervisor (the host's /metrics) ---
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stage_host_' });
-  const balancerRequests = new Counter({ name: 'stage_balancer_requests_total', help: 'Requests the balancer forwarded, by replica and status code', labelNames: ['replica', 'code'] as const, registers: [registry] });
-  const restartsTotal = new Counter({ name: 'stage_replica_restarts_total', help: 'Replica restarts by the supervisor', labelNames: ['replica'] as const, registers: [registry] });
+  const balancerRequests = new Counter({
+    name: 'stage_balancer_requests_total',
+    help: 'Requests the balancer forwarded, by replica and status code',
+    labelNames: ['replica', 'code'] as const,
+    registers: [registry],
+  });
+  const restartsTotal = new Counter({
+    name: 'stage_replica_restarts_total',
+    help: 'Replica restarts by the supervisor',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+  });
   for (const name of names) restartsTotal.inc({ replica: name }, 0);
 
   // --- proxies and balancer ---
@@ -210,19 +220,48 @@ async function main(): Promise<void> {
     saveState();
   });
 
-  new Gauge({ name: 'stage_replicas_desired', help: 'Replicas the supervisor keeps running', registers: [registry], collect() { this.set(n); } });
-  new Gauge({ name: 'stage_replicas_ready', help: 'Replicas passing the balancer health check', registers: [registry], collect() { this.set(balancer.readyCount()); } });
   new Gauge({
-    name: 'stage_replica_up', help: 'Whether the replica process is running (1) or not (0)', labelNames: ['replica'] as const, registers: [registry],
-    collect() { for (const r of sup.list()) this.set({ replica: r.name }, r.pid === undefined ? 0 : 1); },
+    name: 'stage_replicas_desired',
+    help: 'Replicas the supervisor keeps running',
+    registers: [registry],
+    collect() {
+      this.set(n);
+    },
   });
   new Gauge({
-    name: 'stage_replica_ready', help: 'Whether the replica passes the balancer health check', labelNames: ['replica'] as const, registers: [registry],
-    collect() { for (const name of names) this.set({ replica: name }, balancer.isReady(name) ? 1 : 0); },
+    name: 'stage_replicas_ready',
+    help: 'Replicas passing the balancer health check',
+    registers: [registry],
+    collect() {
+      this.set(balancer.readyCount());
+    },
+  });
+  new Gauge({
+    name: 'stage_replica_up',
+    help: 'Whether the replica process is running (1) or not (0)',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of sup.list()) this.set({ replica: r.name }, r.pid === undefined ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'stage_replica_ready',
+    help: 'Whether the replica passes the balancer health check',
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      for (const name of names) this.set({ replica: name }, balancer.isReady(name) ? 1 : 0);
+    },
   });
 
   // --- PostgreSQL ---
-  const pgPaths: PostgresPaths = { dataDir: join(tempRoot, 'pgdata'), socketDir: join(tempRoot, 'pgsocket'), walArchive, logFile: join(logDir, 'postgresql.log') };
+  const pgPaths: PostgresPaths = {
+    dataDir: join(tempRoot, 'pgdata'),
+    socketDir: join(tempRoot, 'pgsocket'),
+    walArchive,
+    logFile: join(logDir, 'postgresql.log'),
+  };
   let pgChild: Child | undefined;
   const adminUrl = databaseUrl(pgPort, dbPassword, 'postgres');
   async function startDatabase(): Promise<void> {
@@ -272,9 +311,32 @@ async function main(): Promise<void> {
     const reps = sup.list();
     return [
       { name: 'host', kind: 'host', pid: process.pid, port: controlPort, url: urls.control, healthy: true },
-      { name: 'balancer', kind: 'balancer', pid: process.pid, port: balancerPort, url: urls.service, healthy: balancer.readyCount() > 0, detail: `${balancer.readyCount()}/${n} replicas ready` },
-      ...reps.map((r): ComponentStatus => ({ name: r.name, kind: 'replica', pid: r.pid, port: r.port, url: `http://127.0.0.1:${r.port}`, healthy: r.pid !== undefined && balancer.isReady(r.name), detail: `restarts ${r.restarts}` })),
-      ...[...proxies.values()].map((p): ComponentStatus => ({ name: `proxy:${p.name}`, kind: 'proxy', pid: process.pid, port: p.port, healthy: true, detail: Object.keys(p.current).length ? `effects ${JSON.stringify(p.current)}` : 'no effects' })),
+      {
+        name: 'balancer',
+        kind: 'balancer',
+        pid: process.pid,
+        port: balancerPort,
+        url: urls.service,
+        healthy: balancer.readyCount() > 0,
+        detail: `${balancer.readyCount()}/${n} replicas ready`,
+      },
+      ...reps.map((r): ComponentStatus => ({
+        name: r.name,
+        kind: 'replica',
+        pid: r.pid,
+        port: r.port,
+        url: `http://127.0.0.1:${r.port}`,
+        healthy: r.pid !== undefined && balancer.isReady(r.name),
+        detail: `restarts ${r.restarts}`,
+      })),
+      ...[...proxies.values()].map((p): ComponentStatus => ({
+        name: `proxy:${p.name}`,
+        kind: 'proxy',
+        pid: process.pid,
+        port: p.port,
+        healthy: true,
+        detail: Object.keys(p.current).length ? `effects ${JSON.stringify(p.current)}` : 'no effects',
+      })),
       { name: 'postgresql', kind: 'postgresql', pid: pgChild?.pid, port: pgPort, url: dbUrlDirect, healthy: pgOk },
       { name: 'prometheus', kind: 'prometheus', pid: prom?.pid, port: promPort, url: urls.prometheus, healthy: promOk },
       { name: 'alertmanager', kind: 'alertmanager', pid: am?.pid, port: amPort, url: urls.alertmanager, healthy: amOk },
@@ -297,7 +359,13 @@ async function main(): Promise<void> {
   });
   const controlPort = await listenOnLoopback(control);
   urls.control = `http://127.0.0.1:${controlPort}`;
-  cleanups.push(() => new Promise<void>((r) => { control.closeAllConnections(); control.close(() => r()); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        control.closeAllConnections();
+        control.close(() => r());
+      }),
+  );
 
   // --- start everything; the slow parts run side by side ---
   const balancerPort = await balancer.start();
@@ -345,7 +413,10 @@ async function main(): Promise<void> {
     const { stopChild } = await import('./children.ts');
     await Promise.all([prom && stopChild(prom), am && stopChild(am)]);
   });
-  for (const [name, c] of [['Prometheus', prom], ['Alertmanager', am]] as const) {
+  for (const [name, c] of [
+    ['Prometheus', prom],
+    ['Alertmanager', am],
+  ] as const) {
     void c.exited.then(({ code }) => {
       if (!shuttingDown) log(`${name} exited with code ${code}; see ${join(monitoringDir, name.toLowerCase(), `${name.toLowerCase()}.log`)}`);
     });
@@ -353,11 +424,15 @@ async function main(): Promise<void> {
 
   await database;
   const deadline = 60_000;
-  const ok = await waitUntil(async () => {
-    if (!alive(prom) || !alive(am)) throw new Error(`Prometheus or Alertmanager exited during start-up; logs in ${monitoringDir}`);
-    const ready = (url: string, auth: BasicAuth) => httpOk(`${url}/-/ready`, auth);
-    return balancer.readyCount() === n && (await ready(urls.prometheus, secrets.prometheus)) && (await ready(urls.alertmanager, secrets.alertmanager));
-  }, deadline, 100);
+  const ok = await waitUntil(
+    async () => {
+      if (!alive(prom) || !alive(am)) throw new Error(`Prometheus or Alertmanager exited during start-up; logs in ${monitoringDir}`);
+      const ready = (url: string, auth: BasicAuth) => httpOk(`${url}/-/ready`, auth);
+      return balancer.readyCount() === n && (await ready(urls.prometheus, secrets.prometheus)) && (await ready(urls.alertmanager, secrets.alertmanager));
+    },
+    deadline,
+    100,
+  );
   if (!ok) throw new Error(`the stage was not ready within ${deadline / 1000} s (${balancer.readyCount()}/${n} replicas ready; logs in ${logDir})`);
 
   state.ready = true;

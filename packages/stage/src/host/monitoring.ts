@@ -91,13 +91,7 @@ export function startPrometheus(bin: string, dir: string, port: number, config: 
   return spawnChild(
     'prometheus',
     bin,
-    [
-      `--config.file=${f.config}`,
-      `--web.config.file=${f.web}`,
-      `--storage.tsdb.path=${f.data}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
+    [`--config.file=${f.config}`, `--web.config.file=${f.web}`, `--storage.tsdb.path=${f.data}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
     { logFile: join(dir, 'prometheus.log'), cwd: dir },
   );
 }
@@ -133,7 +127,14 @@ export async function httpOk(url: string, auth?: BasicAuth, timeoutMs = 1_000): 
 /** One sample of a metric without labels from a Prometheus-format text, or undefined. */
 export function metricValue(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1).trim().split(' ')[0]);
+  return line === undefined
+    ? undefined
+    : Number(
+        line
+          .slice(name.length + 1)
+          .trim()
+          .split(' ')[0],
+      );
 }
 
 /**
@@ -157,7 +158,7 @@ export async function reloadPrometheus(child: Child, baseUrl: string, auth: Basi
     await new Promise((r) => setTimeout(r, 100));
     const now = await read();
     if (now.at > before.at && now.ok === 1) return;
-    if (now.ok === 0 && before.ok === 1) throw new Error('Prometheus could not load its configuration; see prometheus.log in the stage\'s monitoring dir');
+    if (now.ok === 0 && before.ok === 1) throw new Error("Prometheus could not load its configuration; see prometheus.log in the stage's monitoring dir");
   }
   throw new Error(`Prometheus did not report a reload within ${timeoutMs / 1000} s of SIGHUP`);
 }

@@ -40,7 +40,12 @@ export function createMetrics(replica: string) {
     registers: [registry],
   });
   const spanLabels = ['service_name', 'span_name', 'span_kind', 'status_code'] as const;
-  const calls = new Counter({ name: SPAN_METRICS.calls, help: 'Server spans ended, by operation and status (spanmetrics connector names)', labelNames: spanLabels, registers: [registry] });
+  const calls = new Counter({
+    name: SPAN_METRICS.calls,
+    help: 'Server spans ended, by operation and status (spanmetrics connector names)',
+    labelNames: spanLabels,
+    registers: [registry],
+  });
   // The same boundaries as the seconds histogram, in ms: the latency SLO's 500 ms is a bucket of both.
   const spanDuration = new Histogram({
     name: SPAN_METRICS.duration,

@@ -21,9 +21,10 @@ const scriptJson = (v: unknown) => String(JSON.stringify(v)).replace(/</g, '\\u0
 export function renderPage(opts: { faroUrl?: string; faroHeaders?: Record<string, string>; replica: string }): string {
   // With headers (the collector's token) the transport is built here: initializeFaro's `url`
   // shortcut makes one without request options.
-  const transport = opts.faroHeaders && Object.keys(opts.faroHeaders).length
-    ? `transports: [new GrafanaFaroWebSdk.FetchTransport({ url: ${scriptJson(opts.faroUrl)}, requestOptions: { headers: ${scriptJson(opts.faroHeaders)} } })],`
-    : `url: ${scriptJson(opts.faroUrl)},`;
+  const transport =
+    opts.faroHeaders && Object.keys(opts.faroHeaders).length
+      ? `transports: [new GrafanaFaroWebSdk.FetchTransport({ url: ${scriptJson(opts.faroUrl)}, requestOptions: { headers: ${scriptJson(opts.faroHeaders)} } })],`
+      : `url: ${scriptJson(opts.faroUrl)},`;
   const faro = opts.faroUrl
     ? `<script src="/faro.js"></script>
 <script>

@@ -80,7 +80,11 @@ function indexOf(ref: number | string, entities: EntityInput[], where: string): 
 }
 
 export async function ingest(pool: Pool, input: { entities: EntityInput[]; edges: EdgeInput[] }): Promise<{ caseId: string; entityIds: string[] }> {
-  const edgeIdx = input.edges.map((e, i) => ({ from: indexOf(e.from, input.entities, `edges[${i}].from`), to: indexOf(e.to, input.entities, `edges[${i}].to`), kind: e.kind }));
+  const edgeIdx = input.edges.map((e, i) => ({
+    from: indexOf(e.from, input.entities, `edges[${i}].from`),
+    to: indexOf(e.to, input.entities, `edges[${i}].to`),
+    kind: e.kind,
+  }));
   return inTransaction(pool, async (c) => {
     const caseId = (await c.query<{ id: string }>('INSERT INTO cases DEFAULT VALUES RETURNING id')).rows[0]!.id;
     const ents = await step('ingest.entities', () =>
@@ -88,16 +92,24 @@ export async function ingest(pool: Pool, input: { entities: EntityInput[]; edges
         `INSERT INTO entities (case_id, kind, name, norm_name, attrs)
          SELECT $1, k, n, nn, a FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[]) AS t(k, n, nn, a)
          RETURNING id`,
-        [caseId, input.entities.map((e) => e.kind), input.entities.map((e) => e.name), input.entities.map((e) => normaliseName(e.name)), input.entities.map((e) => JSON.stringify(e.attrs ?? {}))],
+        [
+          caseId,
+          input.entities.map((e) => e.kind),
+          input.entities.map((e) => e.name),
+          input.entities.map((e) => normaliseName(e.name)),
+          input.entities.map((e) => JSON.stringify(e.attrs ?? {})),
+        ],
       ),
     );
     const entityIds = ents.rows.map((r) => r.id);
     if (edgeIdx.length) {
       await step('ingest.edges', () =>
-        c.query(
-          `INSERT INTO edges (case_id, from_id, to_id, kind) SELECT $1, f, t, k FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS x(f, t, k)`,
-          [caseId, edgeIdx.map((e) => entityIds[e.from]), edgeIdx.map((e) => entityIds[e.to]), edgeIdx.map((e) => e.kind)],
-        ),
+        c.query(`INSERT INTO edges (case_id, from_id, to_id, kind) SELECT $1, f, t, k FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS x(f, t, k)`, [
+          caseId,
+          edgeIdx.map((e) => entityIds[e.from]),
+          edgeIdx.map((e) => entityIds[e.to]),
+          edgeIdx.map((e) => e.kind),
+        ]),
       );
     }
     return { caseId, entityIds };
@@ -131,7 +143,10 @@ export async function resolve(pool: Pool, caseId: string): Promise<{ caseId: str
 export async function recordRunbookRun(pool: Pool, runbookId: string, caseId: string | undefined): Promise<{ runId: string; status: string }> {
   if (caseId !== undefined && !(await caseExists(pool, caseId))) throw new InputError(`case ${caseId} does not exist`);
   const { rows } = await step('runbook.record', () =>
-    pool.query<{ id: string; status: string }>(`INSERT INTO runbook_runs (runbook_id, case_id, status) VALUES ($1, $2, 'accepted') RETURNING id, status`, [runbookId, caseId ?? null]),
+    pool.query<{ id: string; status: string }>(`INSERT INTO runbook_runs (runbook_id, case_id, status) VALUES ($1, $2, 'accepted') RETURNING id, status`, [
+      runbookId,
+      caseId ?? null,
+    ]),
   );
   return { runId: rows[0]!.id, status: rows[0]!.status };
 }
@@ -143,7 +158,9 @@ export async function report(pool: Pool, caseId: string) {
       pool.query('SELECT id::text AS id, kind, name, attrs FROM entities WHERE case_id = $1 ORDER BY id', [caseId]),
       pool.query('SELECT id::text AS id, from_id::text AS "from", to_id::text AS "to", kind FROM edges WHERE case_id = $1 ORDER BY id', [caseId]),
       clustersOf(pool, caseId),
-      pool.query('SELECT id::text AS "runId", runbook_id AS "runbookId", status, created_at AS "createdAt" FROM runbook_runs WHERE case_id = $1 ORDER BY id', [caseId]),
+      pool.query('SELECT id::text AS "runId", runbook_id AS "runbookId", status, created_at AS "createdAt" FROM runbook_runs WHERE case_id = $1 ORDER BY id', [
+        caseId,
+      ]),
     ]);
     return { caseId, entities: entities.rows, edges: edges.rows, clusters, runs: runs.rows };
   });
@@ -153,7 +170,13 @@ export async function ping(pool: Pool, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
   try {
-    return await Promise.race([pool.query('SELECT 1').then(() => true, () => false), timeout]);
+    return await Promise.race([
+      pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -15,7 +15,13 @@ export interface ChaosObject {
   spec: Record<string, unknown>;
 }
 
-export const PLURALS: Record<ChaosObject['kind'], string> = { PodChaos: 'podchaos', NetworkChaos: 'networkchaos', StressChaos: 'stresschaos', Schedule: 'schedules', Workflow: 'workflows' };
+export const PLURALS: Record<ChaosObject['kind'], string> = {
+  PodChaos: 'podchaos',
+  NetworkChaos: 'networkchaos',
+  StressChaos: 'stresschaos',
+  Schedule: 'schedules',
+  Workflow: 'workflows',
+};
 
 /** The field that embeds a chaos spec in a Schedule or a Workflow template. */
 const EMBED_FIELD = { PodChaos: 'podChaos', NetworkChaos: 'networkChaos', StressChaos: 'stressChaos' } as const;
@@ -30,7 +36,11 @@ export function goDuration(ms: number): string {
 
 /** A DNS-1123 label (lowercase alphanumerics and '-', at most 63); a cut name keeps a hash of the whole so two never collide. */
 export function dnsLabel(raw: string): string {
-  const clean = raw.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
+  const clean = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (clean.length <= 63) return clean || 'x';
   const hash = createHash('sha256').update(raw).digest('hex').slice(0, 8);
   return `${clean.slice(0, 54).replace(/-+$/, '')}-${hash}`;
@@ -76,7 +86,12 @@ export function chaosObjectFor(fault: FaultSpec, env: KubernetesEnvironment, ids
     case 'pod-failure':
       return { apiVersion, kind: 'PodChaos', metadata, spec: { ...base, action: 'pod-failure', duration: goDuration(fault.duration) } };
     case 'stress':
-      return { apiVersion, kind: 'StressChaos', metadata, spec: { ...base, duration: goDuration(fault.duration), stressors: { cpu: { workers: fault.cpu.workers, load: fault.cpu.load } } } };
+      return {
+        apiVersion,
+        kind: 'StressChaos',
+        metadata,
+        spec: { ...base, duration: goDuration(fault.duration), stressors: { cpu: { workers: fault.cpu.workers, load: fault.cpu.load } } },
+      };
     case 'dependency-outage':
       return { apiVersion, kind: 'NetworkChaos', metadata, spec: { ...base, action: 'partition', direction: 'both', duration: goDuration(fault.duration) } };
     case 'network': {
@@ -85,12 +100,23 @@ export function chaosObjectFor(fault: FaultSpec, env: KubernetesEnvironment, ids
         const dep = selectorFor(env, fault.dependency);
         spec.target = { mode: 'all', selector: dep.selector };
       }
-      if (fault.reset) throw new Error(`a network fault with reset has no Chaos Mesh form (NetworkChaos cannot send TCP RST): use blackhole: true or loss on Kubernetes`);
-      const netem = { ...(fault.delay !== undefined ? { delay: { latency: goDuration(fault.delay), ...(fault.jitter ? { jitter: goDuration(fault.jitter) } : {}), correlation: '0' } } : {}), ...(fault.loss !== undefined ? { loss: { loss: percent(fault.loss), correlation: '0' } } : {}) };
+      if (fault.reset)
+        throw new Error(`a network fault with reset has no Chaos Mesh form (NetworkChaos cannot send TCP RST): use blackhole: true or loss on Kubernetes`);
+      const netem = {
+        ...(fault.delay !== undefined
+          ? { delay: { latency: goDuration(fault.delay), ...(fault.jitter ? { jitter: goDuration(fault.jitter) } : {}), correlation: '0' } }
+          : {}),
+        ...(fault.loss !== undefined ? { loss: { loss: percent(fault.loss), correlation: '0' } } : {}),
+      };
       if (fault.blackhole) spec.action = 'partition';
       // Chaos Mesh's rate is in bits: bytes/s × 8. limit/buffer are the tbf queue and burst in bytes.
-      else if (fault.bandwidth !== undefined) Object.assign(spec, { action: 'bandwidth', bandwidth: { rate: `${Math.max(1, Math.round((fault.bandwidth * 8) / 1000))}kbps`, limit: 20_971_520, buffer: 10_000 } });
-      else if ('delay' in netem && 'loss' in netem) Object.assign(spec, { action: 'netem' }, netem); // several effects at once
+      else if (fault.bandwidth !== undefined)
+        Object.assign(spec, {
+          action: 'bandwidth',
+          bandwidth: { rate: `${Math.max(1, Math.round((fault.bandwidth * 8) / 1000))}kbps`, limit: 20_971_520, buffer: 10_000 },
+        });
+      else if ('delay' in netem && 'loss' in netem)
+        Object.assign(spec, { action: 'netem' }, netem); // several effects at once
       else if ('loss' in netem) Object.assign(spec, { action: 'loss' }, netem);
       else if ('delay' in netem) Object.assign(spec, { action: 'delay' }, netem);
       else throw new Error(`a network fault needs one of delay, loss, blackhole or bandwidth`);
@@ -102,22 +128,48 @@ export function chaosObjectFor(fault: FaultSpec, env: KubernetesEnvironment, ids
 /** Several faults run one after another as a Chaos Mesh Workflow (Serial of chaos templates). */
 export function workflowFor(faults: FaultSpec[], env: KubernetesEnvironment, ids: { runId: string; name: string }): ChaosObject {
   const children = faults.map((f, i) => ({ f, o: chaosObjectFor(f, env, { runId: ids.runId, faultId: `${ids.name}-${i}` }) }));
-  const templates: Array<Record<string, unknown>> = [{ name: 'entry', templateType: 'Serial', deadline: goDuration(children.reduce((s, c) => s + ('duration' in c.f && c.f.duration ? c.f.duration : ONE_SHOT_LIFETIME), 0)), children: children.map((_, i) => `step-${i}`) }];
+  const templates: Array<Record<string, unknown>> = [
+    {
+      name: 'entry',
+      templateType: 'Serial',
+      deadline: goDuration(children.reduce((s, c) => s + ('duration' in c.f && c.f.duration ? c.f.duration : ONE_SHOT_LIFETIME), 0)),
+      children: children.map((_, i) => `step-${i}`),
+    },
+  ];
   children.forEach(({ f, o }, i) => {
     const field = EMBED_FIELD[o.kind as keyof typeof EMBED_FIELD];
     const { duration, ...rest } = o.spec as { duration?: string };
-    templates.push({ name: `step-${i}`, templateType: o.kind, deadline: duration ?? goDuration('duration' in f && f.duration ? f.duration : ONE_SHOT_LIFETIME), [field]: rest });
+    templates.push({
+      name: `step-${i}`,
+      templateType: o.kind,
+      deadline: duration ?? goDuration('duration' in f && f.duration ? f.duration : ONE_SHOT_LIFETIME),
+      [field]: rest,
+    });
   });
   const first = children[0]!.o;
-  return { apiVersion: `${CHAOS_GROUP}/${CHAOS_VERSION}`, kind: 'Workflow', metadata: { ...first.metadata, name: objectName(ids.runId, ids.name) }, spec: { entry: 'entry', templates } };
+  return {
+    apiVersion: `${CHAOS_GROUP}/${CHAOS_VERSION}`,
+    kind: 'Workflow',
+    metadata: { ...first.metadata, name: objectName(ids.runId, ids.name) },
+    spec: { entry: 'entry', templates },
+  };
 }
 
 /**
  * A fault repeated on a cron schedule (a Chaos Mesh Schedule). Each run still carries the
  * fault's duration; Forbid keeps two runs from overlapping.
  */
-export function scheduleFor(fault: FaultSpec, env: KubernetesEnvironment, ids: { runId: string; faultId: string }, cron: { schedule: string; historyLimit?: number }): ChaosObject {
+export function scheduleFor(
+  fault: FaultSpec,
+  env: KubernetesEnvironment,
+  ids: { runId: string; faultId: string },
+  cron: { schedule: string; historyLimit?: number },
+): ChaosObject {
   const o = chaosObjectFor(fault, env, ids);
   const field = EMBED_FIELD[o.kind as keyof typeof EMBED_FIELD];
-  return { ...o, kind: 'Schedule', spec: { schedule: cron.schedule, type: o.kind, historyLimit: cron.historyLimit ?? 1, concurrencyPolicy: 'Forbid', [field]: o.spec } };
+  return {
+    ...o,
+    kind: 'Schedule',
+    spec: { schedule: cron.schedule, type: o.kind, historyLimit: cron.historyLimit ?? 1, concurrencyPolicy: 'Forbid', [field]: o.spec },
+  };
 }

@@ -41,20 +41,33 @@ type Condition = { type: string; status: string };
 type RecordEvent = { operation: string; type: string; timestamp: string; message?: string };
 type ContainerRecord = { id: string; events?: RecordEvent[] };
 
-const refOf = (d: Pick<ChaosRecordData, 'kind' | 'namespace' | 'name'>): ObjectRef => ({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[d.kind], namespace: d.namespace, name: d.name });
-const recordsOf = (obj: KubeObject): ContainerRecord[] => (obj.status?.experiment as { containerRecords?: ContainerRecord[] } | undefined)?.containerRecords ?? [];
-const conditionIs = (obj: KubeObject | undefined, type: string, status: 'True' | 'False') => ((obj?.status?.conditions as Condition[] | undefined) ?? []).some((c) => c.type === type && c.status === status);
+const refOf = (d: Pick<ChaosRecordData, 'kind' | 'namespace' | 'name'>): ObjectRef => ({
+  group: CHAOS_GROUP,
+  version: CHAOS_VERSION,
+  plural: PLURALS[d.kind],
+  namespace: d.namespace,
+  name: d.name,
+});
+const recordsOf = (obj: KubeObject): ContainerRecord[] =>
+  (obj.status?.experiment as { containerRecords?: ContainerRecord[] } | undefined)?.containerRecords ?? [];
+const conditionIs = (obj: KubeObject | undefined, type: string, status: 'True' | 'False') =>
+  ((obj?.status?.conditions as Condition[] | undefined) ?? []).some((c) => c.type === type && c.status === status);
 
 /** When the controller applied the fault: the newest successful Apply event's timestamp, if reported. */
 export function applyTime(obj: KubeObject): number | undefined {
-  const times = recordsOf(obj).flatMap((r) => r.events ?? []).filter((e) => e.operation === 'Apply' && e.type === 'Succeeded').map((e) => Date.parse(e.timestamp));
+  const times = recordsOf(obj)
+    .flatMap((r) => r.events ?? [])
+    .filter((e) => e.operation === 'Apply' && e.type === 'Succeeded')
+    .map((e) => Date.parse(e.timestamp));
   return times.length ? maxOf(times) : undefined;
 }
 
 /** Why the controller could not inject, if it has said so: no pod selected, or a failed Apply. */
 export function injectionFailure(obj: KubeObject): string | undefined {
   if (conditionIs(obj, 'Selected', 'False')) return 'no target selected (condition Selected=False)';
-  const failed = recordsOf(obj).flatMap((r) => (r.events ?? []).filter((e) => e.operation === 'Apply' && e.type === 'Failed').map((e) => `${r.id}: ${e.message ?? 'Apply failed'}`));
+  const failed = recordsOf(obj).flatMap((r) =>
+    (r.events ?? []).filter((e) => e.operation === 'Apply' && e.type === 'Failed').map((e) => `${r.id}: ${e.message ?? 'Apply failed'}`),
+  );
   return failed.length ? `Apply failed on ${failed.join('; ')}` : undefined;
 }
 
@@ -76,7 +89,10 @@ function contextFor(options: ChaosMeshOptions) {
 /** A client for the record's context, refusing when that context now points at another server. */
 function clientFor(data: ChaosRecordData): CustomObjects {
   const kc = loadKubeConfig(data.kubeconfig ?? undefined, data.context);
-  if (serverOf(kc) !== data.server) throw new SafetyError(`kubeconfig context '${data.context}' now points at ${serverOf(kc)}, but ${data.kind} ${data.namespace}/${data.name} was created on ${data.server}: refusing to touch it (fix the kubeconfig, or delete the object by hand)`);
+  if (serverOf(kc) !== data.server)
+    throw new SafetyError(
+      `kubeconfig context '${data.context}' now points at ${serverOf(kc)}, but ${data.kind} ${data.namespace}/${data.name} was created on ${data.server}: refusing to touch it (fix the kubeconfig, or delete the object by hand)`,
+    );
   return new CustomObjects(kc);
 }
 
@@ -106,8 +122,22 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
       // Deny by default, before any call: the context and every namespace must be allowed.
       const { context, server } = contextFor(options);
       assertAllowed(env, context, namespacesOf(object), ctx.environmentName);
-      const data: ChaosRecordData = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, context, server, kubeconfig: options.kubeconfig ?? null, object };
-      return { faultId, provider: 'chaos-mesh', data, description: `delete ${object.kind} ${object.metadata.namespace}/${object.metadata.name} (context ${context})` };
+      const data: ChaosRecordData = {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name,
+        context,
+        server,
+        kubeconfig: options.kubeconfig ?? null,
+        object,
+      };
+      return {
+        faultId,
+        provider: 'chaos-mesh',
+        data,
+        description: `delete ${object.kind} ${object.metadata.namespace}/${object.metadata.name} (context ${context})`,
+      };
     },
 
     async inject(_fault, record, ctx): Promise<InjectedFault> {
@@ -117,12 +147,16 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
       const what = `${data.kind} ${data.namespace}/${data.name}`;
       let injected: KubeObject;
       try {
-        injected = await c.waitForObject(refOf(data), (obj) => {
-          if (!obj) throw new Error(`${what} was deleted before it was injected`);
-          const failure = injectionFailure(obj);
-          if (failure) throw new Error(`${what}: ${failure}`);
-          return conditionIs(obj, 'AllInjected', 'True') ? obj : undefined;
-        }, { timeoutMs: options.injectTimeoutMs ?? 60_000, signal: ctx.signal });
+        injected = await c.waitForObject(
+          refOf(data),
+          (obj) => {
+            if (!obj) throw new Error(`${what} was deleted before it was injected`);
+            const failure = injectionFailure(obj);
+            if (failure) throw new Error(`${what}: ${failure}`);
+            return conditionIs(obj, 'AllInjected', 'True') ? obj : undefined;
+          },
+          { timeoutMs: options.injectTimeoutMs ?? 60_000, signal: ctx.signal },
+        );
       } catch (err) {
         const events = await eventsAbout(c, data.namespace, data.name);
         throw new Error(`${err instanceof Error ? err.message : String(err)}${events.length ? `; events: ${events.join(' | ')}` : '; no events recorded'}`);
@@ -146,7 +180,10 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
       if (!obj) return { active: false, detail: `${data.kind} ${data.namespace}/${data.name}: deleted` };
       const paused = conditionIs(obj, 'Paused', 'True');
       const conditions = ((obj.status?.conditions as Condition[] | undefined) ?? []).map((c) => `${c.type}=${c.status}`).join(' ');
-      return { active: conditionIs(obj, 'AllInjected', 'True') && !paused, detail: `${data.kind} ${data.namespace}/${data.name}${paused ? ' paused' : ''}${obj.metadata.deletionTimestamp ? ' deleting' : ''}: ${conditions || 'no conditions yet'}` };
+      return {
+        active: conditionIs(obj, 'AllInjected', 'True') && !paused,
+        detail: `${data.kind} ${data.namespace}/${data.name}${paused ? ' paused' : ''}${obj.metadata.deletionTimestamp ? ' deleting' : ''}: ${conditions || 'no conditions yet'}`,
+      };
     },
   };
 }
@@ -177,14 +214,18 @@ export async function waitForWorkloadReady(w: WorkloadWatch): Promise<number> {
   const c = new CustomObjects(loadKubeConfig(w.kubeconfig, w.context));
   let sawDip = !w.requireDip;
   const ready = (d: KubeObject) => ((d.status?.readyReplicas as number | undefined) ?? 0) === ((d.spec?.replicas as number | undefined) ?? 1);
-  return c.waitFor({ group: 'apps', version: 'v1', plural: 'deployments', namespace: w.namespace, labelSelector: labelSelector(w.selector) }, (deployments) => {
-    if (!deployments.length) return undefined;
-    if (!deployments.every(ready)) {
-      sawDip = true;
-      return undefined;
-    }
-    return sawDip ? Date.now() : undefined;
-  }, { timeoutMs: w.timeoutMs ?? 120_000, signal: w.signal });
+  return c.waitFor(
+    { group: 'apps', version: 'v1', plural: 'deployments', namespace: w.namespace, labelSelector: labelSelector(w.selector) },
+    (deployments) => {
+      if (!deployments.length) return undefined;
+      if (!deployments.every(ready)) {
+        sawDip = true;
+        return undefined;
+      }
+      return sawDip ? Date.now() : undefined;
+    },
+    { timeoutMs: w.timeoutMs ?? 120_000, signal: w.signal },
+  );
 }
 
 /**
@@ -196,6 +237,7 @@ export async function serverDryRun(objects: ChaosObject[], env: KubernetesEnviro
   for (const o of objects) assertAllowed(env, context, namespacesOf(o));
   const c = new CustomObjects(kc);
   const out: KubeObject[] = [];
-  for (const o of objects) out.push(await c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true }));
+  for (const o of objects)
+    out.push(await c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true }));
   return out;
 }

@@ -23,8 +23,15 @@ export function openApiToJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(openApiToJsonSchema);
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' || k === 'patternProperties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, openApiToJsonSchema(pv)])) : openApiToJsonSchema(v);
-  for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [k, v] of Object.entries(node))
+    out[k] =
+      k === 'properties' || k === 'patternProperties'
+        ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, openApiToJsonSchema(pv)]))
+        : openApiToJsonSchema(v);
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (typeof out[flag] === 'boolean') {
       if (out[flag] && typeof out[bound] === 'number') {
         out[flag] = out[bound];
@@ -35,7 +42,8 @@ export function openApiToJsonSchema(node: unknown): unknown {
   if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
   delete out.nullable;
   // An int-or-string field with no type of its own (older generators emit none): say it.
-  if (out['x-kubernetes-int-or-string'] === true && out.type === undefined && out.anyOf === undefined && out.oneOf === undefined) out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  if (out['x-kubernetes-int-or-string'] === true && out.type === undefined && out.anyOf === undefined && out.oneOf === undefined)
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
   return out;
 }
 
@@ -67,7 +75,8 @@ export class CrdValidator {
       const crd = parse(readFileSync(join(dir, `chaos-mesh.org_${f}.yaml`), 'utf8')) as {
         spec: { names: { kind: string }; versions: Array<{ name: string; schema: { openAPIV3Schema: object } }> };
       };
-      for (const v of crd.spec.versions) this.validators.set(`${crd.spec.names.kind}/${v.name}`, ajv.compile(openApiToJsonSchema(v.schema.openAPIV3Schema) as object));
+      for (const v of crd.spec.versions)
+        this.validators.set(`${crd.spec.names.kind}/${v.name}`, ajv.compile(openApiToJsonSchema(v.schema.openAPIV3Schema) as object));
     }
   }
 
@@ -80,6 +89,9 @@ export class CrdValidator {
     const v = this.validators.get(`${obj.kind}/${version}`);
     if (!v) return [{ path: 'kind', message: `no CRD schema for ${obj.kind} ${obj.apiVersion}` }];
     if (v(obj)) return [];
-    return (v.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : ''}` }));
+    return (v.errors ?? []).map((e) => ({
+      path: e.instancePath || '/',
+      message: `${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as string[]).join(', ')})` : ''}`,
+    }));
   }
 }

@@ -21,7 +21,14 @@ export type WatchTarget = CollectionRef & ({ name: string; labelSelector?: undef
 export type KubeObject = {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
   [k: string]: unknown;
@@ -42,7 +49,9 @@ export function serverOf(kc: KubeConfig): string {
 
 /** Label selector syntax from a map: `app=graph-api,tier=web`. */
 export function labelSelector(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 export const collectionPath = (ref: CollectionRef) => `/apis/${ref.group}/${ref.version}/namespaces/${ref.namespace}/${ref.plural}`;
@@ -96,7 +105,10 @@ export class CustomObjects {
     }
   }
 
-  async list(ref: CollectionRef, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+  async list(
+    ref: CollectionRef,
+    selectors: { labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     try {
       const out = (await this.api.listNamespacedCustomObject({ ...ref, ...selectors })) as { items: KubeObject[]; metadata?: { resourceVersion?: string } };
       return { items: out.items ?? [], resourceVersion: out.metadata?.resourceVersion ?? '' };
@@ -167,16 +179,21 @@ export class CustomObjects {
         for (const o of listed.items) state.set(o.metadata.name, o);
         check();
         if (settled) return;
-        const c = await new Watch(this.kc).watch(collectionPath(target), { ...selectors, resourceVersion: listed.resourceVersion, allowWatchBookmarks: false }, (type, obj: KubeObject) => {
-          if (type === 'DELETED') state.delete(obj.metadata.name);
-          else if (type === 'ADDED' || type === 'MODIFIED') state.set(obj.metadata.name, obj);
-          else return; // BOOKMARK, ERROR: the list-and-watch restart covers them
-          check();
-        }, (err) => {
-          if (settled) return;
-          if (restarts++ >= 5) return finish(() => reject(new Error(`watch of ${what} ended: ${(err as Error)?.message ?? err ?? 'closed'}`)));
-          setTimeout(() => void listAndWatch().catch((e: unknown) => finish(() => reject(e))), 200);
-        });
+        const c = await new Watch(this.kc).watch(
+          collectionPath(target),
+          { ...selectors, resourceVersion: listed.resourceVersion, allowWatchBookmarks: false },
+          (type, obj: KubeObject) => {
+            if (type === 'DELETED') state.delete(obj.metadata.name);
+            else if (type === 'ADDED' || type === 'MODIFIED') state.set(obj.metadata.name, obj);
+            else return; // BOOKMARK, ERROR: the list-and-watch restart covers them
+            check();
+          },
+          (err) => {
+            if (settled) return;
+            if (restarts++ >= 5) return finish(() => reject(new Error(`watch of ${what} ended: ${(err as Error)?.message ?? err ?? 'closed'}`)));
+            setTimeout(() => void listAndWatch().catch((e: unknown) => finish(() => reject(e))), 200);
+          },
+        );
         controller = c;
         if (settled) c.abort();
       };

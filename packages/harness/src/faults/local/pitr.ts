@@ -72,7 +72,8 @@ export const pitrProvider: FaultProvider = {
   async prepare(fault, faultId, ctx): Promise<RevertRecord> {
     const target = requireLocalTarget(ctx.resolveTarget, (fault as { target: string }).target);
     if (target.kind !== 'stage-database' || !target.paths) throw new Error(`data-loss applies to the local stage's database; '${target.name}' is not one`);
-    if (!existsSync(join(target.paths.backupDir, 'PG_VERSION'))) throw new Error(`no base backup in ${target.paths.backupDir}: the restore would have nothing to start from`);
+    if (!existsSync(join(target.paths.backupDir, 'PG_VERSION')))
+      throw new Error(`no base backup in ${target.paths.backupDir}: the restore would have nothing to start from`);
     const data: PitrData = { controlUrl: target.controlUrl, databaseUrl: target.url, ...target.paths };
     return { faultId, provider: 'local-postgres-pitr', data, description: `restore PostgreSQL from ${target.paths.backupDir} plus archived WAL, and start it` };
   },
@@ -92,7 +93,10 @@ export const pitrProvider: FaultProvider = {
     cpSync(d.backupDir, d.dataDir, { recursive: true });
     writeFileSync(join(d.dataDir, 'recovery.signal'), '');
     const archive = d.walArchive.replace(/'/g, "''");
-    appendFileSync(join(d.dataDir, 'postgresql.auto.conf'), `\n# drillbook restore\nrestore_command = 'cp ''${archive}/%f'' %p'\nrecovery_target_timeline = 'latest'\n`);
+    appendFileSync(
+      join(d.dataDir, 'postgresql.auto.conf'),
+      `\n# drillbook restore\nrestore_command = 'cp ''${archive}/%f'' %p'\nrecovery_target_timeline = 'latest'\n`,
+    );
     const owner = postgresOwner();
     if (owner) execFileSync('chown', ['-R', owner, d.dataDir], { env: childEnv() });
     chmodSync(d.dataDir, 0o700);

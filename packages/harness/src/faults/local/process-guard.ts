@@ -32,7 +32,7 @@ export function harnessTree(self: number = process.pid): Map<number, HarnessRela
     const pid = queue.shift()!;
     if (tree.has(pid)) continue;
     tree.set(pid, 'a process the harness started');
-    pushAll(queue, (children.get(pid) ?? []));
+    pushAll(queue, children.get(pid) ?? []);
   }
   return tree;
 }

@@ -20,11 +20,15 @@ export function proxyEffectsOf(fault: NetworkFault): ProxyEffects {
 
 async function proxiesFor(fault: NetworkFault, ctx: ProviderContext): Promise<{ controlUrl: string; proxies: string[] }> {
   const target = requireLocalTarget(ctx.resolveTarget, fault.target);
-  if (target.kind === 'host') throw new Error(`network faults on host target '${target.name}' need the stage's proxy; put one in front of it or use a kubernetes environment`);
+  if (target.kind === 'host')
+    throw new Error(`network faults on host target '${target.name}' need the stage's proxy; put one in front of it or use a kubernetes environment`);
   const dependency = fault.dependency ? requireLocalTarget(ctx.resolveTarget, fault.dependency) : undefined;
   if (target.kind === 'stage-database' || dependency?.kind === 'stage-database') return { controlUrl: target.controlUrl, proxies: ['db'] };
   const replicas = await stageControl.replicas(target.controlUrl);
-  const chosen = selectTargets(replicas.map((r) => r.name), fault.selection as FaultMode);
+  const chosen = selectTargets(
+    replicas.map((r) => r.name),
+    fault.selection as FaultMode,
+  );
   return { controlUrl: target.controlUrl, proxies: chosen };
 }
 

@@ -46,7 +46,11 @@ async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConf
     const issues = validator?.validate(o);
     details[phase.name] = [
       `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify(o.spec)}`,
-      issues === undefined ? '(CRD schemas not found: not validated)' : issues.length ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}` : 'valid against the Chaos Mesh CRD schema',
+      issues === undefined
+        ? '(CRD schemas not found: not validated)'
+        : issues.length
+          ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}`
+          : 'valid against the Chaos Mesh CRD schema',
     ];
   });
   return details;
@@ -59,7 +63,11 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
       ? await chaosMeshDetails(prepared, envConfig)
       : envConfig.kind === 'hosts'
         ? await processDetails(prepared, envConfig)
-        : Object.fromEntries(prepared.plan.phases.filter((p) => p.fault?.kind === 'pod-kill' || p.fault?.kind === 'pod-failure').map((p) => [p.name, ["blast radius: the local stage's service replicas (listed when the stage starts)"]]));
+        : Object.fromEntries(
+            prepared.plan.phases
+              .filter((p) => p.fault?.kind === 'pod-kill' || p.fault?.kind === 'pod-failure')
+              .map((p) => [p.name, ["blast radius: the local stage's service replicas (listed when the stage starts)"]]),
+          );
   const lines = [describePlan({ plan: prepared.plan, environmentName: name, environmentKind: envConfig.kind, providers: prepared.providersByPhase, details })];
   if (envConfig.kind === 'hosts') {
     // A team's running service can be checked now; a failure throws (exit 4) like a real run.
@@ -69,7 +77,10 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
       targetUrl: (t) => envConfig.targets[t]?.url,
     });
     lines.push('', 'preflight:');
-    pushAll(lines, checked.checked.map((c) => `  ✓ ${c}`));
+    pushAll(
+      lines,
+      checked.checked.map((c) => `  ✓ ${c}`),
+    );
   } else {
     lines.push('', `preflight: runs when the ${envConfig.kind === 'local' ? 'local stage starts' : 'cluster is opened'} (a dry run starts nothing)`);
   }

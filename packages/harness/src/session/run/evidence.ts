@@ -28,7 +28,12 @@ export function exitCodeFor(verdict: Verdict): ExitCode {
  * Signs the pack with the project's key in .drillbook/keys (made on first use, so a local run is
  * always signed; a release pipeline points DRILLBOOK_SIGNING_KEY at its own, see sign.ts).
  */
-export function sealWithProjectKey(projectRoot: string, packDir: string, note: (l: string) => void, options: { reseal?: boolean; written?: readonly string[]; adopt?: readonly string[] } = {}): string {
+export function sealWithProjectKey(
+  projectRoot: string,
+  packDir: string,
+  note: (l: string) => void,
+  options: { reseal?: boolean; written?: readonly string[]; adopt?: readonly string[] } = {},
+): string {
   const keyDir = join(projectRoot, '.drillbook', 'keys');
   let key = loadSigningKey(join(keyDir, 'signing.key'));
   if (!key) {
@@ -63,7 +68,11 @@ export function writeRunEvidence(
   const exitCode = exitCodeFor(m.verdict);
   const coverage = m.coverage;
   return withPackLock(packDirOf(prepared.evidenceDir, opts.release), () => {
-    writeTraceFiles(prepared.evidenceDir, opts.release, run.runId, { traceId: run.traceId, spans: run.spans, annotations: annotationsOf(run.events, plan.name, run.runId) });
+    writeTraceFiles(prepared.evidenceDir, opts.release, run.runId, {
+      traceId: run.traceId,
+      spans: run.spans,
+      annotations: annotationsOf(run.events, plan.name, run.runId),
+    });
     const record: RunRecord = {
       schema: RUN_RECORD_SCHEMA,
       runId: run.runId,

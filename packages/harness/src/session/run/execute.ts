@@ -76,7 +76,15 @@ export function thresholdResults(summary: LoadSummary): LoadThresholdResult[] {
 }
 
 /** Collects the raw inputs after the timeline ended, while the environment is still open. */
-async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: TimelineOutcome, events: RunEvent[], journeyRequests: CoverageRequest[], opts: ExecuteOptions, runId: string) {
+async function collect(
+  prepared: PreparedRun,
+  env: OpenEnvironment,
+  outcome: TimelineOutcome,
+  events: RunEvent[],
+  journeyRequests: CoverageRequest[],
+  opts: ExecuteOptions,
+  runId: string,
+) {
   const { plan } = prepared;
   // The same burn as Prometheus saw it, from the generated `slo:sli_error:ratio_rate5m` rule, per
   // SLO; the series go into the record so `drill verify` can derive them again.
@@ -87,7 +95,11 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
       const query = sliErrorRatioQuery(slo);
       try {
         const series = await env.prometheus.queryRange(query, outcome.startedAt, outcome.endedAt, 1_000);
-        prometheusSlis.push({ sloId, query, series: (series[0]?.values ?? []).map((v) => ({ t: v.time * 1000, ratio: Number.isFinite(v.value) ? v.value : 0 })) });
+        prometheusSlis.push({
+          sloId,
+          query,
+          series: (series[0]?.values ?? []).map((v) => ({ t: v.time * 1000, ratio: Number.isFinite(v.value) ? v.value : 0 })),
+        });
       } catch (err) {
         opts.note(`warn: Prometheus SLI series for ${sloId} not read: ${(err as Error).message}`);
       }
@@ -95,7 +107,13 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
   // The run as a trace beside the service's (Grafana annotations are made from the events).
   let traceId: string | undefined;
   try {
-    traceId = await exportRunTrace(`${env.urls.telemetry}/v1/traces`, events, measureEpisodes(events, plan), { runId, drill: plan.name, environment: prepared.environmentName }, env.telemetryHeaders);
+    traceId = await exportRunTrace(
+      `${env.urls.telemetry}/v1/traces`,
+      events,
+      measureEpisodes(events, plan),
+      { runId, drill: plan.name, environment: prepared.environmentName },
+      env.telemetryHeaders,
+    );
   } catch (err) {
     opts.note(`warn: the run's own trace was not exported: ${(err as Error).message}`);
   }
@@ -109,7 +127,13 @@ async function collect(prepared: PreparedRun, env: OpenEnvironment, outcome: Tim
   if (traceSource.name !== 'local' && journeyRequests.length) {
     opts.note(`reading ${new Set(journeyRequests.map((r) => r.traceId)).size} journey traces from ${traceSource.name}…`);
     const known = new Set(spans.map((sp) => `${sp.traceId}/${sp.spanId}`));
-    for (const list of (await fetchTraces(traceSource, journeyRequests.map((r) => r.traceId), { waitMs: 15_000 })).values())
+    for (const list of (
+      await fetchTraces(
+        traceSource,
+        journeyRequests.map((r) => r.traceId),
+        { waitMs: 15_000 },
+      )
+    ).values())
       for (const sp of list) if (!known.has(`${sp.traceId}/${sp.spanId}`)) spans.push(sp);
   }
   return { prometheusSlis, spans, ...(traceId ? { traceId } : {}) };
@@ -143,9 +167,14 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
   const { plan, drill, envConfig, registry } = prepared;
   // Crash leftovers first: a previous run's faults must be out before a new one goes in.
   const journal = new RollbackJournal(journalPath(opts.projectRoot));
-  const leftover = await journal.recoverPending((n) => registry.get(n), (_l, m) => opts.note(`recover: ${m}`));
+  const leftover = await journal.recoverPending(
+    (n) => registry.get(n),
+    (_l, m) => opts.note(`recover: ${m}`),
+  );
   if (leftover.failed.length)
-    throw new EnvironmentError(`faults from a crashed run could not be reverted:\n${leftover.failed.map((f) => `  ${f.record.description}: ${f.error}`).join('\n')}\nrevert them, then run 'drill recover'`);
+    throw new EnvironmentError(
+      `faults from a crashed run could not be reverted:\n${leftover.failed.map((f) => `  ${f.record.description}: ${f.error}`).join('\n')}\nrevert them, then run 'drill recover'`,
+    );
 
   const clock: Clock = new RealClock();
   const runId = createRunId(clock);
@@ -164,7 +193,13 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
     opts.note(`synthetic history: ${what} (${history.decision.why})`);
     opts.note('starting the local stage…');
   }
-  const env = await openEnvironment(prepared.environmentName, envConfig, { projectRoot: opts.projectRoot, clock, log: (l) => opts.progress?.(l), ...(rulesDir ? { rulesDir } : {}), ...(history ? { history } : {}) });
+  const env = await openEnvironment(prepared.environmentName, envConfig, {
+    projectRoot: opts.projectRoot,
+    clock,
+    log: (l) => opts.progress?.(l),
+    ...(rulesDir ? { rulesDir } : {}),
+    ...(history ? { history } : {}),
+  });
 
   const log = new JsonlRunLog(join(opts.projectRoot, '.drillbook', 'runs', `${runId}.jsonl`));
   const controller = new AbortController();
@@ -174,8 +209,13 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
   const awaiting = plan.phases.filter((p) => p.until === 'mitigated').map((p) => p.name);
   const channel = awaiting.length ? openMitigationChannel(opts.projectRoot, { runId, drill: plan.name, phases: awaiting }) : undefined;
   try {
-    if (env.facts.stageReadyMs) opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
-    const checked = await preflight(plan, prepared.environmentName, envConfig, { prometheus: env.prometheus, alertmanagerUrl: envConfig.kind === 'hosts' ? envConfig.alertmanager : undefined, targetUrl: (t) => urlIfAny(env, t) });
+    if (env.facts.stageReadyMs)
+      opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
+    const checked = await preflight(plan, prepared.environmentName, envConfig, {
+      prometheus: env.prometheus,
+      alertmanagerUrl: envConfig.kind === 'hosts' ? envConfig.alertmanager : undefined,
+      targetUrl: (t) => urlIfAny(env, t),
+    });
     log.onAppend(dispatchTo([progressNotes(opts.note)]));
     log.onAppend((e) => env.faultMetrics.observe(e, { drill: plan.name, runId }));
     const mitigations = awaiting.length
@@ -201,7 +241,9 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
         signal,
         runId,
         now: () => clock.now(),
-        ...(isBrowserJourney(journey) ? { browser: await browsers.get(), screenshotDir: join(opts.projectRoot, '.drillbook', 'runs', `${runId}-screenshots`) } : {}),
+        ...(isBrowserJourney(journey)
+          ? { browser: await browsers.get(), screenshotDir: join(opts.projectRoot, '.drillbook', 'runs', `${runId}-screenshots`) }
+          : {}),
       });
       if (journey.critical) for (const c of r.coverage) journeyRequests.push(c);
       for (const st of r.steps)
@@ -209,11 +251,26 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
           t: clock.now(),
           kind: 'step',
           name: 'journey',
-          detail: { journey: journey.name, runner: r.runner, step: st.name, ok: st.ok, detail: st.detail, requests: st.requests, critical: journey.critical, ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}) },
+          detail: {
+            journey: journey.name,
+            runner: r.runner,
+            step: st.name,
+            ok: st.ok,
+            detail: st.detail,
+            requests: st.requests,
+            critical: journey.critical,
+            ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}),
+          },
         });
       return { ok: r.ok, ...(r.error ? { error: r.error } : {}) };
     };
-    const probeEnv: ProbeEnvironment = { now: () => clock.now(), targetUrl: env.targetUrl, databaseUrl: env.databaseUrl, runJourney: runJourneyProbe, ...(env.prometheus ? { prometheus: env.prometheus } : {}) };
+    const probeEnv: ProbeEnvironment = {
+      now: () => clock.now(),
+      targetUrl: env.targetUrl,
+      databaseUrl: env.databaseUrl,
+      runJourney: runJourneyProbe,
+      ...(env.prometheus ? { prometheus: env.prometheus } : {}),
+    };
     const stops = createStopEvaluator(plan.stopWhen, { slos: prepared.slos });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
 
@@ -226,7 +283,12 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       background.push({
         name: 'load',
         start: (sink) => {
-          running = runLoad(profile, { baseUrl: env.targetUrl(profile.target), clock, signal: stopLoad.signal, onSample: (x) => sink.append({ ...x, kind: 'load.sample' }) }).then((summary) => {
+          running = runLoad(profile, {
+            baseUrl: env.targetUrl(profile.target),
+            clock,
+            signal: stopLoad.signal,
+            onSample: (x) => sink.append({ ...x, kind: 'load.sample' }),
+          }).then((summary) => {
             loadSummary = summary;
           });
         },
@@ -263,7 +325,10 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       checkStop: (e) => stops.observe(e),
       background,
       signal: controller.signal,
-      onProgress: (p) => opts.progress?.(`${p.phaseIndex >= 0 ? `phase ${p.phaseIndex + 1}/${p.phases} ` : ''}${p.phase} · ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.activity}`),
+      onProgress: (p) =>
+        opts.progress?.(
+          `${p.phaseIndex >= 0 ? `phase ${p.phaseIndex + 1}/${p.phases} ` : ''}${p.phase} · ${(p.elapsedMs / 1000).toFixed(0)} s · ${p.activity}`,
+        ),
       log: (level, m) => opts.note(`${level}: ${m}`),
       ...(mitigations ? { mitigations } : {}),
     });

@@ -47,7 +47,9 @@ export function alertWindows(rules: readonly Rule[], alertNames: readonly string
 
 /** Every rule of the rule files (*.yaml, *.yml) in a directory. */
 export function readRules(rulesDir: string): Rule[] {
-  const files = readdirSync(rulesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(rulesDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   const groupsOf = (f: string) => (parse(readFileSync(join(rulesDir, f), 'utf8')) as { groups?: Array<{ rules?: Rule[] }> } | null)?.groups ?? [];
   return files.flatMap((f) => groupsOf(f).flatMap((g) => g.rules ?? []));
 }

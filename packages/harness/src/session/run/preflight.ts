@@ -48,13 +48,18 @@ export async function preflight(plan: DrillPlan, envName: string, envConfig: Env
       const groups = await on.prometheus.rules(AbortSignal.timeout(TIMEOUT_MS));
       const loaded = new Set(groups.flatMap((g) => g.rules.filter((r) => r.type === 'alerting').map((r) => r.name)));
       for (const [alert, phase] of expected)
-        if (!loaded.has(alert)) problems.push(`phase '${phase}' expects alert '${alert}', but Prometheus at ${on.prometheus.baseUrl} has no such alerting rule loaded (load the rule, or fix the name)`);
+        if (!loaded.has(alert))
+          problems.push(
+            `phase '${phase}' expects alert '${alert}', but Prometheus at ${on.prometheus.baseUrl} has no such alerting rule loaded (load the rule, or fix the name)`,
+          );
       checked.push(`Prometheus ${on.prometheus.baseUrl}: ${loaded.size} alerting rules, ${expected.size} expected present`);
     } catch (err) {
       problems.push(`Prometheus at ${on.prometheus.baseUrl} does not answer: ${(err as Error).message}`);
     }
   } else if (expected.size) {
-    problems.push(`the drill expects alerts (${[...expected.keys()].join(', ')}) but environment '${envName}' names no Prometheus to watch them (set 'prometheus' in drillbook.config.ts)`);
+    problems.push(
+      `the drill expects alerts (${[...expected.keys()].join(', ')}) but environment '${envName}' names no Prometheus to watch them (set 'prometheus' in drillbook.config.ts)`,
+    );
   }
 
   if (on.alertmanagerUrl) {
@@ -82,7 +87,8 @@ export async function preflight(plan: DrillPlan, envName: string, envConfig: Env
         continue;
       }
       const pid = Number(readFileSync(pidFile, 'utf8').slice(0, 32).trim());
-      if (!Number.isInteger(pid) || pid <= 1 || !existsSync(`/proc/${pid}`)) problems.push(`target '${name}': pid file ${pidFile} names no live process (${pid || 'not a pid'})`);
+      if (!Number.isInteger(pid) || pid <= 1 || !existsSync(`/proc/${pid}`))
+        problems.push(`target '${name}': pid file ${pidFile} names no live process (${pid || 'not a pid'})`);
       else checked.push(`target ${name} pid ${pid}`);
     }
   }

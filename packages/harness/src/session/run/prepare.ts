@@ -63,7 +63,11 @@ export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expect
         fix: "write the team's restore script as fault.custom({ inject, revert }) and it is timed the same way",
       });
     else if (LOCAL_STAGE_TARGET_KINDS[plan.restore.database as keyof typeof LOCAL_STAGE_TARGET_KINDS] !== 'stage-database')
-      issues.push({ path: 'restore.database', problem: `'${plan.restore.database}' is not the stage's database`, fix: "name the local stage's database target, 'db'" });
+      issues.push({
+        path: 'restore.database',
+        problem: `'${plan.restore.database}' is not the stage's database`,
+        fix: "name the local stage's database target, 'db'",
+      });
   }
   if (expectedAlertNames)
     plan.phases.forEach((phase, i) =>
@@ -106,7 +110,8 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
       });
   });
   // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
-  const alertNames = envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
+  const alertNames =
+    envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
   for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...remediationIssues(drill.plan, opts.projectRoot)]) issues.push(issue);
   if (issues.length) throw new DefinitionError(opts.file, issues);
   return {

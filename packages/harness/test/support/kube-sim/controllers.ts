@@ -15,7 +15,14 @@ export interface ControllerOptions {
 
 type Condition = { type: 'Selected' | 'AllInjected' | 'AllRecovered' | 'Paused'; status: 'True' | 'False' };
 type RecordEvent = { type: 'Succeeded' | 'Failed'; operation: 'Apply' | 'Recover'; timestamp: string };
-type ContainerRecord = { id: string; phase: 'Injected' | 'Not Injected'; selectorKey: string; injectedCount: number; recoveredCount: number; events: RecordEvent[] };
+type ContainerRecord = {
+  id: string;
+  phase: 'Injected' | 'Not Injected';
+  selectorKey: string;
+  injectedCount: number;
+  recoveredCount: number;
+  events: RecordEvent[];
+};
 
 export const PAUSE_ANNOTATION = 'experiment.chaos-mesh.org/pause';
 const CHAOS_KINDS = new Set(['PodChaos', 'NetworkChaos', 'StressChaos']);
@@ -23,7 +30,8 @@ const CHAOS_KINDS = new Set(['PodChaos', 'NetworkChaos', 'StressChaos']);
 /** Go duration (`90s`, `1m30s`, `250ms`) in ms. */
 export function parseGoDuration(s: string): number {
   let total = 0;
-  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
   return total;
 }
 
@@ -61,12 +69,18 @@ class Timers {
 }
 
 export class DeploymentController {
-  constructor(private readonly store: ObjectStore, private readonly timers: Timers, private readonly restartMs: number) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly timers: Timers,
+    private readonly restartMs: number,
+  ) {}
 
   /** Pods of the Deployments in `namespaces` whose labels match, named like a ReplicaSet's. */
   podsFor(namespaces: string[], labels: Record<string, string>): Array<{ deployment: SimObject; pod: string }> {
     return namespaces.flatMap((ns) =>
-      this.store.list({ kind: 'Deployment', namespace: ns, labels }).flatMap((d) => Array.from({ length: (d.spec as { replicas: number }).replicas }, (_, i) => ({ deployment: d, pod: `${d.metadata.name}-7c9d5-${i}` }))),
+      this.store
+        .list({ kind: 'Deployment', namespace: ns, labels })
+        .flatMap((d) => Array.from({ length: (d.spec as { replicas: number }).replicas }, (_, i) => ({ deployment: d, pod: `${d.metadata.name}-7c9d5-${i}` }))),
     );
   }
 
@@ -92,7 +106,10 @@ export class ChaosMeshController {
   private readonly timers = new Timers();
   readonly deployments: DeploymentController;
 
-  constructor(private readonly store: ObjectStore, private readonly opts: ControllerOptions) {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly opts: ControllerOptions,
+  ) {
     this.deployments = new DeploymentController(store, this.timers, opts.podRestartMs);
   }
 
@@ -133,19 +150,38 @@ export class ChaosMeshController {
   private apply(namespace: string, kind: string, name: string) {
     const obj = this.store.get(kind, namespace, name);
     if (!obj || obj.metadata.deletionTimestamp) return;
-    const spec = obj.spec as { mode: string; value?: string; action?: string; duration?: string; selector: { namespaces?: string[]; labelSelectors?: Record<string, string> } };
+    const spec = obj.spec as {
+      mode: string;
+      value?: string;
+      action?: string;
+      duration?: string;
+      selector: { namespaces?: string[]; labelSelectors?: Record<string, string> };
+    };
     const pods = this.deployments.podsFor(spec.selector.namespaces ?? [namespace], spec.selector.labelSelectors ?? {});
     const chosen = pods.slice(0, selectedCount(spec.mode, spec.value, pods.length));
     if (!chosen.length) {
-      obj.status = { conditions: this.conditions({ Selected: false, AllInjected: false, AllRecovered: false, Paused: false }), experiment: { desiredPhase: 'Run', containerRecords: [] } };
+      obj.status = {
+        conditions: this.conditions({ Selected: false, AllInjected: false, AllRecovered: false, Paused: false }),
+        experiment: { desiredPhase: 'Run', containerRecords: [] },
+      };
       this.store.write(obj);
       this.event(obj, 'Warning', 'Failed', `Failed to select targets: no pod is selected by ${JSON.stringify(spec.selector)} in mode ${spec.mode}`);
       return;
     }
     const at = Date.now();
     const ts = new Date(at).toISOString();
-    const records: ContainerRecord[] = chosen.map(({ pod }) => ({ id: `${namespace}/${pod}`, phase: 'Injected', selectorKey: '.', injectedCount: 1, recoveredCount: 0, events: [{ type: 'Succeeded', operation: 'Apply', timestamp: ts }] }));
-    obj.status = { conditions: this.conditions({ Selected: true, AllInjected: true, AllRecovered: false, Paused: false }), experiment: { desiredPhase: 'Run', containerRecords: records } };
+    const records: ContainerRecord[] = chosen.map(({ pod }) => ({
+      id: `${namespace}/${pod}`,
+      phase: 'Injected',
+      selectorKey: '.',
+      injectedCount: 1,
+      recoveredCount: 0,
+      events: [{ type: 'Succeeded', operation: 'Apply', timestamp: ts }],
+    }));
+    obj.status = {
+      conditions: this.conditions({ Selected: true, AllInjected: true, AllRecovered: false, Paused: false }),
+      experiment: { desiredPhase: 'Run', containerRecords: records },
+    };
     this.appliedAt.set(`${namespace}/${name}`, at);
     this.store.write(obj);
     this.event(obj, 'Normal', 'Applied', `Successfully apply chaos for ${chosen.map((c) => `${namespace}/${c.pod}`).join(', ')}`);
@@ -155,10 +191,11 @@ export class ChaosMeshController {
       for (const [dep, n] of perDeployment) this.deployments.kill(chosen[0]!.deployment.metadata.namespace, dep, n);
     }
     // `duration` is the fault's own expiry: recovered (not deleted) when it runs out.
-    if (spec.duration && spec.action !== 'pod-kill') this.timers.after(parseGoDuration(spec.duration), () => {
-      const cur = this.store.get(kind, namespace, name);
-      if (cur && !cur.metadata.deletionTimestamp && cur.metadata.annotations?.[PAUSE_ANNOTATION] !== 'true') this.recover(cur, { paused: false });
-    });
+    if (spec.duration && spec.action !== 'pod-kill')
+      this.timers.after(parseGoDuration(spec.duration), () => {
+        const cur = this.store.get(kind, namespace, name);
+        if (cur && !cur.metadata.deletionTimestamp && cur.metadata.annotations?.[PAUSE_ANNOTATION] !== 'true') this.recover(cur, { paused: false });
+      });
   }
 
   private reapply(obj: SimObject) {
@@ -169,7 +206,10 @@ export class ChaosMeshController {
       r.injectedCount++;
       r.phase = 'Injected';
     }
-    obj.status = { conditions: this.conditions({ Selected: true, AllInjected: true, AllRecovered: false, Paused: false }), experiment: { desiredPhase: 'Run', containerRecords: records } };
+    obj.status = {
+      conditions: this.conditions({ Selected: true, AllInjected: true, AllRecovered: false, Paused: false }),
+      experiment: { desiredPhase: 'Run', containerRecords: records },
+    };
     this.store.write(obj);
   }
 
@@ -184,13 +224,16 @@ export class ChaosMeshController {
         r.recoveredCount++;
         r.phase = 'Not Injected';
       }
-    obj.status = { conditions: this.conditions({ Selected: true, AllInjected: false, AllRecovered: !oneShot, Paused: how.paused }), experiment: { desiredPhase: 'Stop', containerRecords: records } };
+    obj.status = {
+      conditions: this.conditions({ Selected: true, AllInjected: false, AllRecovered: !oneShot, Paused: how.paused }),
+      experiment: { desiredPhase: 'Stop', containerRecords: records },
+    };
     this.store.write(obj);
     this.event(obj, 'Normal', 'Recovered', `Successfully recover chaos for ${records.map((r) => r.id).join(', ')}`);
   }
 
   private records(obj: SimObject): ContainerRecord[] {
-    return structuredClone(((obj.status?.experiment as { containerRecords?: ContainerRecord[] } | undefined)?.containerRecords ?? []));
+    return structuredClone((obj.status?.experiment as { containerRecords?: ContainerRecord[] } | undefined)?.containerRecords ?? []);
   }
 
   private conditions(c: Record<Condition['type'], boolean>): Condition[] {

@@ -52,7 +52,12 @@ interface Route {
 }
 
 class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string, readonly causes?: Array<{ field: string; message: string }>) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly causes?: Array<{ field: string; message: string }>,
+  ) {
     super(message);
   }
 }
@@ -72,7 +77,11 @@ export class KubeSim {
 
   constructor(opts: KubeSimOptions = {}) {
     this.token = opts.token ?? 'sim-token';
-    this.controller = new ChaosMeshController(this.store, { injectDelayMs: opts.injectDelayMs ?? 200, deleteDelayMs: opts.deleteDelayMs ?? 50, podRestartMs: opts.podRestartMs ?? 500 });
+    this.controller = new ChaosMeshController(this.store, {
+      injectDelayMs: opts.injectDelayMs ?? 200,
+      deleteDelayMs: opts.deleteDelayMs ?? 50,
+      podRestartMs: opts.podRestartMs ?? 500,
+    });
     for (const d of opts.deployments ?? [])
       this.store.write({
         apiVersion: 'apps/v1',
@@ -139,9 +148,20 @@ export class KubeSim {
       res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
-      res.writeHead(e.code, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code, ...(e.causes ? { details: { causes: e.causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}) }),
-      );
+      res
+        .writeHead(e.code, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: e.message,
+            reason: e.reason,
+            code: e.code,
+            ...(e.causes ? { details: { causes: e.causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}),
+          }),
+        );
     }
   }
 
@@ -156,16 +176,32 @@ export class KubeSim {
   private selection(route: Route, url: URL): Selection {
     const fields = parseSelector(url.searchParams.get('fieldSelector')) ?? {};
     const { 'metadata.name': byName, 'metadata.namespace': _ns, ...others } = fields;
-    return { kind: route.resource.kind, namespace: route.namespace, name: route.name ?? byName, labels: parseSelector(url.searchParams.get('labelSelector')), fields: others };
+    return {
+      kind: route.resource.kind,
+      namespace: route.namespace,
+      name: route.name ?? byName,
+      labels: parseSelector(url.searchParams.get('labelSelector')),
+      fields: others,
+    };
   }
 
   private async dispatch(method: string, route: Route, url: URL, req: IncomingMessage): Promise<{ code: number; body: unknown }> {
     const { kind } = route.resource;
     if (method === 'GET' && !route.name) {
-      return { code: 200, body: { apiVersion: 'v1', kind: `${kind}List`, metadata: { resourceVersion: String(this.store.resourceVersion) }, items: this.store.list(this.selection(route, url)) } };
+      return {
+        code: 200,
+        body: {
+          apiVersion: 'v1',
+          kind: `${kind}List`,
+          metadata: { resourceVersion: String(this.store.resourceVersion) },
+          items: this.store.list(this.selection(route, url)),
+        },
+      };
     }
-    if (!route.resource.writable && method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', `${method} on ${route.plural} is not served by this simulation`);
-    if (method === 'POST' && !route.name) return { code: 201, body: this.create(route, (await readJson(req)) as SimObject, url.searchParams.get('dryRun') === 'All') };
+    if (!route.resource.writable && method !== 'GET')
+      throw new ApiError(405, 'MethodNotAllowed', `${method} on ${route.plural} is not served by this simulation`);
+    if (method === 'POST' && !route.name)
+      return { code: 201, body: this.create(route, (await readJson(req)) as SimObject, url.searchParams.get('dryRun') === 'All') };
     if (!route.name) throw new ApiError(405, 'MethodNotAllowed', `${method} on a collection is not supported`);
 
     const current = this.store.get(kind, route.namespace, route.name);
@@ -193,15 +229,22 @@ export class KubeSim {
     if (!route.resource.validated) return;
     const issues = this.validator?.validate(obj) ?? [];
     if (issues.length)
-      throw new ApiError(422, 'Invalid', `${obj.kind}.chaos-mesh.org "${obj.metadata?.name}" is invalid`, issues.map((i) => ({ field: i.path.replace(/^\//, '').replace(/\//g, '.'), message: i.message })));
+      throw new ApiError(
+        422,
+        'Invalid',
+        `${obj.kind}.chaos-mesh.org "${obj.metadata?.name}" is invalid`,
+        issues.map((i) => ({ field: i.path.replace(/^\//, '').replace(/\//g, '.'), message: i.message })),
+      );
   }
 
   private create(route: Route, obj: SimObject, dryRun: boolean): SimObject {
-    if (obj.metadata?.namespace && obj.metadata.namespace !== route.namespace) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    if (obj.metadata?.namespace && obj.metadata.namespace !== route.namespace)
+      throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
     if (obj.kind !== route.resource.kind) throw new ApiError(400, 'BadRequest', `kind ${obj.kind} sent to ${route.plural}`);
     obj.metadata = { ...obj.metadata, namespace: route.namespace };
     this.validate(obj, route);
-    if (this.store.get(obj.kind, route.namespace, obj.metadata.name)) throw new ApiError(409, 'AlreadyExists', `${route.plural}.chaos-mesh.org "${obj.metadata.name}" already exists`);
+    if (this.store.get(obj.kind, route.namespace, obj.metadata.name))
+      throw new ApiError(409, 'AlreadyExists', `${route.plural}.chaos-mesh.org "${obj.metadata.name}" already exists`);
     const admitted: SimObject = { ...obj, metadata: { ...obj.metadata, uid: this.nextUid(), generation: 1, creationTimestamp: new Date().toISOString() } };
     if (dryRun) return admitted; // validated and admitted, never stored
     const stored = this.store.write(admitted);
@@ -213,14 +256,27 @@ export class KubeSim {
     let patched: SimObject;
     try {
       if (contentType.startsWith('application/merge-patch+json')) patched = mergePatch(current as unknown as Json, body as Json) as unknown as SimObject;
-      else if (contentType.startsWith('application/json-patch+json')) patched = jsonPatch(current as unknown as Json, body as JsonPatchOp[]) as unknown as SimObject;
-      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got ${contentType})`);
+      else if (contentType.startsWith('application/json-patch+json'))
+        patched = jsonPatch(current as unknown as Json, body as JsonPatchOp[]) as unknown as SimObject;
+      else
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got ${contentType})`,
+        );
     } catch (err) {
       if (err instanceof ApiError) throw err;
       throw new ApiError(422, 'Invalid', `the patch could not be applied: ${(err as Error).message}`);
     }
     // The /status subresource changes status only; the main resource ignores status changes.
-    const next: SimObject = route.subresource === 'status' ? { ...current, status: patched.status } : { ...patched, status: current.status, metadata: { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid } };
+    const next: SimObject =
+      route.subresource === 'status'
+        ? { ...current, status: patched.status }
+        : {
+            ...patched,
+            status: current.status,
+            metadata: { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid },
+          };
     if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     this.validate(next, route);
     const stored = this.store.write(next);
@@ -246,7 +302,8 @@ export class KubeSim {
     const rv = url.searchParams.get('resourceVersion');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const send = (type: string, object: SimObject) => res.write(`${JSON.stringify({ type, object })}\n`);
-    const backlog: StoredEvent[] = rv && rv !== '0' ? this.store.since(Number(rv), sel) : this.store.list(sel).map((object) => ({ type: 'ADDED', object, resourceVersion: 0 }));
+    const backlog: StoredEvent[] =
+      rv && rv !== '0' ? this.store.since(Number(rv), sel) : this.store.list(sel).map((object) => ({ type: 'ADDED', object, resourceVersion: 0 }));
     for (const e of backlog) send(e.type, e.object);
     const unsubscribe = this.store.subscribe((e) => {
       if (matches(e.object, sel)) send(e.type, e.object);

@@ -42,10 +42,15 @@ export interface Selection {
 /** `app=api,tier=web` → { app: 'api', tier: 'web' } (equality selectors, which is what clients here send). */
 export function parseSelector(s: string | null): Record<string, string> | undefined {
   if (!s) return undefined;
-  return Object.fromEntries(s.split(',').filter(Boolean).map((pair) => {
-    const [k, v = ''] = pair.split(/==?/);
-    return [k!.trim(), v.trim()];
-  }));
+  return Object.fromEntries(
+    s
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const [k, v = ''] = pair.split(/==?/);
+        return [k!.trim(), v.trim()];
+      }),
+  );
 }
 
 function fieldValue(obj: SimObject, path: string): unknown {
