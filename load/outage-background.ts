@@ -4,23 +4,10 @@
 // alerts and the budget stop condition judge them — so there is no error-rate threshold here
 // (steady-p50's `rate<0.05` would fail every outage drill by design).
 import { defineLoadProfile } from '@drillbook/harness';
+import { ingestAtP50 } from './steady-p50.ts';
 
 export default defineLoadProfile({
   name: 'outage-background',
-  target: 'api',
-  request: {
-    method: 'POST',
-    path: '/ingest',
-    json: {
-      entities: [
-        { kind: 'person', name: 'Ada Lovelace' },
-        { kind: 'person', name: 'ada lovelace' },
-      ],
-    },
-    expect: { status: 201 },
-  },
-  scenarios: {
-    steady: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '2m', preAllocatedVUs: 10, maxVUs: 50 },
-  },
+  ...ingestAtP50,
   thresholds: { http_req_duration: ['p(95)<1000'] },
 });

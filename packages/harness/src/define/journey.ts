@@ -29,11 +29,9 @@ export interface Journey extends Defined<'journey'> {
   readonly trace: { services: string[] };
 }
 
-const jsonPath = z
-  .string()
-  .regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/, {
-    error: withFix('not a JSON path this tool reads', "write paths like '$.caseId' or '$.clusters[0].key'"),
-  });
+const jsonPath = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/, {
+  error: withFix('not a JSON path this tool reads', "write paths like '$.caseId' or '$.clusters[0].key'"),
+});
 
 // Any value is accepted at run time, as before; the types say what makes sense.
 const json = z.custom<Json>();

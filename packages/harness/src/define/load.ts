@@ -198,11 +198,9 @@ const schema = strictObject({
     name: z.string().optional(),
   }),
   /** k6 scenarios by name; at least one. */
-  scenarios: z
-    .record(z.string(), scenario)
-    .refine((s) => Object.keys(s).length > 0, {
-      error: withFix('no scenario', "add scenarios: { steady: { executor: 'constant-arrival-rate', rate: 50, duration: '1m', preAllocatedVUs: 20 } }"),
-    }),
+  scenarios: z.record(z.string(), scenario).refine((s) => Object.keys(s).length > 0, {
+    error: withFix('no scenario', "add scenarios: { steady: { executor: 'constant-arrival-rate', rate: 50, duration: '1m', preAllocatedVUs: 20 } }"),
+  }),
   /** k6 thresholds by metric (`http_req_duration`, `http_req_failed`, …), checked in the verdict. @default {} */
   thresholds: z.record(z.string(), z.array(threshold)).optional(),
 });

@@ -21,6 +21,7 @@ import { PrometheusClient } from '../../src/observe/prometheus.ts';
 import { TelemetryServer } from '../../src/observe/telemetry-server.ts';
 import { settleSpans, TraceStore } from '../../src/observe/trace-store.ts';
 import { runJourney } from '../../src/synthetics/run-journey.ts';
+import { until } from '../support/until.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const DRILL = { drill: 'dashboards-check', runId: 'run-dashboards-check' };
@@ -36,21 +37,6 @@ const metrics = new FaultMetrics();
 const telemetry = new TelemetryServer()
   .route('/v1/traces', otlpTraceHandler(traces))
   .get('/metrics', async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.text() }));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 const control = (p: string, method = 'GET') => fetch(`${stage!.urls.control}${p}`, { method, headers: { authorization: `Bearer ${stage!.controlToken}` } });
 const firing = async (alertname: string) => (await prom.query(`ALERTS{alertname="${alertname}",alertstate="firing"}`)).length > 0;

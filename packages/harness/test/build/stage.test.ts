@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupStaleStage, startStage, type ReplicaInfo, type Stage } from '@drillbook/stage';
 import { runBuild, type BuildReport } from '../../src/build/run.ts';
 import { concretise, dashboardQueries } from '../../src/build/dashboards.ts';
+import { until } from '../support/until.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 let tmp: string;
@@ -29,21 +30,6 @@ async function prom<T>(p: string): Promise<{ status: number; body: { status: str
   const auth = Buffer.from(`${stage!.auth.prometheus.username}:${stage!.auth.prometheus.password}`).toString('base64');
   const res = await fetch(`${stage!.urls.prometheus}${p}`, { headers: { authorization: `Basic ${auth}` } });
   return { status: res.status, body: (await res.json()) as { status: string; data: T; error?: string } };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 const alerts = async () => (await prom<{ alerts: Alert[] }>('/api/v1/alerts')).body.data.alerts;

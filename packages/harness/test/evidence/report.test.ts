@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../src/synthetics/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRunRecord } from '../../src/evidence/run-record.ts';
 import { chartData, renderReport, writeReport } from '../../src/evidence/report.ts';
@@ -16,18 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'drillbook-report-'));
 let browser: Browser;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium(); // Debian's Chromium as journeys run it: no sandbox, no background networking
 });
 afterAll(async () => {
   await browser?.close();

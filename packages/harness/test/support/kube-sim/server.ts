@@ -148,20 +148,18 @@ export class KubeSim {
       res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
-      res
-        .writeHead(e.code, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            kind: 'Status',
-            apiVersion: 'v1',
-            metadata: {},
-            status: 'Failure',
-            message: e.message,
-            reason: e.reason,
-            code: e.code,
-            ...(e.causes ? { details: { causes: e.causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}),
-          }),
-        );
+      res.writeHead(e.code, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: e.message,
+          reason: e.reason,
+          code: e.code,
+          ...(e.causes ? { details: { causes: e.causes.map((c) => ({ reason: 'FieldValueInvalid', ...c })) } } : {}),
+        }),
+      );
     }
   }
 
