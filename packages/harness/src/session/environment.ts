@@ -36,6 +36,8 @@ export interface OpenEnvironment {
   facts: Record<string, unknown>;
   /** `drillbook_fault_active` on the harness's /metrics (scraped by the local stage's Prometheus). */
   faultMetrics: FaultMetrics;
+  /** The Alertmanager that delivers this environment's alerts, with what it takes to ask it (health). */
+  alertmanager?: { url: string; headers: Record<string, string> };
   /** Headers the harness's own exports send to its OTLP receiver (the per-run token). */
   telemetryHeaders: Record<string, string>;
   /** What the receivers refused or dropped during the run, for the record. */
@@ -159,6 +161,10 @@ async function openLocal(name: string, config: Extract<EnvironmentConfig, { kind
     targetUrl: (target) => lookup(target).url,
     databaseUrl: (target) => lookup(target).url,
     resolveTarget: lookup,
+    alertmanager: {
+      url: stage.urls.alertmanager,
+      headers: { authorization: `Basic ${Buffer.from(`${stage.auth.alertmanager.username}:${stage.auth.alertmanager.password}`).toString('base64')}` },
+    },
     urls: {
       service: stage.urls.service,
       prometheus: stage.urls.prometheus,
@@ -202,6 +208,7 @@ async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind
     targetUrl: url,
     databaseUrl: url,
     resolveTarget: lookup,
+    ...(config.alertmanager ? { alertmanager: { url: config.alertmanager, headers: {} } } : {}),
     urls: { ...(config.prometheus ? { prometheus: config.prometheus } : {}), telemetry: t.telemetryUrl, alertWebhook: t.webhookUrl },
     facts: {},
     async close() {

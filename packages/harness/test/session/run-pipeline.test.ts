@@ -153,6 +153,10 @@ describe('the verdict includes everything it claims (local stage)', () => {
     const record = JSON.parse(readFileSync(r.runFile!, 'utf8')) as RunRecord;
     expect(record.loadThresholds?.find((t) => t.metric === 'http_req_failed')?.ok).toBe(false);
     expect(junitXml(record)).toMatch(/load threshold http_req_failed rate&lt;0\.01/);
+    // The generator's own cost is in the record, so a reader knows the load did not distort the measure.
+    const generator = record.facts?.loadGenerator as { cpuShare: number; scope: string } | undefined;
+    expect(generator?.scope).toBe('process');
+    expect(generator?.cpuShare).toBeGreaterThan(0);
   }, 120_000);
 
   it('an attacker (as nobody) posting firing alerts to every port the harness listens on cannot turn a FAIL into a PASS', async () => {
@@ -205,5 +209,27 @@ describe('the verdict includes everything it claims (local stage)', () => {
     expect(r.exitCode, `${r.summary}\n${r.notes.join('\n')}`).toBe(4);
     expect(r.verdict).toBe('error');
     expect(r.summary).toMatch(/Prometheus at http:\/\/127\.0\.0\.1:\d+ stopped answering during the run/);
+  }, 120_000);
+
+  it('an Alertmanager killed mid-run makes the run an environment error (exit 4): the alerts that page and remediate no longer arrive', async () => {
+    const file = drillFile(
+      'alertmanager-lost',
+      `import { execFileSync } from 'node:child_process';
+      import { readdirSync, readFileSync } from 'node:fs';
+      // The stage this run started (its state file names Prometheus' port): kill that Prometheus only.
+      const killAlertmanager = async () => {
+        const stages = '${root}/.drillbook/stage';
+        for (const dir of readdirSync(stages)) {
+          const state = JSON.parse(readFileSync(stages + '/' + dir + '/stage.json', 'utf8'));
+          execFileSync('pkill', ['-KILL', '-f', 'web.listen-address=127.0.0.1:' + new URL(state.urls.alertmanager).port]);
+        }
+      };
+      export default defineDrill({ name: 'alertmanager-lost', environments: ['local'], steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms' })],
+        fault: fault.custom({ name: 'kill-alertmanager', inject: killAlertmanager }) });`,
+    );
+    const r = await run(file, 'local');
+    expect(r.exitCode, `${r.summary}\n${r.notes.join('\n')}`).toBe(4);
+    expect(r.verdict).toBe('error');
+    expect(r.summary).toMatch(/Alertmanager at http:\/\/127\.0\.0\.1:\d+\/? stopped answering during the run/);
   }, 120_000);
 });

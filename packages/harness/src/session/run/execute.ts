@@ -152,6 +152,14 @@ function urlIfAny(env: OpenEnvironment, target: string): string | undefined {
  * becomes an environment error (exit 4), never a pass or a drill failure.
  */
 async function environmentLost(env: OpenEnvironment): Promise<string | undefined> {
+  // Alertmanager delivers the alerts that start remediations and page people: a run it stopped serving cannot vouch for either.
+  if (env.alertmanager) {
+    const why = await fetch(new URL('/-/healthy', env.alertmanager.url), { headers: env.alertmanager.headers, signal: AbortSignal.timeout(5_000) }).then(
+      (res) => (res.ok ? undefined : `HTTP ${res.status}`),
+      (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
+    );
+    if (why) return `Alertmanager at ${env.alertmanager.url} stopped answering during the run: ${why}`;
+  }
   if (!env.prometheus) return undefined;
   const lost = env.alerts.health().prometheusLost;
   if (lost) return `Prometheus at ${env.prometheus.baseUrl} stopped answering during the run (from ${new Date(lost.since).toISOString()}): ${lost.error}`;
@@ -355,7 +363,13 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
       ...(loadSummary ? { loadSummary } : {}),
       loadThresholds: loadSummary ? thresholdResults(loadSummary) : [],
-      facts: { ...env.facts, preflight: checked.checked, receivers: env.receiverFacts() },
+      facts: {
+        ...env.facts,
+        preflight: checked.checked,
+        receivers: env.receiverFacts(),
+        // What the load generator cost (the whole harness process: it runs in-process), so a reader knows it did not distort the measure.
+        ...(loadSummary?.generator ? { loadGenerator: loadSummary.generator } : {}),
+      },
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
     };
   } finally {
