@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBrowserJourney } from '../../define/browser-journey.ts';
 import { isJourney } from '../../define/journey.ts';
-import { isLoadProfile } from '../../define/load.ts';
+import { isLoadProfile, type LoadProfile } from '../../define/load.ts';
 import { RealClock } from '../../engine/clock.ts';
 import { RollbackJournal } from '../../engine/journal.ts';
 import { createRunId } from '../../engine/run-id.ts';
@@ -171,9 +171,8 @@ async function environmentLost(env: OpenEnvironment): Promise<string | undefined
   }
 }
 
-export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): Promise<ExecutedRun> {
-  const { plan, drill, envConfig, registry } = prepared;
-  // Crash leftovers first: a previous run's faults must be out before a new one goes in.
+/** Crash leftovers first: a previous run's faults must be out before a new one goes in. */
+async function recoverLeftovers(registry: PreparedRun['registry'], opts: ExecuteOptions): Promise<RollbackJournal> {
   const journal = new RollbackJournal(journalPath(opts.projectRoot));
   const leftover = await journal.recoverPending(
     (n) => registry.get(n),
@@ -183,24 +182,101 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
     throw new EnvironmentError(
       `faults from a crashed run could not be reverted:\n${leftover.failed.map((f) => `  ${f.record.description}: ${f.error}`).join('\n')}\nrevert them, then run 'drill recover'`,
     );
+  return journal;
+}
+
+/** The local stage's alert rules (built from alerts/) and the synthetic past its Prometheus starts with. */
+async function localRulesAndHistory(prepared: PreparedRun, opts: ExecuteOptions): Promise<{ rulesDir: string; history: HistoryChoice }> {
+  const { plan, drill, envConfig } = prepared;
+  const rules = await buildLocalRules(opts.projectRoot, opts.note);
+  if (!rules.ok) throw new DefinitionError(undefined, [{ path: 'alerts/', problem: rules.message, fix: "run 'drill build' and fix what it reports" }]);
+  // A past for the burn-rate windows of the alerts the drill expects, at the drill's load rate.
+  const expected = plan.phases.flatMap((p) => p.expect?.alerts ?? []);
+  const load = drill.uses.load && isLoadProfile(drill.uses.load) ? drill.uses.load : undefined;
+  const configuredMs = envConfig.kind === 'local' ? envConfig.stage?.history : undefined;
+  const history = chooseHistory({ configuredMs, windows: alertWindows(readRules(rules.rulesDir), expected), load });
+  const what = history.stage ? `${formatDuration(history.stage.lengthMs)} at ${history.stage.ratePerSecond}/s` : 'none';
+  opts.note(`synthetic history: ${what} (${history.decision.why})`);
+  opts.note('starting the local stage…');
+  return { rulesDir: rules.rulesDir, history };
+}
+
+/** A drill's journeys as probes: each step goes into the run log, each critical request into `journeyRequests`. */
+function journeyProbe(io: {
+  drill: PreparedRun['drill'];
+  env: OpenEnvironment;
+  clock: Clock;
+  runId: string;
+  browsers: BrowserPool;
+  log: JsonlRunLog;
+  screenshotDir: string;
+  journeyRequests: CoverageRequest[];
+}): NonNullable<ProbeEnvironment['runJourney']> {
+  const { drill, env, clock, runId, browsers, log } = io;
+  return async (name, signal) => {
+    const journey = drill.uses.journeys[name];
+    if (!journey || !(isJourney(journey) || isBrowserJourney(journey))) return { ok: false, error: `journey '${name}' was not imported by the drill` };
+    const r = await runJourney(journey, {
+      baseUrl: env.targetUrl(journey.target),
+      signal,
+      runId,
+      now: () => clock.now(),
+      ...(isBrowserJourney(journey) ? { browser: await browsers.get(), screenshotDir: io.screenshotDir } : {}),
+    });
+    if (journey.critical) for (const c of r.coverage) io.journeyRequests.push(c);
+    for (const st of r.steps)
+      log.append({
+        t: clock.now(),
+        kind: 'step',
+        name: 'journey',
+        detail: {
+          journey: journey.name,
+          runner: r.runner,
+          step: st.name,
+          ok: st.ok,
+          detail: st.detail,
+          requests: st.requests,
+          critical: journey.critical,
+          ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}),
+        },
+      });
+    return { ok: r.ok, ...(r.error ? { error: r.error } : {}) };
+  };
+}
+
+/** The drill's load as a background task for the whole run, and its summary once it stopped. */
+function loadTask(profile: LoadProfile, env: OpenEnvironment, clock: Clock): { task: BackgroundTask; summary: () => LoadSummary | undefined } {
+  const stopLoad = new AbortController();
+  let running: Promise<void> | undefined;
+  let summary: LoadSummary | undefined;
+  const task: BackgroundTask = {
+    name: 'load',
+    start: (sink) => {
+      running = runLoad(profile, {
+        baseUrl: env.targetUrl(profile.target),
+        clock,
+        signal: stopLoad.signal,
+        onSample: (x) => sink.append({ ...x, kind: 'load.sample' }),
+      }).then((s) => {
+        summary = s;
+      });
+    },
+    stop: async () => {
+      stopLoad.abort();
+      await running;
+    },
+  };
+  return { task, summary: () => summary };
+}
+
+export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): Promise<ExecutedRun> {
+  const { plan, drill, envConfig, registry } = prepared;
+  const journal = await recoverLeftovers(registry, opts);
 
   const clock: Clock = new RealClock();
   const runId = createRunId(clock);
   mkdirSync(join(opts.projectRoot, '.drillbook', 'runs'), { recursive: true });
-  let rulesDir: string | undefined;
-  let history: HistoryChoice | undefined;
-  if (envConfig.kind === 'local') {
-    const rules = await buildLocalRules(opts.projectRoot, opts.note);
-    if (!rules.ok) throw new DefinitionError(undefined, [{ path: 'alerts/', problem: rules.message, fix: "run 'drill build' and fix what it reports" }]);
-    rulesDir = rules.rulesDir;
-    // A past for the burn-rate windows of the alerts the drill expects, at the drill's load rate.
-    const expected = plan.phases.flatMap((p) => p.expect?.alerts ?? []);
-    const load = drill.uses.load && isLoadProfile(drill.uses.load) ? drill.uses.load : undefined;
-    history = chooseHistory({ configuredMs: envConfig.stage?.history, windows: alertWindows(readRules(rulesDir), expected), load });
-    const what = history.stage ? `${formatDuration(history.stage.lengthMs)} at ${history.stage.ratePerSecond}/s` : 'none';
-    opts.note(`synthetic history: ${what} (${history.decision.why})`);
-    opts.note('starting the local stage…');
-  }
+  const { rulesDir, history } = envConfig.kind === 'local' ? await localRulesAndHistory(prepared, opts) : {};
   const env = await openEnvironment(prepared.environmentName, envConfig, {
     projectRoot: opts.projectRoot,
     clock,
@@ -241,37 +317,16 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
 
     // Journeys run as probes; every critical step's request is kept for trace coverage.
     const journeyRequests: CoverageRequest[] = [];
-    const runJourneyProbe = async (name: string, signal: AbortSignal) => {
-      const journey = drill.uses.journeys[name];
-      if (!journey || !(isJourney(journey) || isBrowserJourney(journey))) return { ok: false, error: `journey '${name}' was not imported by the drill` };
-      const r = await runJourney(journey, {
-        baseUrl: env.targetUrl(journey.target),
-        signal,
-        runId,
-        now: () => clock.now(),
-        ...(isBrowserJourney(journey)
-          ? { browser: await browsers.get(), screenshotDir: join(opts.projectRoot, '.drillbook', 'runs', `${runId}-screenshots`) }
-          : {}),
-      });
-      if (journey.critical) for (const c of r.coverage) journeyRequests.push(c);
-      for (const st of r.steps)
-        log.append({
-          t: clock.now(),
-          kind: 'step',
-          name: 'journey',
-          detail: {
-            journey: journey.name,
-            runner: r.runner,
-            step: st.name,
-            ok: st.ok,
-            detail: st.detail,
-            requests: st.requests,
-            critical: journey.critical,
-            ...(r.faroSessionId ? { faroSessionId: r.faroSessionId } : {}),
-          },
-        });
-      return { ok: r.ok, ...(r.error ? { error: r.error } : {}) };
-    };
+    const runJourneyProbe = journeyProbe({
+      drill,
+      env,
+      clock,
+      runId,
+      browsers,
+      log,
+      screenshotDir: join(opts.projectRoot, '.drillbook', 'runs', `${runId}-screenshots`),
+      journeyRequests,
+    });
     const probeEnv: ProbeEnvironment = {
       now: () => clock.now(),
       targetUrl: env.targetUrl,
@@ -283,29 +338,8 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
 
     // Load runs for the whole drill (until its own duration ends or the run does).
-    let loadSummary: LoadSummary | undefined;
-    if (drill.uses.load && isLoadProfile(drill.uses.load)) {
-      const profile = drill.uses.load;
-      const stopLoad = new AbortController();
-      let running: Promise<void> | undefined;
-      background.push({
-        name: 'load',
-        start: (sink) => {
-          running = runLoad(profile, {
-            baseUrl: env.targetUrl(profile.target),
-            clock,
-            signal: stopLoad.signal,
-            onSample: (x) => sink.append({ ...x, kind: 'load.sample' }),
-          }).then((summary) => {
-            loadSummary = summary;
-          });
-        },
-        stop: async () => {
-          stopLoad.abort();
-          await running;
-        },
-      });
-    }
+    const load = drill.uses.load && isLoadProfile(drill.uses.load) ? loadTask(drill.uses.load, env, clock) : undefined;
+    if (load) background.push(load.task);
     let heartbeat: HeartbeatWriter | undefined;
     if (plan.restore) {
       const db = env.resolveTarget(plan.restore.database) as LocalTarget;
@@ -361,14 +395,14 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       journeyRequests,
       ...collected,
       ...(heartbeatData ? { heartbeat: heartbeatData } : {}),
-      ...(loadSummary ? { loadSummary } : {}),
-      loadThresholds: loadSummary ? thresholdResults(loadSummary) : [],
+      ...(load?.summary() ? { loadSummary: load.summary()! } : {}),
+      loadThresholds: load?.summary() ? thresholdResults(load.summary()!) : [],
       facts: {
         ...env.facts,
         preflight: checked.checked,
         receivers: env.receiverFacts(),
         // What the load generator cost (the whole harness process: it runs in-process), so a reader knows it did not distort the measure.
-        ...(loadSummary?.generator ? { loadGenerator: loadSummary.generator } : {}),
+        ...(load?.summary()?.generator ? { loadGenerator: load.summary()!.generator } : {}),
       },
       faultsLeftIn: journal.pending().filter((p) => p.pid === process.pid).length,
     };
