@@ -14,6 +14,7 @@ const STAGE_TESTS = [
   'packages/harness/test/observe/fault-metrics.test.ts',
   'packages/harness/test/faults/local-providers.test.ts',
   'packages/harness/test/cli/cli.test.ts',
+  'packages/harness/test/project/init-walkthrough.test.ts',
 ];
 const ALL = ['packages/*/test/**/*.test.ts'];
 
