@@ -35,12 +35,17 @@ export const validateSpec = defineCommand({
 export const runSpec = defineCommand({
   name: 'run',
   summary: 'run a drill against an environment and write its evidence',
-  args: [{ name: 'drill-file', required: true, description: 'the file that defines the drill' }],
+  args: [{ name: 'drill-file', required: true, description: "the file that defines the drill, or a drill's name as 'drill list' shows it" }],
   flags: {
     drill: { type: 'string', placeholder: 'name', description: 'which drill, when the file exports several (default: the first)' },
-    env,
+    env: { type: 'string', placeholder: 'name', description: "environment from drillbook.config.ts (default: the drill's own when it allows one, else local)" },
     'dry-run': { type: 'boolean', description: 'print the plan (timeline, faults, providers, stop conditions) and touch nothing' },
-    release,
+    // Not `release`: its default is the environment's name, so runs of different environments never mix in one pack.
+    release: {
+      type: 'string',
+      placeholder: 'tag',
+      description: "release the evidence is filed under: evidence-pack/release-<tag> (default: the environment's name)",
+    },
     reseal,
     json,
   },
@@ -212,6 +217,23 @@ export const mitigateSpec = defineCommand({
   },
 });
 
+export const initSpec = defineCommand({
+  name: 'init',
+  summary: 'start a project: drillbook.config.ts, a first game-day, an SLO with its runbook, a journey, a load profile (never overwrites)',
+  args: [],
+  flags: {
+    env: { type: 'string', required: true, choices: ['local', 'hosts', 'kubernetes'], description: 'the environment kind your service runs in' },
+    url: { type: 'string', placeholder: 'url', description: "the service's base URL (hosts; kubernetes optional), e.g. http://127.0.0.1:8080" },
+    'pid-file': { type: 'string', placeholder: 'file', description: "pid file naming the service's process (hosts)" },
+    context: { type: 'string', placeholder: 'name', description: 'kubeconfig context (kubernetes)' },
+    namespace: { type: 'string', placeholder: 'ns', description: "the service's namespace (kubernetes)" },
+    selector: { type: 'string', placeholder: 'key=value', description: "label selecting the service's pods (kubernetes)" },
+    service: { type: 'string', default: 'my-service', placeholder: 'name', description: "the service's name in the SLO and runbook" },
+    path: { type: 'string', placeholder: 'path', description: 'path the probe, journey and load request (default / ; /readyz for local)' },
+    dir: { type: 'string', placeholder: 'dir', description: 'where to write the project (default: the current directory)' },
+  },
+});
+
 export interface Command {
   spec: CommandSpec;
   /** Parses argv (UsageError on a bad command line), then loads the command's module and runs it. */
@@ -232,6 +254,7 @@ function bind<S extends CommandSpec>(spec: S, load: () => Promise<Handler<S>>): 
 
 /** In the order `drill --help` lists them. */
 export const commands: readonly Command[] = [
+  bind(initSpec, async () => (await import('./init.ts')).initCommand),
   bind(listSpec, async () => (await import('./definitions.ts')).listCommand),
   bind(validateSpec, async () => (await import('./definitions.ts')).validateCommand),
   bind(runSpec, async () => (await import('./run.ts')).runCommand),

@@ -16,8 +16,9 @@ export async function listCommand({ flags }: Parsed<typeof listSpec>, io: CliIo)
   else {
     const w = maxOf([5, ...drills.map((d) => d.name.length)]);
     const f = maxOf([4, ...drills.map((d) => d.file.length)]);
-    io.out(`${'drill'.padEnd(w)}  ${'file'.padEnd(f)}  environments  title`);
-    for (const d of drills) io.out(`${d.name.padEnd(w)}  ${d.file.padEnd(f)}  ${d.environments.join(',').padEnd(12)}  ${d.title}`);
+    io.out(`${'drill'.padEnd(w)}  ${'file'.padEnd(f)}  environments  kind   title`);
+    for (const d of drills) io.out(`${d.name.padEnd(w)}  ${d.file.padEnd(f)}  ${d.environments.join(',').padEnd(12)}  ${d.kind.padEnd(5)}  ${d.title}`);
+    if (drills.some((d) => d.kind === 'bake')) io.out("run a drill with 'drill run <name>', a bake with 'drill bake <file>'");
     for (const e of errors) io.err(e.message);
   }
   return errors.length > 0 ? ExitCode.usage : ExitCode.pass;

@@ -14,10 +14,16 @@ export const processIo: CliIo = {
   isTty: Boolean(process.stderr.isTTY) && process.env.CI !== 'true',
 };
 
-/** Progress: on a TTY one rewritten status line; elsewhere a line per change, at most once a second. */
-export function createProgress(io: CliIo) {
+/** How often a log (not a terminal) gets a progress line: a 90 s drill then prints about ten, not ninety. */
+export const LOG_PROGRESS_EVERY_MS = 10_000;
+
+/**
+ * Progress: on a TTY one rewritten status line; elsewhere a changed line at most every
+ * LOG_PROGRESS_EVERY_MS (notes — phases, faults in and out — always print). `now` is the clock.
+ */
+export function createProgress(io: CliIo, now: () => number = Date.now) {
   let lastLine = '';
-  let lastPrinted = 0;
+  let lastPrinted: number | undefined;
   return {
     update(line: string) {
       if (io.isTty) {
@@ -25,11 +31,11 @@ export function createProgress(io: CliIo) {
         lastLine = line;
         return;
       }
-      const now = Date.now();
-      if (line !== lastLine && now - lastPrinted >= 1_000) {
+      const t = now();
+      if (line !== lastLine && (lastPrinted === undefined || t - lastPrinted >= LOG_PROGRESS_EVERY_MS)) {
         io.err(line);
         lastLine = line;
-        lastPrinted = now;
+        lastPrinted = t;
       }
     },
     /** A line that stays (phase changes, faults in and out). */

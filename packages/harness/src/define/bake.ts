@@ -64,7 +64,7 @@ export function defineBake(input: BakeInput, file?: string): BakePlan {
   if (!parsed.success)
     throw new DefinitionError(
       file,
-      issuesFromZod(parsed.error, () => 'see defineBake in API-SKETCH.md'),
+      issuesFromZod(parsed.error, () => 'see defineBake in docs/definitions.md'),
     );
   const d = parsed.data;
   const dur = d.duration ?? 72 * 3_600_000;

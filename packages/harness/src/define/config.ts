@@ -137,7 +137,7 @@ export function defineConfig(input: ConfigInput, file?: string): DrillbookConfig
   if (!parsed.success)
     throw new DefinitionError(
       file,
-      issuesFromZod(parsed.error, () => 'see API-SKETCH.md, drillbook.config.ts'),
+      issuesFromZod(parsed.error, () => 'see defineConfig in docs/definitions.md and docs/environments.md'),
     );
   return { kind: 'config', name: 'config', evidenceDir: parsed.data.evidenceDir, environments: parsed.data.environments };
 }

@@ -190,7 +190,7 @@ const fixFor = (path: string) =>
     ? "write environments: ['local']"
     : path.includes('name')
       ? 'give a short name such as "replica-loss"'
-      : 'see API-SKETCH.md for the shape of this field';
+      : 'see docs/definitions.md for the shape of this field';
 
 export function defineGameDay(input: GameDayInput, file?: string): DefinedDrill {
   const parsed = gameDaySchema.safeParse(input);

@@ -98,7 +98,7 @@ export function defineJourney(input: JourneyInput, file?: string): Journey {
   if (!parsed.success)
     throw new DefinitionError(
       file,
-      issuesFromZod(parsed.error, () => 'see defineJourney in API-SKETCH.md'),
+      issuesFromZod(parsed.error, () => 'see defineJourney in docs/definitions.md'),
     );
   const d = parsed.data;
   const issues: Array<{ path: string; problem: string; fix: string }> = [];

@@ -230,7 +230,7 @@ const SLO_FIX: Record<string, string> = {
 
 function fixForSlo(path: string): string {
   const key = Object.keys(SLO_FIX).find((k) => path === k || path.startsWith(`${k}.`));
-  return key ? SLO_FIX[key]! : 'see API-SKETCH.md, "An SLO"';
+  return key ? SLO_FIX[key]! : 'see defineSlo in docs/definitions.md';
 }
 
 /** Seconds from '250ms' / 0.25 (numbers are seconds, as histogram buckets are). */

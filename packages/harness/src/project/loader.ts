@@ -40,12 +40,14 @@ export async function loadDefinitions(file: string, cwd = process.cwd()): Promis
     const issues = definitionIssuesOf(err);
     if (issues) throw new DefinitionError(shown, issues);
     const message = (err as Error).message ?? String(err);
+    const compile = compileErrorsOf(message, abs);
+    if (compile.length > 0)
+      throw new DefinitionError(
+        shown,
+        compile.map((c) => ({ path: `${c.line}:${c.column}`, problem: c.text, fix: compileFix(`${shown}:${c.line}:${c.column}`, cwd) })),
+      );
     throw new DefinitionError(shown, [
-      {
-        path: '(file)',
-        problem: `could not be loaded: ${message.split('\n')[0]}`,
-        fix: 'fix the TypeScript error above (run `npm run typecheck` for the full list)',
-      },
+      { path: '(file)', problem: `could not be loaded: ${message.split('\n')[0]}`, fix: `it threw while loading: fix ${shown} or a file it imports` },
     ]);
   }
   const definitions: LoadedFile['definitions'] = [];
@@ -55,6 +57,32 @@ export async function loadDefinitions(file: string, cwd = process.cwd()): Promis
     if (isDefined(v) && !definitions.some((d) => d.value === v)) definitions.push({ exportName, value: v });
   }
   return { file: shown, definitions };
+}
+
+export interface CompileError {
+  line: number;
+  column: number;
+  text: string;
+}
+
+/**
+ * The compiler's own errors for `abs`, from the message tsx/esbuild throws
+ * ("Transform failed with 1 error:\n/path/file.ts:2:16: ERROR: Expected …"). esbuild counts
+ * columns from 0; editors and tsc from 1, so the column is shifted. Pure.
+ */
+export function compileErrorsOf(message: string, abs: string): CompileError[] {
+  const out: CompileError[] = [];
+  for (const line of message.split('\n')) {
+    const m = /^(.*):(\d+):(\d+): ERROR: (.*)$/.exec(line.trim());
+    if (m && resolve(m[1]!) === abs) out.push({ line: Number(m[2]), column: Number(m[3]) + 1, text: m[4]! });
+  }
+  return out;
+}
+
+// A team's project has no `npm run typecheck`; name tsc only where a tsconfig makes it meaningful.
+function compileFix(at: string, cwd: string): string {
+  const tsc = existsSync(join(findProjectRoot(cwd), 'tsconfig.json')) ? '; `npx tsc --noEmit` lists type errors too' : '';
+  return `correct the code at ${at}${tsc}`;
 }
 
 /** The drill a file defines: the one named, else its default export, else its only drill. */
@@ -69,6 +97,11 @@ export function pickDrill(loaded: LoadedFile, name?: string): DefinedDrill {
     return hit.value;
   }
   const chosen = drills.find((d) => d.exportName === 'default') ?? (drills.length === 1 ? drills[0] : undefined);
+  const bake = loaded.definitions.find((d) => d.value.kind === 'bake');
+  if (!chosen && drills.length === 0 && bake)
+    throw new DefinitionError(loaded.file, [
+      { path: '(exports)', problem: `'${bake.value.name}' is a bake, not a drill`, fix: `run it with 'drill bake ${loaded.file}'` },
+    ]);
   if (!chosen)
     throw new DefinitionError(loaded.file, [
       drills.length === 0
@@ -85,6 +118,8 @@ export function pickDrill(loaded: LoadedFile, name?: string): DefinedDrill {
 export interface DrillListing {
   file: string;
   name: string;
+  /** A bake runs with `drill bake`, a drill with `drill run`. */
+  kind: 'drill' | 'bake';
   title: string;
   environments: string[];
 }
@@ -106,7 +141,13 @@ export async function findDrills(dir: string, cwd = process.cwd()): Promise<{ dr
       for (const d of loaded.definitions)
         if (isDefinedDrill(d.value) || d.value.kind === 'bake') {
           const plan = (d.value as unknown as { plan: { title: string; environments: string[] } }).plan;
-          drills.push({ file: loaded.file, name: d.value.name, title: plan.title, environments: plan.environments });
+          drills.push({
+            file: loaded.file,
+            name: d.value.name,
+            kind: d.value.kind === 'bake' ? 'bake' : 'drill',
+            title: plan.title,
+            environments: plan.environments,
+          });
         }
     } catch (err) {
       if (err instanceof DefinitionError) errors.push(err);
@@ -114,6 +155,40 @@ export async function findDrills(dir: string, cwd = process.cwd()): Promise<{ dr
     }
   }
   return { drills, errors };
+}
+
+/**
+ * What `drill run <arg>` names: a file (as given, or with `.ts` added), else a drill's name as
+ * `drill list` shows it, found under `<projectRoot>/drills`. A bake named here is an error
+ * pointing at `drill bake`; an unknown name lists the known ones.
+ */
+export async function resolveDrillArg(arg: string, projectRoot: string, cwd = process.cwd()): Promise<{ file: string; drillName?: string }> {
+  if (existsSync(resolve(cwd, arg))) return { file: arg };
+  if (!arg.endsWith('.ts') && existsSync(resolve(cwd, `${arg}.ts`))) return { file: `${arg}.ts` };
+  const looksLikePath = arg.includes('/') || arg.includes('\\') || arg.endsWith('.ts');
+  if (looksLikePath) return { file: arg }; // loadDefinitions names the missing file
+  const { drills } = await findDrills('drills', projectRoot);
+  const hits = drills.filter((d) => d.name === arg);
+  const shown = (f: string) => relative(cwd, resolve(projectRoot, f)) || f;
+  const drill = hits.find((d) => d.kind === 'drill');
+  if (drill) return { file: shown(drill.file), drillName: drill.name };
+  const bake = hits.find((d) => d.kind === 'bake');
+  if (bake)
+    throw new DefinitionError(shown(bake.file), [
+      { path: '(exports)', problem: `'${arg}' is a bake, not a drill`, fix: `run it with 'drill bake ${shown(bake.file)}'` },
+    ]);
+  throw new DefinitionError(arg, [
+    {
+      path: '(file)',
+      problem: 'no such file, and no drill of that name under drills/',
+      fix: `give a drill file, or one of: ${
+        drills
+          .filter((d) => d.kind === 'drill')
+          .map((d) => d.name)
+          .join(', ') || '(none)'
+      }`,
+    },
+  ]);
 }
 
 /** drillbook.config.ts at the project root, or the default (one `local` environment). */

@@ -19,8 +19,10 @@ export { providerRegistry } from './run/prepare.ts';
 export interface RunDrillOptions {
   file: string;
   drillName?: string;
-  environment: string;
-  release: string;
+  /** Not given: the drill's own environment when it allows exactly one (see prepareRun). */
+  environment?: string | undefined;
+  /** Not given: the environment's name, so runs of different environments never mix in one pack. */
+  release?: string | undefined;
   dryRun?: boolean;
   /** Sign the release even though its pack no longer verifies (recorded in the pack). */
   reseal?: boolean;
@@ -59,14 +61,14 @@ export async function runDrill(opts: RunDrillOptions): Promise<RunDrillResult> {
     const exitCode = exitCodeFor(m.verdict);
     const written = writeRunEvidence(prepared, run, m, {
       projectRoot: opts.projectRoot,
-      release: opts.release,
+      release: opts.release ?? prepared.environmentName,
       ...(opts.reseal ? { reseal: true } : {}),
       note: opts.note,
     });
     const coverageMin = prepared.plan.checks?.traceCoverage?.min;
     const summary = renderSummary({
       drill: prepared.plan.name,
-      environment: opts.environment,
+      environment: prepared.environmentName,
       verdict: m.verdict,
       exitCode,
       runFile: relative(opts.projectRoot, written.runFile) || written.runFile,

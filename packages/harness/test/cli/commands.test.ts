@@ -38,6 +38,7 @@ describe('every command', () => {
         'build',
         'coverage',
         'history',
+        'init',
         'keygen',
         'list',
         'load',
@@ -187,7 +188,11 @@ describe('drill itself', () => {
   it('any other error is a bug: its stack is printed and the exit code is 1', () => {
     const err: string[] = [];
     const io: CliIo = { out: () => {}, err: (t) => void err.push(t), isTty: false };
-    const code = reportError(new TypeError("Cannot read properties of undefined (reading 'x')"), commands[0]!, io);
+    const code = reportError(
+      new TypeError("Cannot read properties of undefined (reading 'x')"),
+      commands.find((c) => c.spec.name === 'list')!,
+      io,
+    );
     expect(code).toBe(1);
     expect(err.join('\n')).toContain('drill list: internal error — this is a bug in Drillbook');
     expect(err.join('\n')).toMatch(/TypeError: Cannot read properties of undefined \(reading 'x'\)\n\s+at /);

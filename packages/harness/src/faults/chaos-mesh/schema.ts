@@ -65,7 +65,7 @@ export class CrdValidator {
   }
 
   constructor(dir: string = DEFAULT_CRD_DIR, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
-    if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: they come with the workspace's shared/reference/chaos-mesh/`);
+    if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: objects are not validated against them here`);
     // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: strict mode off lets
     // ajv ignore them. x-kubernetes-preserve-unknown-fields needs nothing more: without
     // additionalProperties: false, JSON Schema keeps unknown fields too.

@@ -16,7 +16,8 @@ import { remediationIssues } from '../remediation.ts';
 export interface PrepareOptions {
   file: string;
   drillName?: string;
-  environment: string;
+  /** Not given: the drill's own environment when it allows exactly one, else 'local'. */
+  environment?: string | undefined;
   projectRoot: string;
 }
 
@@ -83,6 +84,11 @@ export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expect
   return issues;
 }
 
+/** Pure: the environment a run uses when `--env` was not given. */
+export function defaultEnvironment(plan: Pick<DrillPlan, 'environments'>): string {
+  return plan.environments.length === 1 ? plan.environments[0]! : 'local';
+}
+
 /** Names of every alert the project's alerts/ would load into the local stage's Prometheus. */
 async function projectAlertNames(projectRoot: string): Promise<Set<string>> {
   const { loadAlertDefinitions } = await import('../../build/run.ts');
@@ -94,7 +100,8 @@ async function projectAlertNames(projectRoot: string): Promise<Set<string>> {
 export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   const drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
   const { config, file: configFile } = await loadConfig(opts.projectRoot);
-  const envConfig = resolveEnvironment(drill.plan, opts.environment, config, configFile ?? 'drillbook.config.ts');
+  const environmentName = opts.environment ?? defaultEnvironment(drill.plan);
+  const envConfig = resolveEnvironment(drill.plan, environmentName, config, configFile ?? 'drillbook.config.ts');
   const registry = providerRegistry();
   const providersByPhase: Record<string, string> = {};
   const issues: DefinitionIssue[] = [];
@@ -105,8 +112,8 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
     else
       issues.push({
         path: `phases[${i}].fault`,
-        problem: `no provider can inject a '${phase.fault.kind}' fault in a '${envConfig.kind}' environment ('${opts.environment}')`,
-        fix: `run it on an environment whose kind supports it, or drop '${opts.environment}' from the drill's environments`,
+        problem: `no provider can inject a '${phase.fault.kind}' fault in a '${envConfig.kind}' environment ('${environmentName}')`,
+        fix: `run it on an environment whose kind supports it, or drop '${environmentName}' from the drill's environments`,
       });
   });
   // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
@@ -118,7 +125,7 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
     file: opts.file,
     drill,
     plan: drill.plan,
-    environmentName: opts.environment,
+    environmentName,
     envConfig,
     evidenceDir: join(opts.projectRoot, config.evidenceDir),
     registry,
