@@ -80,6 +80,8 @@ export interface TimelineDeps {
   runId: string;
   /** The recovery rule (pass measure/episodes.ts `findRecovery`). */
   findRecovery: RecoveryRule;
+  /** Milliseconds a provider's inject may take before the fault counts as failed (default INJECT_TIMEOUT_MS). */
+  injectTimeout?: number;
   environmentName: string;
   environment: EnvironmentConfig;
   clock: Clock;
@@ -120,6 +122,34 @@ class Aborted extends Error {}
 
 /** How many times a throwing revert is tried before it is left to `drill recover`. */
 const REVERT_ATTEMPTS = 3;
+
+/** How long a provider's inject may take before the fault counts as failed and is taken out (default). */
+export const INJECT_TIMEOUT_MS = 300_000;
+
+/**
+ * A provider's inject, bounded: it ends when the run ends (Ctrl-C, a stop condition) even if the
+ * provider ignores the signal (a team's function), and fails after `timeoutMs` on the run's clock.
+ */
+async function bounded<T>(work: Promise<T>, clock: Clock, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
+  const timer = new AbortController();
+  const onAbort = () => timer.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const outcome = await Promise.race([
+      work.then((value) => ({ value })),
+      clock.sleep(timeoutMs, timer.signal).then(
+        () => ({ late: true as const }),
+        () => ({ aborted: true as const }),
+      ),
+    ]);
+    if ('value' in outcome) return outcome.value;
+    if ('late' in outcome) throw new Error(`${what} did not finish within ${timeoutMs} ms`);
+    throw new Aborted(`${what} interrupted: the run ended`);
+  } finally {
+    timer.abort();
+    signal.removeEventListener('abort', onAbort);
+  }
+}
 
 interface ActiveFault {
   record: RevertRecord;
@@ -495,7 +525,13 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     emit({ t: clock.now(), kind: 'fault.injecting', faultId, phase: phase.name, provider: provider.name, fault: summariseFault(phase.fault) });
     progress(`injecting ${phase.fault.kind}`);
     try {
-      const injected = await provider.inject(phase.fault, record, ctx);
+      const injected = await bounded(
+        provider.inject(phase.fault, record, ctx),
+        clock,
+        run.signal,
+        deps.injectTimeout ?? INJECT_TIMEOUT_MS,
+        `inject of ${faultId}`,
+      );
       const f: ActiveFault = { record, provider, tInject: injected.tInject };
       const duration = 'duration' in phase.fault ? phase.fault.duration : undefined;
       if (duration) f.overdueAt = injected.tInject + duration + grace;
@@ -506,9 +542,9 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
       return f;
     } catch (err) {
       emit({ t: clock.now(), kind: 'fault.inject-failed', faultId, error: (err as Error).message });
-      // The fault may be partly in: revert through the same path.
+      // The fault may be partly in: revert through the same path (for the run's own reason if it ended).
       active.set(faultId, { record, provider, tInject: clock.now() });
-      await revertFault(faultId, 'error');
+      await revertFault(faultId, err instanceof Aborted ? (ending?.revert ?? 'signal') : 'error');
       throw err;
     }
   };

@@ -170,6 +170,35 @@ describe('timeline on the virtual clock', () => {
     expect(kinds(log.events)).toContain('fault.inject-failed');
   });
 
+  it('an inject that never finishes (a team function ignoring the signal) fails after the inject timeout and is reverted; Ctrl-C ends it too', async () => {
+    const clock = new VirtualClock();
+    const { provider } = memoryProvider(clock);
+    const reverts: string[] = [];
+    const hanging: FaultProvider = { ...provider, inject: () => new Promise(() => {}), revert: async (r) => void reverts.push(r.faultId) };
+    const runProbe = async (): Promise<ProbeOutcome> => ({ ok: true, started: clock.now() });
+    const drill = defineGameDay({
+      name: 'hang',
+      environments: ['local'],
+      steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '1s' })],
+      phases: [{ name: 'stuck', fault: fault.podKill({ target: 'api' }) }],
+    });
+    const late = deps(clock, hanging, runProbe, { injectTimeout: 60_000 });
+    const outcome = await runTimeline(drill.plan, late.d);
+    expect(outcome).toMatchObject({ status: 'error', reason: 'inject of run-test-0-stuck did not finish within 60000 ms' });
+    expect(late.log.events.find((e) => e.kind === 'fault.inject-failed')).toBeDefined();
+    expect(reverts).toEqual(['run-test-0-stuck']);
+    expect(late.journal.pending()).toEqual([]);
+
+    const controller = new AbortController();
+    const interrupted = deps(clock, hanging, runProbe, { signal: controller.signal });
+    const running = runTimeline(drill.plan, interrupted.d);
+    while (!interrupted.log.events.some((e) => e.kind === 'fault.injecting')) await clock.sleep(1_000);
+    controller.abort(new Error('SIGINT'));
+    expect(await running).toMatchObject({ status: 'aborted', reason: 'signal: SIGINT' });
+    expect(reverts).toEqual(['run-test-0-stuck', 'run-test-0-stuck']);
+    expect(interrupted.log.events.find((e) => e.kind === 'fault.reverting')).toMatchObject({ reason: 'signal' });
+  });
+
   it('aborts on an external signal (Ctrl-C) with every fault out', async () => {
     const clock = new VirtualClock();
     const { provider, inNow } = memoryProvider(clock);
