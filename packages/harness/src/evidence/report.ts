@@ -331,7 +331,8 @@ for (const b of bakes) {
     ...b.ceilings.map((c) => ({ label: c.id + ' ceiling', stroke: '#57606a', dash: [6, 4], scale: 'ratio' }))];
   const edata = [x, b.requestsPerSecond, b.errorRatio, ...b.ceilings.map((c) => x.map(() => c.ratio))];
   // The ratio axis runs to just above the highest SLO ceiling or error ratio, in percent.
-  const top = Math.max(...b.ceilings.map((c) => c.ratio), ...b.errorRatio.filter((v) => v !== null), 1e-6) * 1.25;
+  // A reduce, not a spread into Math.max: a long bake has many windows (runs in the page, outside lint's reach).
+  const top = [...b.ceilings.map((c) => c.ratio), ...b.errorRatio.filter((v) => v !== null)].reduce((m, v) => (v > m ? v : m), 1e-6) * 1.25;
   const pct = (u, vals) => vals.map((v) => +(v * 100).toPrecision(3) + '%');
   new uPlot({ width, height: 220, scales: { x: { time: false }, rps: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] }, ratio: { range: [0, top] } }, series: eseries, axes: [hoursAxis, { scale: 'rps', label: 'req/s' }, { scale: 'ratio', side: 1, label: 'error ratio', values: pct, size: 70 }], hooks: { drawClear: [shadeWindows(b)] } }, edata, document.getElementById(b.id + '-errors'));
   new uPlot({ width, height: 200, scales: { x: { time: false } }, series: [{ label: 'h' }, { label: 'p50 ms', stroke: '#1a7f37' }, { label: 'p95 ms', stroke: '#bf8700' }], axes: [hoursAxis, { label: 'ms' }], hooks: { drawClear: [shadeWindows(b)] } }, [x, b.p50, b.p95], document.getElementById(b.id + '-latency'));

@@ -241,7 +241,7 @@ export function measureEpisodes(events: readonly RunEvent[], plan: DrillPlan, op
   const samples = events.filter((e): e is LoadSampleEvent => e.kind === 'load.sample').sort((a, b) => a.t - b.t);
   const alerts = events.filter((e): e is AlertEvent => e.kind === 'alert');
   const injecting = events.filter((e): e is Extract<RunEvent, { kind: 'fault.injecting' }> => e.kind === 'fault.injecting');
-  // A loop, not Math.max(...): spreading a long run's events (>~125k) overflows the call stack.
+  // A loop, not a spread into Math.max: spreading a long run's events (>~125k) overflows the call stack.
   let runEnd = events.length ? -Infinity : 0;
   for (const e of events) if (e.t > runEnd) runEnd = e.t;
 

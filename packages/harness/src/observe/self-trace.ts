@@ -56,7 +56,7 @@ export async function exportRunTrace(
   });
   const tracer = provider.getTracer('drillbook');
   const start = events.find((e) => e.kind === 'run.started')?.t ?? events[0]?.t ?? Date.now();
-  // A loop, not Math.max(...): spreading a long run's events overflows the call stack.
+  // A loop, not a spread into Math.max: spreading a long run's events overflows the call stack.
   let end = -Infinity;
   for (const e of events) if (e.t > end) end = e.t;
   const attrs = { 'drillbook.run_id': meta.runId, 'drillbook.drill': meta.drill, 'drillbook.environment': meta.environment };

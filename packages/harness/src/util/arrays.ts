@@ -1,5 +1,5 @@
 // Array helpers that are safe at any length. Spreading an array into a call
-// (`Math.max(...xs)`, `xs.push(...ys)`) passes every element as an argument and overflows the
+// (into Math.max, or into push) passes every element as an argument and overflows the
 // call stack above ~125k elements — a 72 h run's events are more. Lint forbids the spread;
 // these loop instead. Empty input gives what Math.max()/Math.min() give (-Infinity/Infinity).
 

@@ -1,14 +1,10 @@
 // Chaos Mesh objects built from the fault definitions, checked against the published CRD
-// schemas in ../shared/reference/chaos-mesh/ (read in place, never copied).
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+// schemas beside the repository (test/support/reference.ts; read in place, never copied; skipped when absent).
 import { describe, expect, it } from 'vitest';
 import type { FaultMode, FaultSpec, KubernetesEnvironment } from '../../src/define/types.ts';
 import { chaosObjectFor, dnsLabel, objectName, scheduleFor, workflowFor } from '../../src/faults/chaos-mesh/objects.ts';
-import { CrdValidator, DEFAULT_CRD_DIR, openApiToJsonSchema } from '../../src/faults/chaos-mesh/schema.ts';
-
-const referenceDir = resolve(__dirname, '../../../..', '../shared/reference/chaos-mesh');
-if (!existsSync(referenceDir)) throw new Error(`the Chaos Mesh CRD reference is missing: expected ${referenceDir}`);
+import { CrdValidator, openApiToJsonSchema } from '../../src/faults/chaos-mesh/schema.ts';
+import { CHAOS_MESH_CRDS as referenceDir, haveChaosMeshCrds as haveReference } from '../support/reference.ts';
 
 const env: KubernetesEnvironment = {
   kind: 'kubernetes',
@@ -81,15 +77,13 @@ const VARIANTS: Variant[] = [
 const CASES = VARIANTS.flatMap((v) => MODES.map((m) => [`${v.name}, mode ${m.mode}`, v, m] as const));
 
 // A conformance check against reference data that only this workspace has: skipped, and said so, on a clone on its own.
-const haveReference = existsSync(referenceDir);
 if (!haveReference) console.warn(`SKIPPED: Chaos Mesh CRD conformance — no published schemas at ${referenceDir}`);
 
 describe.skipIf(!haveReference)('Chaos Mesh objects against the published CRD schemas', () => {
-  const validator = haveReference ? new CrdValidator() : (undefined as never);
+  const validator = haveReference ? new CrdValidator(referenceDir) : (undefined as never);
 
   it('loads the schema of every kind it builds', () => {
     expect(validator.kinds().sort()).toEqual(['NetworkChaos/v1alpha1', 'PodChaos/v1alpha1', 'Schedule/v1alpha1', 'StressChaos/v1alpha1', 'Workflow/v1alpha1']);
-    expect(DEFAULT_CRD_DIR).toBe(referenceDir);
   });
 
   it.each(CASES)('%s: valid, with a duration, the selector, the mode and the labels', (_name, variant, selection) => {

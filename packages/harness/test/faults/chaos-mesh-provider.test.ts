@@ -12,11 +12,11 @@ import { chaosObjectFor } from '../../src/faults/chaos-mesh/objects.ts';
 import { chaosMeshProvider, serverDryRun, setPaused, waitForWorkloadReady, type ChaosRecordData } from '../../src/faults/chaos-mesh/provider.ts';
 import { SafetyError } from '../../src/faults/kubernetes/allow-list.ts';
 import { CustomObjects, loadKubeConfig } from '../../src/faults/kubernetes/client.ts';
-import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
+import { haveChaosMeshCrds } from '../support/reference.ts';
 import { KubeSim, type SimObject } from '../support/kube-sim/server.ts';
 
 // The simulated API server checks objects against the published CRDs only where this machine has them.
-const haveCrds = CrdValidator.ifPresent() !== undefined;
+const haveCrds = haveChaosMeshCrds;
 if (!haveCrds) console.warn("SKIPPED: the simulated API server's CRD schema checks (no published Chaos Mesh CRDs beside this clone)");
 import type { StoredEvent } from '../support/kube-sim/store.ts';
 

@@ -13,10 +13,11 @@ import { loadProjectProfiles } from '../../src/load/profiles.ts';
 import { openApiToJsonSchema } from '../../src/faults/chaos-mesh/schema.ts';
 import { k6Duration, k6Options, k6Script } from '../../src/load/k6-export.ts';
 import { buildK6Artifacts, k6OperatorObjects, k6TestRunYaml, k8sName } from '../../src/load/k6-operator.ts';
+import { K6_OPERATOR_CRD } from '../support/reference.ts';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '../../../..');
-const crdFile = resolve(repo, '../shared/reference/k6-operator/k6.io_testruns.yaml');
+const crdFile = K6_OPERATOR_CRD;
 // Inside the repo so `k6/http` resolves to node_modules/@types/k6 as it would for a user.
 mkdirSync(join(repo, '.tmp'), { recursive: true });
 const tmp = mkdtempSync(join(repo, '.tmp', 'k6-export-'));

@@ -85,7 +85,7 @@ function writeConfigs(dir: string, name: string, config: object, users: BasicAut
   return files;
 }
 
-// No --web.enable-lifecycle: /-/quit and /-/reload stay off; the host reloads with SIGHUP.
+// The lifecycle API stays off (no /-/quit, no /-/reload over HTTP); the host reloads Prometheus with SIGHUP.
 export function startPrometheus(bin: string, dir: string, port: number, config: object, auth: BasicAuth): Child {
   const f = writeConfigs(dir, 'prometheus', config, [auth]);
   return spawnChild(

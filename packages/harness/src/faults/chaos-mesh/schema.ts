@@ -1,14 +1,13 @@
 // Validation of generated objects against the real Chaos Mesh CRD schemas
-// (spec.versions[].schema.openAPIV3Schema), read from ../shared/reference/ — never copied.
+// (spec.versions[].schema.openAPIV3Schema), read from a folder of the published CRD files the
+// user names (DRILLBOOK_CHAOS_MESH_CRDS) — the project ships none and reads nothing outside itself.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv, type Format, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 
-// packages/harness/src/faults/chaos-mesh → the repository root, five levels up.
-const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
-export const DEFAULT_CRD_DIR = resolve(repoRoot, '../shared/reference/chaos-mesh');
+/** Where a dry run finds the Chaos Mesh CRD files (chaos-mesh.org_*.yaml) to validate against. */
+export const CRD_DIR_ENV = 'DRILLBOOK_CHAOS_MESH_CRDS';
 
 export interface SchemaIssue {
   path: string;
@@ -60,11 +59,11 @@ export class CrdValidator {
   private readonly validators = new Map<string, ValidateFunction>();
 
   /** The validator when the published CRD schemas are on this machine, else undefined (a clone on its own). */
-  static ifPresent(dir: string = DEFAULT_CRD_DIR): CrdValidator | undefined {
+  static ifPresent(dir: string): CrdValidator | undefined {
     return existsSync(dir) ? new CrdValidator(dir) : undefined;
   }
 
-  constructor(dir: string = DEFAULT_CRD_DIR, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
+  constructor(dir: string, files = ['podchaos', 'networkchaos', 'stresschaos', 'schedules', 'workflows']) {
     if (!existsSync(dir)) throw new Error(`Chaos Mesh CRD schemas not found at ${dir}: objects are not validated against them here`);
     // Kubernetes extensions (x-kubernetes-*) are not JSON Schema keywords: strict mode off lets
     // ajv ignore them. x-kubernetes-preserve-unknown-fields needs nothing more: without

@@ -32,13 +32,16 @@ async function processDetails(prepared: PreparedRun, envConfig: HostsConfig): Pr
 
 async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConfig): Promise<Record<string, string[]>> {
   const { chaosObjectFor } = await import('../../faults/chaos-mesh/objects.ts');
-  const { CrdValidator } = await import('../../faults/chaos-mesh/schema.ts');
+  const { CrdValidator, CRD_DIR_ENV } = await import('../../faults/chaos-mesh/schema.ts');
+  const crdDir = process.env[CRD_DIR_ENV];
   let validator: InstanceType<typeof CrdValidator> | undefined;
-  try {
-    validator = new CrdValidator();
-  } catch {
-    validator = undefined;
-  }
+  let notValidated = `(not validated: set ${CRD_DIR_ENV} to a folder of the chaos-mesh.org_*.yaml CRD files to check these objects)`;
+  if (crdDir)
+    try {
+      validator = new CrdValidator(crdDir);
+    } catch (err) {
+      notValidated = `(not validated: ${(err as Error).message})`;
+    }
   const details: Record<string, string[]> = {};
   prepared.plan.phases.forEach((phase, i) => {
     if (!phase.fault || prepared.providersByPhase[phase.name] !== 'chaos-mesh') return; // SQL, custom: no object to show
@@ -47,7 +50,7 @@ async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConf
     details[phase.name] = [
       `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify(o.spec)}`,
       issues === undefined
-        ? '(CRD schemas not found: not validated)'
+        ? notValidated
         : issues.length
           ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}`
           : 'valid against the Chaos Mesh CRD schema',

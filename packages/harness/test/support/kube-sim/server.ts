@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { CrdValidator } from '../../../src/faults/chaos-mesh/schema.ts';
+import { CHAOS_MESH_CRDS } from '../reference.ts';
 import { ChaosMeshController } from './controllers.ts';
 import { jsonPatch, mergePatch, type Json, type JsonPatchOp } from './patch.ts';
 import { ObjectStore, matches, parseSelector, type Selection, type SimObject, type StoredEvent } from './store.ts';
@@ -70,7 +71,7 @@ export class KubeSim {
   url = '';
   private server: Server | undefined;
   // Objects are checked against the published CRDs where this machine has them (a clone on its own does not).
-  private readonly validator = CrdValidator.ifPresent();
+  private readonly validator = CrdValidator.ifPresent(CHAOS_MESH_CRDS);
   private readonly openWatches = new Set<ServerResponse>();
   private readonly token: string;
   private uid = 0;
