@@ -5,20 +5,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands.ts';
 import type { CliIo } from '../../src/cli/io.ts';
-import { main, reportError } from '../../src/cli/main.ts';
+import { reportError } from '../../src/cli/main.ts';
 import { usageLine } from '../../src/cli/spec.ts';
+import { drill } from '../support/drill-in-process.ts';
 
 const repo = resolve(__dirname, '../../../..');
 const tmp = mkdtempSync(join(repo, '.tmp-cli-commands-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function drill(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** The smallest command line that satisfies a command's required arguments and flags. */
 function minimalArgs(name: string): string[] {

@@ -7,8 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
 import type { RunRecord } from '../../src/evidence/run-record.ts';
 
 const repo = resolve(__dirname, '../../../..');
@@ -37,6 +35,7 @@ with open('svc.pid.tmp', 'w') as f:
 os.replace('svc.pid.tmp', 'svc.pid')
 server.serve_forever()
 `;
+import { drill } from '../support/drill-in-process.ts';
 
 // Logs "start <pid> <epoch ms>" once the new process is listening (its pid file names it),
 // and "exit <pid> <epoch ms>" when it dies; waits 1 s before each restart.
@@ -52,14 +51,6 @@ while true; do
   sleep 1
 done
 `;
-
-async function drill(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();

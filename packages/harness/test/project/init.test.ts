@@ -5,25 +5,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import * as prettier from 'prettier';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
 import { checkRunbookText } from '../../src/build/runbooks.ts';
 import { initFiles, mergeGitignore, type InitOptions } from '../../src/project/init.ts';
 import { loadConfig } from '../../src/project/loader.ts';
+import { drill } from '../support/drill-in-process.ts';
 
 const repo = resolve(__dirname, '../../../..');
 const tmp = mkdtempSync(join(repo, '.tmp-init-'));
 const startDir = process.cwd();
 afterEach(() => process.chdir(startDir));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function drill(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 function project(name: string): string {
   const dir = join(tmp, name);
