@@ -35,7 +35,7 @@ import { alertWindows, chooseHistory, readRules, type HistoryChoice } from './hi
 import { openMitigationChannel } from '../mitigation-channel.ts';
 import { RunMitigations } from '../mitigation-feed.ts';
 import { dispatchTo, progressNotes } from './observers.ts';
-import { preflight } from './preflight.ts';
+import { preflight, reachable } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
 import { DefinitionError } from '../../define/errors.ts';
 import { isSloDefinition } from '../../define/slo.ts';
@@ -154,10 +154,7 @@ function urlIfAny(env: OpenEnvironment, target: string): string | undefined {
 async function environmentLost(env: OpenEnvironment): Promise<string | undefined> {
   // Alertmanager delivers the alerts that start remediations and page people: a run it stopped serving cannot vouch for either.
   if (env.alertmanager) {
-    const why = await fetch(new URL('/-/healthy', env.alertmanager.url), { headers: env.alertmanager.headers, signal: AbortSignal.timeout(5_000) }).then(
-      (res) => (res.ok ? undefined : `HTTP ${res.status}`),
-      (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
-    );
+    const why = await reachable(new URL('/-/healthy', env.alertmanager.url).href, { headers: env.alertmanager.headers, requireOk: true });
     if (why) return `Alertmanager at ${env.alertmanager.url} stopped answering during the run: ${why}`;
   }
   if (!env.prometheus) return undefined;
