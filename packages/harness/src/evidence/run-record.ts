@@ -1,7 +1,7 @@
 // One drill run as evidence: plan, every event, the measures with their derivations, the
 // verdict. Written canonically and atomically under chaos-dr/, then the manifest is updated.
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { DrillPlan } from '../define/types.ts';
 import type { RunEvent, Verdict } from '../engine/types.ts';
 import type { Measure } from '../measure/types.ts';
@@ -53,6 +53,7 @@ function plainData<T>(value: T): T {
   return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'function' ? '[function]' : v))) as T;
 }
 
+/** Writes the record (canonical, redacted, atomically) and returns its absolute path. */
 export function writeRunRecord(evidenceDir: string, release: string, record: RunRecord): { path: string; sha256: string; packDir: string } {
   const dir = packDirOf(evidenceDir, release);
   let name = runFileName(record.startedAt);
@@ -61,5 +62,5 @@ export function writeRunRecord(evidenceDir: string, release: string, record: Run
   const body = canonicalJson(redact(plainData(record)));
   writeFileAtomic(path, body);
   updateManifest(dir);
-  return { path: relative(process.cwd(), path) || path, sha256: sha256(body), packDir: dir };
+  return { path, sha256: sha256(body), packDir: dir };
 }

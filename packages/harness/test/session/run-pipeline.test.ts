@@ -162,7 +162,7 @@ describe('the verdict includes everything it claims (local stage)', () => {
   it('an attacker (as nobody) posting firing alerts to every port the harness listens on cannot turn a FAIL into a PASS', async () => {
     const file = drillFile(
       'forged-alerts',
-      `import { execFile } from 'node:child_process';
+      `import { execFile, execFileSync } from 'node:child_process';
       import { promisify } from 'node:util';
       import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
       // Every TCP port this harness process listens on (the webhook is one of them).
@@ -176,7 +176,11 @@ describe('the verdict includes everything it claims (local stage)', () => {
         const payload = JSON.stringify({ version: '4', status: 'firing', receiver: 'drillbook', alerts: [{ status: 'firing', labels: { alertname: 'GraphApiDatabaseDown', severity: 'critical' }, startsAt: new Date().toISOString() }] });
         const script = 'for (const p of ' + JSON.stringify(listeningPorts()) + ') for (const path of ["/", "/alertmanager", "/api/v2/alerts"]) await fetch("http://127.0.0.1:" + p + path, { method: "POST", headers: { "content-type": "application/json" }, body: process.argv[1], signal: AbortSignal.timeout(2000) }).catch(() => {});';
         // Asynchronously: the harness must keep answering while the attacker posts to it.
-        for (let i = 0; i < 3; i++) await promisify(execFile)('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script, payload], { timeout: 30_000 });
+        // A Node that nobody may run: the harness's own can sit in a folder only its owner can enter.
+        const runsAsNobody = (bin) => { try { execFileSync('runuser', ['-u', 'nobody', '--', bin, '-e', ''], { stdio: 'ignore' }); return true; } catch { return false; } };
+        const node = [process.execPath, '/usr/bin/node', '/usr/local/bin/node'].find(runsAsNobody);
+        if (!node) throw new Error('no Node that the user nobody can run (needed to play the attacker)');
+        for (let i = 0; i < 3; i++) await promisify(execFile)('runuser', ['-u', 'nobody', '--', node, '--input-type=module', '-e', script, payload], { timeout: 30_000 });
       };
       export default defineGameDay({ name: 'forged-alerts', environments: ['local'], steadyState: [probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms' })],
         phases: [{ name: 'harmless', fault: fault.custom({ name: 'forge-alerts', inject: forge }), expect: { alerts: ['GraphApiDatabaseDown'], recoverWithin: '10s' } }, { name: 'wait', duration: '5s' }] });`,

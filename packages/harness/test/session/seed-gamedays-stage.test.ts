@@ -1,7 +1,7 @@
 // The seeds' two game-days, run from drills/ as committed against the local stage, each
 // ending in a signed pack that verifies. (The nightly and DR drills: seed-drills-stage.test.ts.)
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/types.ts';
 import type { RunRecord } from '../../src/evidence/run-record.ts';
@@ -95,7 +95,7 @@ describe('seed game-days on the local stage', () => {
       });
       expect(r.verdict, notes.join('\n')).toBe('fail');
       expect(r.exitCode).toBe(1);
-      const rec = JSON.parse(readFileSync(isAbsolute(r.runFile!) ? r.runFile! : join(project.root, r.runFile!), 'utf8')) as RunRecord;
+      const rec = JSON.parse(readFileSync(r.runFile!, 'utf8')) as RunRecord;
       const mitigation = rec.events.find((e) => e.kind === 'mitigation') as Extract<RunEvent, { kind: 'mitigation' }>;
       expect(mitigation).toMatchObject({ by: 'alert-remediation', script: 'scripts/rollback-on-alert.ts', exitCode: 1, ok: false });
       expect(mitigation.output).toContain('neither runbook_runs_v2 nor runbook_runs exists');
