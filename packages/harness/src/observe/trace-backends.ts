@@ -9,7 +9,6 @@
 // Backends index spans a few seconds after they are sent: a trace not found yet (404, or
 // an empty answer) is asked again until `waitMs` has passed.
 import { request } from 'undici';
-import type { EnvironmentConfig } from '../define/types.ts';
 import { normaliseTraces, type AttributeValue, type StoredSpan, type TraceStore } from './trace-store.ts';
 
 export interface TraceSource {
@@ -197,9 +196,8 @@ export function localTraceSource(store: TraceStore): TraceSource {
   return { name: 'local', fetchTrace: (traceId, o = {}) => withWait(async () => store.trace(traceId), o.waitMs ?? 0) };
 }
 
-/** The environment's trace backend: Tempo or Jaeger when its config names one, else the harness's receiver. */
-export function selectTraceSource(env: EnvironmentConfig, local: TraceStore): TraceSource {
-  const traces = env.kind === 'local' ? undefined : env.traces;
+/** The environment's trace backend: Tempo or Jaeger when its config names one (base URLs), else the harness's receiver. */
+export function selectTraceSource(traces: { tempo?: string | undefined; jaeger?: string | undefined } | undefined, local: TraceStore): TraceSource {
   if (traces?.tempo) return tempoTraceSource(traces.tempo);
   if (traces?.jaeger) return jaegerTraceSource(traces.jaeger);
   return localTraceSource(local);

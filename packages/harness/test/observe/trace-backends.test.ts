@@ -301,11 +301,9 @@ describe('trace backends', () => {
 
   it('the environment chooses: Tempo or Jaeger when configured, else the harness’s own receiver', () => {
     const store = new TraceStore();
-    const k8s = { kind: 'kubernetes' as const, context: 'stage', namespaces: ['x'], targets: {} };
-    expect(selectTraceSource({ ...k8s, traces: { tempo: 'http://127.0.0.1:3200' } }, store).name).toBe('tempo');
-    expect(selectTraceSource({ ...k8s, traces: { jaeger: 'http://127.0.0.1:16686' } }, store).name).toBe('jaeger');
-    expect(selectTraceSource({ kind: 'hosts', targets: {}, traces: { jaeger: 'http://127.0.0.1:16686' } }, store).name).toBe('jaeger');
-    expect(selectTraceSource({ kind: 'local' }, store).name).toBe('local');
+    expect(selectTraceSource({ tempo: 'http://127.0.0.1:3200' }, store).name).toBe('tempo');
+    expect(selectTraceSource({ jaeger: 'http://127.0.0.1:16686' }, store).name).toBe('jaeger');
+    expect(selectTraceSource(undefined, store).name).toBe('local');
     expect(localTraceSource(store).name).toBe('local');
   });
 });

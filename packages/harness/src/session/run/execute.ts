@@ -24,7 +24,7 @@ import type { HeartbeatAck } from '../../measure/restore.ts';
 import { createStopEvaluator } from '../../measure/stop-conditions.ts';
 import { runProbe, type ProbeEnvironment } from '../../observe/probes.ts';
 import { exportRunTrace } from '../../observe/self-trace.ts';
-import { fetchTraces, selectTraceSource } from '../../observe/trace-backends.ts';
+import { fetchTraces } from '../../observe/trace-backends.ts';
 import { settleSpans, type StoredSpan } from '../../observe/trace-store.ts';
 import { BrowserPool, runJourney } from '../../synthetics/run-journey.ts';
 import { openEnvironment, type OpenEnvironment } from '../environment.ts';
@@ -123,7 +123,7 @@ async function collect(
   env.faultMetrics.setTraceCoverage(prepared.plan.name, journeyRequests, (id) => env.traces.trace(id)); // per operation, on /metrics
   const spans = env.traces.allSpans().filter((sp) => sp.startMs >= outcome.startedAt - 1_000);
   // On a stage whose traces live in Tempo or Jaeger, read the journeys' traces back from there.
-  const traceSource = selectTraceSource(prepared.envConfig, env.traces);
+  const traceSource = env.traceSource;
   if (traceSource.name !== 'local' && journeyRequests.length) {
     opts.note(`reading ${new Set(journeyRequests.map((r) => r.traceId)).size} journey traces from ${traceSource.name}…`);
     const known = new Set(spans.map((sp) => `${sp.traceId}/${sp.spanId}`));
