@@ -10,8 +10,8 @@ import { RealClock } from '../../src/engine/clock.ts';
 import type { ProviderContext, RevertRecord } from '../../src/engine/types.ts';
 import { chaosObjectFor } from '../../src/faults/chaos-mesh/objects.ts';
 import { chaosMeshProvider, serverDryRun, setPaused, waitForWorkloadReady, type ChaosRecordData } from '../../src/faults/chaos-mesh/provider.ts';
-import { SafetyError } from '../../src/faults/kubernetes/allow-list.ts';
-import { CustomObjects, loadKubeConfig } from '../../src/faults/kubernetes/client.ts';
+import { SafetyError } from '../../src/kubernetes/allow-list.ts';
+import { CustomObjects, loadKubeConfig } from '../../src/kubernetes/client.ts';
 import { haveChaosMeshCrds } from '../support/reference.ts';
 import { KubeSim, type SimObject } from '../support/kube-sim/server.ts';
 

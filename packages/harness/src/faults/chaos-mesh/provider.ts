@@ -6,8 +6,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { EnvironmentConfig, FaultSpec, KubernetesEnvironment } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, ProviderContext, RevertContext, RevertRecord } from '../../engine/types.ts';
-import { SafetyError, assertAllowed } from '../kubernetes/allow-list.ts';
-import { CustomObjects, labelSelector, loadKubeConfig, serverOf, type KubeObject, type ObjectRef } from '../kubernetes/client.ts';
+import { SafetyError, assertAllowed } from '../../kubernetes/allow-list.ts';
+import { CustomObjects, labelSelector, loadKubeConfig, serverOf, type KubeObject, type ObjectRef } from '../../kubernetes/client.ts';
 import { CHAOS_GROUP, CHAOS_VERSION, PLURALS, chaosObjectFor, type ChaosObject } from './objects.ts';
 import { maxOf } from '../../util/arrays.ts';
 

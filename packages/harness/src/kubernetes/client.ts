@@ -1,4 +1,4 @@
-// A thin layer over @kubernetes/client-node 1.x for custom objects (and any other
+// A thin layer over @kubernetes/client-node 2.x for custom objects (and any other
 // group/version/plural, e.g. apps/v1 deployments): create, get, list, merge patch, delete,
 // and wait until a condition holds (list, then watch from the list's resourceVersion).
 // Shared by the Chaos Mesh provider and (later) the k6-operator TestRun path.

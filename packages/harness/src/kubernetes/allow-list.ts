@@ -1,6 +1,6 @@
 // Deny by default on Kubernetes: the context must be the environment's, and every
 // namespace touched must be on its allow-list — checked before any API call.
-import type { KubernetesEnvironment } from '../../define/types.ts';
+import type { KubernetesEnvironment } from '../define/types.ts';
 
 /** A refusal on safety grounds; the CLI maps it to exit 2. */
 export class SafetyError extends Error {
