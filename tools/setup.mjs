@@ -3,9 +3,10 @@
 // the npm packages, a maintained Node and the Debian programs the harness runs are present.
 // Plain Node-20-compatible JS, no dependencies, because it runs before `npm ci` has and
 // possibly on the machine's own end-of-life Node.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -133,7 +134,56 @@ function reportNode() {
   }
 }
 
+/** Whether the Docker engine at DOCKER_HOST (a unix socket) or /var/run/docker.sock answers /_ping within 2 s. */
+function dockerAnswers() {
+  const host = process.env.DOCKER_HOST;
+  if (host && !host.startsWith('unix://')) return Promise.resolve(true); // a remote engine the team set up: not ours to start
+  const socketPath = host ? host.slice('unix://'.length) : '/var/run/docker.sock';
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+// The containers environment (docs/containers.md) and its tests need a Docker engine. As root with
+// none answering: install Debian's docker.io if dockerd is missing and start dockerd in the background
+// (its log in .drillbook/dockerd.log). Otherwise say what to run; the local stage does not need it.
+async function ensureDockerEngine() {
+  if (process.env.DRILLBOOK_NO_DOCKER === '1' || (await dockerAnswers())) return;
+  if (process.getuid?.() !== 0) {
+    log('no Docker engine answers; the containers environment needs one (docs/containers.md):');
+    log("  sudo apt-get update && sudo apt-get install -y docker.io && sudo sh -c 'dockerd >/var/log/dockerd.log 2>&1 &'");
+    return;
+  }
+  if (!onPath('dockerd') && !existsSync('/usr/sbin/dockerd')) {
+    log('installing Debian package docker.io (apt-get) for the containers environment…');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'docker.io'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  }
+  const logFile = join(root, '.drillbook', 'dockerd.log');
+  mkdirSync(dirname(logFile), { recursive: true });
+  const out = openSync(logFile, 'a', 0o600);
+  const dockerd = existsSync('/usr/sbin/dockerd') ? '/usr/sbin/dockerd' : 'dockerd';
+  spawn(dockerd, [], { detached: true, stdio: ['ignore', out, out] }).unref();
+  for (let i = 0; i < 60; i++) {
+    if (await dockerAnswers()) {
+      log(`started dockerd (log: ${relative(root, logFile)})`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  log(`dockerd did not answer within 30 s; see ${relative(root, logFile)}`);
+  process.exit(4);
+}
+
 ensureDebianPackages();
+await ensureDockerEngine();
 const nodeBin = ensureNodeRuntime();
 ensureNpmPackages(root, nodeBin);
 linkNode(nodeBin);
