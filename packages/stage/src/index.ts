@@ -332,4 +332,20 @@ export async function runStageCommand(
   }
 }
 export { SERVICE_NAME as STAGE_SERVICE_NAME } from './service/name.ts';
+// The simulated Kubernetes API server (fake Deployments, or in front of a real stage).
+export {
+  KubeSim,
+  SIM_VERSION,
+  type AccessRule,
+  type KubeSimOptions,
+  type SimObject,
+  type SimStageHandle,
+  type FakeDeployment,
+  type TestRunRequest,
+  type TestRunRunner,
+} from './kube-sim/server.ts';
+export { SimTempo, type TempoOptions } from './kube-sim/tempo.ts';
+export { startSimStage, SIM_CONTEXT, type SimStage, type SimStageOptions } from './kube-sim/start.ts';
+export type { StoredEvent } from './kube-sim/store.ts';
+export { simUp, simDown, simStatus, defaultSimStateDir, type SimState, type SimStatus, type SimUpOptions } from './kube-sim/detached.ts';
 export { serviceMetricNames, SPAN_METRICS } from './service/metrics.ts';

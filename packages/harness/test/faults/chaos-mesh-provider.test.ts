@@ -12,13 +12,14 @@ import { chaosObjectFor } from '../../src/faults/chaos-mesh/objects.ts';
 import { chaosMeshProvider, serverDryRun, setPaused, waitForWorkloadReady, type ChaosRecordData } from '../../src/faults/chaos-mesh/provider.ts';
 import { SafetyError } from '../../src/kubernetes/allow-list.ts';
 import { CustomObjects, loadKubeConfig } from '../../src/kubernetes/client.ts';
-import { haveChaosMeshCrds } from '../support/reference.ts';
-import { KubeSim, type SimObject } from '../support/kube-sim/server.ts';
+import { KubeSim, type SimObject, type StoredEvent } from '@drillbook/stage';
+import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
+import { CHAOS_MESH_CRDS, haveChaosMeshCrds } from '../support/reference.ts';
 
 // The simulated API server checks objects against the published CRDs only where this machine has them.
 const haveCrds = haveChaosMeshCrds;
 if (!haveCrds) console.warn("SKIPPED: the simulated API server's CRD schema checks (no published Chaos Mesh CRDs beside this clone)");
-import type { StoredEvent } from '../support/kube-sim/store.ts';
+const crds = CrdValidator.ifPresent(CHAOS_MESH_CRDS);
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-k8s-'));
 const sim = new KubeSim({
@@ -26,6 +27,7 @@ const sim = new KubeSim({
   deleteDelayMs: 100,
   podRestartMs: 400,
   deployments: [{ namespace: 'intelgraph', name: 'graph-api', replicas: 3, labels: { app: 'graph-api' } }],
+  validate: crds && ((o) => crds.validate(o)),
 });
 let kubeconfig = '';
 const env: KubernetesEnvironment = {
@@ -201,7 +203,7 @@ describe('Chaos Mesh provider against the simulated API server', () => {
     expect(sim.store.resourceVersion).toBe(before); // nothing stored
     const res = await fetch(`${sim.url}/apis/chaos-mesh.org/v1alpha1/namespaces/intelgraph/podchaos`, {
       method: 'POST',
-      headers: { authorization: 'Bearer sim-token', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(bad),
     });
     expect(res.status).toBe(422);
@@ -231,7 +233,7 @@ describe('Chaos Mesh provider against the simulated API server', () => {
     const otherContext = sim.writeKubeconfig(join(dir, 'other'), 'prod');
     await expect(
       chaosMeshProvider({ kubeconfig: otherContext }).prepare({ kind: 'pod-kill', target: 'api', selection: { mode: 'one' } }, `${RUN}-3-z`, ctx()),
-    ).rejects.toThrow(/context 'prod' is not the environment's context 'stage-sim'.*environments\.stage\.context/);
+    ).rejects.toThrow(/has no context 'stage-sim' \(it has 'prod'\): refusing to guess/);
     await expect(
       serverDryRun([chaosObjectFor({ kind: 'pod-kill', target: 'payments', selection: { mode: 'one' } }, env, { runId: RUN, faultId: 'd' })], env, {
         kubeconfig,
@@ -264,7 +266,7 @@ describe('Chaos Mesh provider against the simulated API server', () => {
 });
 
 describe('the simulated API server itself', () => {
-  const headers = { authorization: 'Bearer sim-token' };
+  const headers = { authorization: `Bearer ${sim.token}` };
   const base = () => `${sim.url}/apis/chaos-mesh.org/v1alpha1/namespaces/intelgraph/podchaos`;
 
   it('JSON patch and merge patch on the object, the /status subresource, list with a label selector, 404 and 401', async () => {

@@ -6,10 +6,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeSim } from '../support/kube-sim/server.ts';
+import { KubeSim } from '@drillbook/stage';
+import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
+import { CHAOS_MESH_CRDS } from '../support/reference.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-k8s-crash-'));
-const sim = new KubeSim({ injectDelayMs: 100, deployments: [{ namespace: 'intelgraph', name: 'graph-api', replicas: 2, labels: { app: 'graph-api' } }] });
+const crds = CrdValidator.ifPresent(CHAOS_MESH_CRDS);
+const sim = new KubeSim({
+  injectDelayMs: 100,
+  deployments: [{ namespace: 'intelgraph', name: 'graph-api', replicas: 2, labels: { app: 'graph-api' } }],
+  validate: crds && ((o) => crds.validate(o)),
+});
 const children: ChildProcess[] = [];
 let kubeconfig = '';
 
