@@ -20,5 +20,22 @@ export default defineConfig({
       },
       load: { k6Operator: { namespace: 'intelgraph' } },
     },
+    // The same stage played on this machine by the simulated Kubernetes API server in front of the
+    // local stage's real processes (`npx drill sim up` starts it and writes this kubeconfig). What
+    // it proves and what it cannot: docs/kubernetes.md.
+    sim: {
+      kind: 'kubernetes',
+      kubeconfig: '.drillbook/sim/kubeconfig',
+      context: 'sim',
+      namespaces: ['intelgraph'],
+      prometheus: { service: 'monitoring/prometheus:9090' },
+      alertmanager: { service: 'monitoring/alertmanager:9093' },
+      traces: { tempo: { service: 'monitoring/tempo:3200' } },
+      targets: {
+        // No url: HTTP goes through the API server's pod proxy to a ready pod, as a port-forward would.
+        api: { selector: { app: 'graph-api' }, namespace: 'intelgraph', port: 'http' },
+        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph' },
+      },
+    },
   },
 });

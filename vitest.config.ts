@@ -15,6 +15,8 @@ const STAGE_TESTS = [
   'packages/harness/test/faults/local-providers.test.ts',
   'packages/harness/test/cli/cli.test.ts',
   'packages/harness/test/project/init-walkthrough.test.ts',
+  'packages/harness/test/containers/containers-{gameday,cleanup,environment}.test.ts',
+  'packages/harness/test/kube/*-stage.test.ts',
 ];
 const ALL = ['packages/*/test/**/*.test.ts'];
 

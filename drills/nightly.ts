@@ -8,7 +8,7 @@ import journey from '../synthetics/ingest-resolve-report.ts';
 export default defineGameDay({
   name: 'nightly',
   title: 'Nightly chaos: replica loss and a slow database',
-  environments: ['local', 'stage'],
+  environments: ['local', 'stage', 'sim'],
   // P50 traffic on the write path for the whole drill. Its threshold only asks that callers are not
   // left hanging (p95 < 1 s): latency and errors are judged per episode by the SLOs below, so a slow
   // database is measured as impact instead of failing the whole run on steady-p50's p(95)<500.

@@ -65,6 +65,26 @@ export const stageSpec = defineCommand({
   },
 });
 
+export const doctorSpec = defineCommand({
+  name: 'doctor',
+  summary: 'check a Kubernetes environment before a first drill: context, API server, CRDs, RBAC, Prometheus, ready pods (exit 4 on any ✗)',
+  args: [],
+  flags: {
+    env: { type: 'string', required: true, placeholder: 'name', description: 'a kubernetes environment from drillbook.config.ts' },
+    json,
+  },
+});
+
+export const simSpec = defineCommand({
+  name: 'sim',
+  summary: "start, stop or inspect the simulated Kubernetes cluster: an API server in front of the local stage's real processes (for --env sim)",
+  args: [{ name: 'action', required: true, choices: ['up', 'down', 'status'], description: 'up (detached) · down · status (exit 3 when none is running)' }],
+  flags: {
+    'no-chaos-mesh': { type: 'boolean', description: 'for up: serve no Chaos Mesh CRDs (what drill doctor says of a cluster without them)' },
+    json,
+  },
+});
+
 export const buildSpec = defineCommand({
   name: 'build',
   summary: 'write out/alerts, out/dashboards and out/k6 from the definitions, checking runbooks',
@@ -115,6 +135,7 @@ export const loadSpec = defineCommand({
   flags: {
     target: { type: 'string', placeholder: 'base-url', description: 'base URL for a profile whose request is a path (required unless it gives a full url)' },
     profile: { type: 'string', placeholder: 'name', description: 'which profile, when the file exports several (default: the first)' },
+    workers: { type: 'string', placeholder: 'N', description: "worker threads to spread the VUs over (default: the profile's workers, 1)" },
     json,
   },
 });
@@ -185,6 +206,12 @@ export const recoverSpec = defineCommand({
     forget: { type: 'string', placeholder: 'fault-id', description: 'mark one pending revert as done by hand instead of reverting it' },
     all: { type: 'boolean', description: 'also revert faults whose harness is still running' },
     journal: { type: 'string', placeholder: 'file', description: 'rollback journal file (default .drillbook/journal.jsonl)' },
+    env: {
+      type: 'string',
+      placeholder: 'name',
+      description:
+        "also delete a Kubernetes environment's chaos objects left by runs that are gone, found by their drillbook labels (works without the journal)",
+    },
   },
 });
 
@@ -259,6 +286,8 @@ export const commands: readonly Command[] = [
   bind(validateSpec, async () => (await import('./definitions.ts')).validateCommand),
   bind(runSpec, async () => (await import('./run.ts')).runCommand),
   bind(stageSpec, async () => (await import('./stage.ts')).stageCommand),
+  bind(doctorSpec, async () => (await import('./doctor.ts')).doctorCommand),
+  bind(simSpec, async () => (await import('./sim.ts')).simCommand),
   bind(buildSpec, async () => (await import('./build.ts')).buildCommand),
   bind(keygenSpec, async () => (await import('./evidence.ts')).keygenCommand),
   bind(verifySpec, async () => (await import('./evidence.ts')).verifyCommand),

@@ -43,7 +43,7 @@ async function drillsToServe(projectRoot: string, files: string[]): Promise<Arra
 }
 
 function targetUrlOf(env: EnvironmentConfig): (target: string) => string | undefined {
-  return (target) => (env.kind === 'local' ? undefined : env.targets[target]?.url);
+  return (target) => (env.kind === 'local' || env.kind === 'containers' ? undefined : env.targets[target]?.url);
 }
 
 export async function remediateCommand({ positionals, flags }: Parsed<typeof remediateSpec>, io: CliIo): Promise<number> {

@@ -70,28 +70,54 @@ const hosts = strictObject({
   targets: z.record(z.string(), hostTarget),
 });
 
+/** `namespace/name:port` of a Service, reached through the API server's service proxy. */
+const serviceRef = (what: string) =>
+  strictObject({
+    /** The Service as `namespace/name:port`, e.g. 'monitoring/prometheus-k8s:9090'. */
+    service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?:[0-9a-z-]+$/, {
+      error: withFix(`${what}.service must be 'namespace/name:port'`, `write it as { service: 'monitoring/${what}:9090' }`),
+    }),
+  });
+
+/** A URL the harness reaches directly, or a Service reached through the API server (no port-forward to keep alive). */
+const urlOrService = (what: string) => z.union([z.string().min(1), serviceRef(what)]);
+
 const kubernetesTarget = strictObject({
   /** Pod labels that select the target's pods. */
   selector: z.record(z.string(), z.string()),
   /** The pods' namespace; must be on the environment's allow-list. */
   namespace: z.string().optional(),
-  /** Base URL of the target's HTTP API (probes and load go here). */
+  /**
+   * Base URL of the target's HTTP API (probes and load go here). Without it, HTTP goes through the API
+   * server's pod proxy to one ready pod, chosen again when that pod goes away.
+   */
   url: z.string().optional(),
+  /** The pods' HTTP port (a number or the port's name) when `url` is not given. @default the first container port */
+  port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).optional(),
 });
 
 const kubernetes = strictObject({
-  /** A Kubernetes cluster: faults through Chaos Mesh, load through the k6-operator. */
+  /** A Kubernetes cluster: faults through Chaos Mesh, load through the embedded runner or the k6-operator. */
   kind: z.literal('kubernetes'),
-  /** The kubeconfig context to use. */
+  /** A kubeconfig file, relative to the project root. @default $KUBECONFIG, else ~/.kube/config */
+  kubeconfig: z.string().min(1).optional(),
+  /** The kubeconfig context to use; the run refuses any other. */
   context: z.string({ error: withFix('missing context', "name the kubeconfig context, e.g. context: 'stage'") }).min(1),
   /** The allow-list: a drill touches these namespaces and no other. */
   namespaces: z
     .array(z.string().min(1), { error: withFix('missing namespaces', "list the namespaces drills may touch, e.g. namespaces: ['intelgraph']") })
     .min(1, { error: withFix('an empty allow-list allows nothing', "list the namespaces drills may touch, e.g. namespaces: ['intelgraph']") }),
-  /** Prometheus' base URL as the harness reaches it. */
-  prometheus: z.string().optional(),
-  /** Where the service's traces can be read back. @default the harness's own OTLP receiver */
-  traces: traceBackends(() => z.string()).optional(),
+  /** Prometheus: its base URL as the harness reaches it, or `{ service: 'monitoring/prometheus:9090' }`. */
+  prometheus: urlOrService('prometheus').optional(),
+  /** Alertmanager (its health and `/api/v2/alerts`): a base URL or `{ service: 'monitoring/alertmanager:9093' }`. */
+  alertmanager: urlOrService('alertmanager').optional(),
+  /** Where the service's traces can be read back: Tempo or Jaeger, each a URL or a Service. @default the harness's own OTLP receiver */
+  traces: strictObject({
+    /** Tempo's query API, e.g. 'http://tempo:3200' or { service: 'monitoring/tempo:3200' }. */
+    tempo: urlOrService('tempo').optional(),
+    /** Jaeger query's API, e.g. 'http://jaeger:16686' or { service: 'monitoring/jaeger-query:16686' }. */
+    jaeger: urlOrService('jaeger').optional(),
+  }).optional(),
   /** The targets drills name (`api`, `db`, …). */
   targets: z.record(z.string(), kubernetesTarget),
   /** How load runs in the cluster. */
@@ -104,9 +130,148 @@ const kubernetes = strictObject({
   }).optional(),
 });
 
-const environment = byKind('kind', { local, hosts, kubernetes }, (kind) => ({
+/**
+ * A placeholder in a container's environment: `{port:NAME}` (the loopback port this replica
+ * listens on for its port NAME), `{address:SERVICE.PORT}` (host:port of a dependency's port,
+ * through the harness's fault proxy), `{otlp:url}` and `{otlp:authorization}` (the harness's
+ * OTLP traces receiver and the header value it wants).
+ */
+export const CONTAINER_PLACEHOLDER = /\{(port|address|otlp):([a-z0-9][a-z0-9.-]*)\}/g;
+
+const portName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, { error: withFix('a port name is lower-case letters, digits and dashes', "name it e.g. 'http' or 'metrics'") });
+
+const containerService = strictObject({
+  /** The image to run, built or loaded on this machine (nothing is pulled), e.g. 'team/api:pr-123'. */
+  image: z.string({ error: withFix('missing image', "name a local image, e.g. image: 'team/api:dev'") }).min(1),
+  /** The command (argv) when not the image's own. */
+  command: z.array(z.string()).optional(),
+  /**
+   * The container's environment. Values may hold `{port:http}` (the port this replica must listen on,
+   * on 127.0.0.1), `{address:db.pg}` (host:port of a dependency's port, through the harness's fault
+   * proxy), `{otlp:url}` and `{otlp:authorization}` (the harness's OTLP traces receiver and its header).
+   */
+  env: z.record(z.string(), z.string()).optional(),
+  /**
+   * The ports the service listens on, by name. Containers share the host's network: each replica gets
+   * its own loopback port per name, chosen for the run and handed over through `{port:NAME}`. `http` is
+   * where probes and load go (through the harness's balancer); `metrics` is scraped by Prometheus.
+   */
+  ports: z.array(portName).min(1, { error: withFix('an empty ports list', "name at least one port, e.g. ports: ['http']") }),
+  /** When a replica counts as started: an HTTP path answering 2xx on one of its ports, or a line in its log. */
+  health: strictObject({
+    /** A path on `port` that answers 2xx once the replica is ready, e.g. '/healthz'. */
+    http: z
+      .string()
+      .startsWith('/', { error: withFix('the health path must start with /', "write e.g. http: '/healthz'") })
+      .optional(),
+    /** The port (by name) the health path is asked on. @default the first of `ports` */
+    port: portName.optional(),
+    /** Text the replica writes to its log once ready, e.g. 'ready to accept connections'. */
+    log: z.string().min(1).optional(),
+  }).optional(),
+  /** Replicas, behind the harness's loopback balancer. @default 1 */
+  replicas: z
+    .number()
+    .int()
+    .min(1, { error: withFix('at least one replica', 'give replicas: 1 or more') })
+    .max(16, { error: withFix('more than 16 replicas', 'give replicas: 16 or fewer') })
+    .optional(),
+  /** Docker's restart policy: with 'always' or 'on-failure' a killed container is brought back by Docker; with 'no' it stays down. @default 'always' */
+  restart: z.enum(['always', 'on-failure', 'no'], { error: withFix('unknown restart policy', "use restart: 'always', 'on-failure' or 'no'") }).optional(),
+  /** Services started (and healthy) before this one; its traffic to them passes through the harness's fault proxy. */
+  dependsOn: z.array(z.string()).optional(),
+  /** The user the container runs as (uid[:gid] or a name in the image), e.g. for PostgreSQL, which refuses root. */
+  user: z.string().optional(),
+  /** How long a replica may take to become healthy: '30s' or milliseconds. @default '60s' */
+  startupTimeout: duration().optional(),
+});
+
+const containers = strictObject({
+  /** Services from the team's own images, run on this machine's Docker engine by testcontainers (no registry, no cluster). */
+  kind: z.literal('containers'),
+  /** The services by name; each name is a target drills use (`api`, `db`, …). */
+  services: z.record(z.string(), containerService),
+  /**
+   * Prometheus and Alertmanager: 'stage' starts the local stage's (host processes on loopback) with the
+   * project's alert rules, scraping every service's `metrics` port; 'none' runs without them.
+   * @default 'stage'
+   */
+  monitoring: z.enum(['stage', 'none'], { error: withFix('unknown monitoring', "use monitoring: 'stage' or 'none'") }).optional(),
+}).superRefine((env, ctx) => {
+  const services = Object.keys(env.services);
+  for (const [name, s] of Object.entries(env.services)) {
+    const at = (...path: (string | number)[]) => ['services', name, ...path];
+    for (const [i, dep] of (s.dependsOn ?? []).entries()) {
+      if (dep === name || !env.services[dep])
+        ctx.addIssue({
+          code: 'custom',
+          path: at('dependsOn', i),
+          message: withFix(`'${dep}' is not another service of this environment`, `use one of ${services.filter((n) => n !== name).join(', ') || '(none)'}`),
+        });
+    }
+    const healthPort = s.health?.port;
+    if (healthPort && !s.ports.includes(healthPort))
+      ctx.addIssue({ code: 'custom', path: at('health', 'port'), message: withFix(`no port named '${healthPort}'`, `use one of ${s.ports.join(', ')}`) });
+    if (s.health && (s.health.http === undefined) === (s.health.log === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: at('health'),
+        message: withFix('health needs exactly one of http and log', "write health: { http: '/healthz' } or health: { log: 'ready' }"),
+      });
+    for (const [key, value] of Object.entries(s.env ?? {}))
+      for (const [, kind, arg] of value.matchAll(CONTAINER_PLACEHOLDER)) {
+        const [dep, port] = arg!.split('.');
+        const problem =
+          kind === 'port' && !s.ports.includes(arg!)
+            ? `{port:${arg}} names no port of '${name}' (it has ${s.ports.join(', ')})`
+            : kind === 'address' && (!dep || !port || !(s.dependsOn ?? []).includes(dep) || !env.services[dep]?.ports.includes(port))
+              ? `{address:${arg}} is not SERVICE.PORT of a service '${name}' depends on`
+              : kind === 'otlp' && arg !== 'url' && arg !== 'authorization'
+                ? `{otlp:${arg}} is neither {otlp:url} nor {otlp:authorization}`
+                : undefined;
+        if (problem)
+          ctx.addIssue({
+            code: 'custom',
+            path: at('env', key),
+            message: withFix(problem, "see the placeholders in docs/containers.md, e.g. '{address:db.pg}' with dependsOn: ['db']"),
+          });
+      }
+  }
+  const cycle = dependencyCycle(env.services);
+  if (cycle)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['services'],
+      message: withFix(`services depend on each other in a cycle: ${cycle.join(' → ')}`, 'drop one dependsOn entry of the cycle'),
+    });
+});
+
+/** A dependsOn cycle among services, as the names along it, or undefined. */
+function dependencyCycle(services: Record<string, { dependsOn?: string[] | undefined }>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (state.get(name) === 'done' || !services[name]) return undefined;
+    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];
+    state.set(name, 'visiting');
+    for (const dep of services[name].dependsOn ?? []) {
+      const found = visit(dep, [...path, name]);
+      if (found) return found;
+    }
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const name of Object.keys(services)) {
+    const found = visit(name, []);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const environment = byKind('kind', { local, hosts, kubernetes, containers }, (kind) => ({
   path: ['kind'],
-  message: withFix(`unknown environment kind ${JSON.stringify(kind)}`, "use kind: 'local', 'hosts' or 'kubernetes'"),
+  message: withFix(`unknown environment kind ${JSON.stringify(kind)}`, "use kind: 'local', 'hosts', 'kubernetes' or 'containers'"),
 }));
 
 const configSchema = strictObject({
@@ -125,8 +290,12 @@ export type LocalEnvironment = z.output<typeof local>;
 export type HostTarget = z.output<typeof hostTarget>;
 export type HostsEnvironment = z.output<typeof hosts>;
 export type TraceBackends = NonNullable<HostsEnvironment['traces']>;
+/** A URL, or a Service reached through the API server's proxy. */
+export type UrlOrService = z.output<ReturnType<typeof urlOrService>>;
 export type KubernetesTarget = z.output<typeof kubernetesTarget>;
 export type KubernetesEnvironment = z.output<typeof kubernetes>;
+export type ContainerService = z.output<typeof containerService>;
+export type ContainersEnvironment = z.output<typeof containers>;
 export type EnvironmentConfig = z.output<typeof environment>;
 export type DrillbookConfig = z.output<typeof configSchema>;
 

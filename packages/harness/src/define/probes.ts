@@ -190,14 +190,37 @@ const journey = strictObject({
   return { kind: 'journey', name: p.name ?? `journey:${p.journey.name}`, journey: p.journey.name, every, timeout: p.timeout ?? Math.min(every, 30_000) };
 });
 
-const probeKinds = { http, promql, sql, journey };
+const k8s = strictObject({
+  /** The probe's kind; `probe.k8s` sets it. */
+  probe: z.literal('k8s'),
+  /** The probe's name, unique in the drill. @default 'ready:<target>' */
+  name: name().optional(),
+  /** The workload target of the environment (`api`, …): its pods on Kubernetes, its replicas on the local stage. */
+  target: z.string({ error: withFix('missing target', "name the workload target, e.g. target: 'api'") }).min(1),
+  /** How many ready replicas pass: `'>= 2'`, `{ op: '>=', value: 2 }` or `{ range: [2, 3] }`. */
+  ready: requiredTolerance,
+  ...probeTiming,
+}).transform((p, ctx): ProbeSpec => {
+  if (!p.ready) ctx.addIssue({ code: 'custom', path: ['ready'], message: withFix('missing ready', "say how many ready replicas pass, e.g. ready: '>= 2'") });
+  const every = p.every ?? 1_000;
+  return {
+    kind: 'k8s',
+    name: p.name ?? `ready:${p.target}`,
+    target: p.target,
+    every,
+    timeout: timeoutFor(every, p.timeout),
+    tolerance: p.ready ?? { op: '>=', value: 1 },
+  };
+});
+
+const probeKinds = { http, promql, sql, journey, k8s };
 
 export const probeSchema = byKind('probe', probeKinds, (kind) => {
   const guess = typeof kind === 'string' ? suggestKey(kind, Object.keys(probeKinds)) : undefined;
   return {
     message: withFix(
       typeof kind === 'string' ? `unknown probe kind '${kind}'` : 'expected a probe',
-      guess ? `did you mean probe.${guess}(…)?` : 'build it with probe.http, probe.promql, probe.sql or probe.journey',
+      guess ? `did you mean probe.${guess}(…)?` : 'build it with probe.http, probe.promql, probe.sql, probe.journey or probe.k8s',
     ),
   };
 });
@@ -210,6 +233,7 @@ export type SloProbeInput = Omit<HttpProbeInput, 'slo' | 'expect'> & { expect?: 
 export type PromqlProbeInput = Omit<z.input<typeof promql>, 'probe'>;
 export type SqlProbeInput = Omit<z.input<typeof sql>, 'probe'>;
 export type JourneyProbeOptions = Omit<z.input<typeof journey>, 'probe' | 'journey'>;
+export type K8sProbeInput = Omit<z.input<typeof k8s>, 'probe'>;
 /** `{ op: '<', value: 0.05 }`, `{ range: [0, 10] }` or the short form `'< 0.05'`. */
 export type ToleranceInput = z.input<typeof tolerance>;
 
@@ -222,6 +246,8 @@ export const probe = {
   sql: (input: SqlProbeInput): ProbeInput => ({ probe: 'sql', ...input }),
   /** A synthetic journey run as a probe: it passes when every step passes. */
   journey: (journey: Defined<'journey'>, options: JourneyProbeOptions = {}): ProbeInput => ({ probe: 'journey', journey, ...options }),
+  /** Ready replicas of a workload target (pods with their Ready condition; the local stage's replicas) must meet `ready`. */
+  k8s: (input: K8sProbeInput): ProbeInput => ({ probe: 'k8s', ...input }),
 };
 
 const consecutive = z

@@ -153,7 +153,14 @@ export interface JourneyProbe extends ProbeBase {
   journey: string;
 }
 
-export type ProbeSpec = HttpProbe | PromqlProbe | SqlProbe | JourneyProbe;
+export interface K8sProbe extends ProbeBase {
+  kind: 'k8s';
+  /** The workload target whose ready replicas are counted. */
+  target: string;
+  tolerance: Tolerance;
+}
+
+export type ProbeSpec = HttpProbe | PromqlProbe | SqlProbe | JourneyProbe | K8sProbe;
 
 // ─── stop conditions ─────────────────────────────────────────────────────────
 // Hand-written: the stop schemas rename `stop` to `kind` and keep only an SLO's id.

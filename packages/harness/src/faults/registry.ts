@@ -2,6 +2,8 @@
 import type { EnvironmentConfig, FaultSpec } from '../define/types.ts';
 import type { FaultProvider } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
+import { containerProcessProvider } from './containers/process.ts';
+import { containerProxyProvider } from './containers/proxy.ts';
 import { customProvider } from './custom.ts';
 import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
 import { processProvider } from './local/process.ts';
@@ -18,6 +20,9 @@ export const localProviders: readonly FaultProvider[] = [
   pitrProvider,
   customProvider,
 ];
+
+/** The containers environment's: kill/pause through the engine's processes, network faults through the harness's proxies. */
+export const containerProviders: readonly FaultProvider[] = [containerProcessProvider, containerProxyProvider];
 
 export class ProviderRegistry {
   private readonly byName = new Map<string, FaultProvider>();

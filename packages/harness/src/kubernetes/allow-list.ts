@@ -1,13 +1,11 @@
 // Deny by default on Kubernetes: the context must be the environment's, and every
 // namespace touched must be on its allow-list — checked before any API call.
 import type { KubernetesEnvironment } from '../define/types.ts';
+import { UsageError } from '../errors.ts';
 
-/** A refusal on safety grounds; the CLI maps it to exit 2. */
-export class SafetyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SafetyError';
-  }
+/** A refusal on safety grounds: exit 2, like any other request the harness will not carry out. */
+export class SafetyError extends UsageError {
+  override name = 'SafetyError';
 }
 
 /** Throws a SafetyError naming what was refused and the config field to change; returns when all is allowed. */

@@ -3,6 +3,8 @@
 // and wait until a condition holds (list, then watch from the list's resourceVersion).
 // Shared by the Chaos Mesh provider and (later) the k6-operator TestRun path.
 import { CustomObjectsApi, KubeConfig, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { EnvironmentError } from '../errors.ts';
+import { SafetyError } from './allow-list.ts';
 
 export interface CollectionRef {
   group: string;
@@ -34,11 +36,34 @@ export type KubeObject = {
   [k: string]: unknown;
 };
 
+/**
+ * The kubeconfig (a file, else client-node's default rules: $KUBECONFIG, ~/.kube/config, in-cluster)
+ * set to `context`. A context the kubeconfig does not have is refused before any call: the harness
+ * never falls back to whatever the current context happens to be.
+ */
 export function loadKubeConfig(kubeconfig?: string, context?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromDefault();
-  if (context) kc.setCurrentContext(context);
+  const where = kubeconfig ?? 'the default kubeconfig ($KUBECONFIG or ~/.kube/config)';
+  try {
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new EnvironmentError(
+      `kubeconfig ${where} could not be read: ${(err as Error).message} (point 'kubeconfig' in drillbook.config.ts at the file, or set $KUBECONFIG)`,
+    );
+  }
+  if (context) {
+    if (!kc.getContextObject(context))
+      throw new SafetyError(
+        `${where} has no context '${context}' (it has ${
+          kc
+            .getContexts()
+            .map((c) => `'${c.name}'`)
+            .join(', ') || 'none'
+        }): refusing to guess which cluster is meant (add the context, or fix the environment's context)`,
+      );
+    kc.setCurrentContext(context);
+  }
   return kc;
 }
 

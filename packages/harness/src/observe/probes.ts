@@ -2,7 +2,7 @@
 // outcome the engine appends to the run log. Journeys plug in through `runJourney`.
 import { request } from 'undici';
 import { pgClient } from './pg-client.ts';
-import type { HttpProbe, JourneyProbe, PromqlProbe, ProbeSpec, SqlProbe, Tolerance } from '../define/types.ts';
+import type { HttpProbe, JourneyProbe, K8sProbe, PromqlProbe, ProbeSpec, SqlProbe, Tolerance } from '../define/types.ts';
 import { PrometheusClient } from './prometheus.ts';
 import type { ProbeOutcome } from '../engine/timeline.ts';
 
@@ -15,6 +15,8 @@ export interface ProbeEnvironment {
   targetUrl: (target: string) => string;
   databaseUrl: (target: string) => string;
   prometheus?: PrometheusClient;
+  /** Ready and total replicas of a workload target (pods on Kubernetes, the stage's replicas locally). */
+  readyReplicas?: (target: string, signal: AbortSignal) => Promise<{ ready: number; total: number }>;
   /** Runs a named journey once; supplied by the synthetics module. */
   runJourney?: (journey: string, signal: AbortSignal) => Promise<{ ok: boolean; error?: string }>;
 }
@@ -125,6 +127,20 @@ async function runJourneyProbe(probe: JourneyProbe, env: ProbeEnvironment, signa
   }
 }
 
+async function runReadyProbe(probe: K8sProbe, env: ProbeEnvironment, signal: AbortSignal): Promise<ProbeResult> {
+  const started = env.now();
+  const t0 = performance.now();
+  if (!env.readyReplicas) return { ok: false, started, error: 'this environment cannot count a target’s ready replicas (Kubernetes and the local stage can)' };
+  try {
+    const { ready, total } = await env.readyReplicas(probe.target, AbortSignal.any([signal, AbortSignal.timeout(probe.timeout)]));
+    const latencyMs = performance.now() - t0;
+    const ok = withinTolerance(ready, probe.tolerance);
+    return { ok, started, latencyMs, value: ready, ...(ok ? {} : { error: `${ready}/${total} ready, not ${describeTolerance(probe.tolerance)}` }) };
+  } catch (err) {
+    return { ok: false, started, latencyMs: performance.now() - t0, error: errorText(err) };
+  }
+}
+
 /** Runs one probe; never throws: a probe that cannot run is a failed observation. */
 export function runProbe(probe: ProbeSpec, env: ProbeEnvironment, signal: AbortSignal): Promise<ProbeResult> {
   switch (probe.kind) {
@@ -136,5 +152,7 @@ export function runProbe(probe: ProbeSpec, env: ProbeEnvironment, signal: AbortS
       return runSqlProbe(probe, env, signal);
     case 'journey':
       return runJourneyProbe(probe, env, signal);
+    case 'k8s':
+      return runReadyProbe(probe, env, signal);
   }
 }

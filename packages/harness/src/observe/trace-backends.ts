@@ -35,10 +35,10 @@ export class TraceBackendError extends Error {}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** GET JSON; undefined on 404 (not there yet); a clear error naming the URL otherwise. */
-async function getJson(url: URL, timeoutMs: number): Promise<unknown> {
+async function getJsonWith(url: URL, timeoutMs: number, headers: Record<string, string> = {}): Promise<unknown> {
   let res;
   try {
-    res = await request(url, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    res = await request(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   } catch (err) {
     throw new TraceBackendError(`GET ${url} failed: ${(err as Error).message}`);
   }
@@ -104,8 +104,15 @@ export function tempoTraceToSpans(body: unknown): StoredSpan[] {
   return normaliseTraces(otlp, 'hex').spans;
 }
 
-export function tempoTraceSource(baseUrl: string, opts: { timeoutMs?: number } = {}): TraceSource {
+/** Options of a trace backend's client: a time limit, and headers for a guarded URL (a forwarder through the API server). */
+export interface TraceBackendOptions {
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export function tempoTraceSource(baseUrl: string, opts: TraceBackendOptions = {}): TraceSource {
   const timeout = opts.timeoutMs ?? 10_000;
+  const getJson = (url: URL, ms: number) => getJsonWith(url, ms, opts.headers);
   return {
     name: 'tempo',
     fetchTrace: (traceId, o = {}) => withWait(async () => tempoTraceToSpans(await getJson(new URL(`/api/traces/${traceId}`, baseUrl), timeout)), o.waitMs ?? 0),
@@ -167,8 +174,9 @@ export function jaegerTraceToSpans(trace: JaegerTrace): StoredSpan[] {
   });
 }
 
-export function jaegerTraceSource(baseUrl: string, opts: { timeoutMs?: number } = {}): TraceSource {
+export function jaegerTraceSource(baseUrl: string, opts: TraceBackendOptions = {}): TraceSource {
   const timeout = opts.timeoutMs ?? 10_000;
+  const getJson = (url: URL, ms: number) => getJsonWith(url, ms, opts.headers);
   return {
     name: 'jaeger',
     fetchTrace: (traceId, o = {}) =>
@@ -197,9 +205,14 @@ export function localTraceSource(store: TraceStore): TraceSource {
 }
 
 /** The environment's trace backend: Tempo or Jaeger when its config names one (base URLs), else the harness's receiver. */
-export function selectTraceSource(traces: { tempo?: string | undefined; jaeger?: string | undefined } | undefined, local: TraceStore): TraceSource {
-  if (traces?.tempo) return tempoTraceSource(traces.tempo);
-  if (traces?.jaeger) return jaegerTraceSource(traces.jaeger);
+export function selectTraceSource(
+  traces: { tempo?: string | undefined; jaeger?: string | undefined } | undefined,
+  local: TraceStore,
+  headers?: Record<string, string>,
+): TraceSource {
+  const opts = headers ? { headers } : {};
+  if (traces?.tempo) return tempoTraceSource(traces.tempo, opts);
+  if (traces?.jaeger) return jaegerTraceSource(traces.jaeger, opts);
   return localTraceSource(local);
 }
 

@@ -23,6 +23,7 @@ import { windowFromLog } from '../measure/bake.ts';
 import { BrowserPool, runJourney, type AnyJourney } from '../synthetics/run-journey.ts';
 import { runBake, simulatedTelemetry, type BakeResult, type BakeTelemetry, type Checkpoint } from './bake.ts';
 import { openEnvironment } from './environment.ts';
+import { anchoredToProject } from './run/prepare.ts';
 import { buildLocalRules } from './local-rules.ts';
 import { sealWithProjectKey } from './run/evidence.ts';
 
@@ -54,11 +55,14 @@ async function loadBake(opts: BakeSessionOptions): Promise<{ plan: BakePlan; env
   const found = (await loadDefinitions(opts.file)).definitions.map((d) => d.value).find(isBakePlan);
   if (!found) throw new DefinitionError(opts.file, [{ path: '(exports)', problem: 'no bake in this file', fix: 'export default defineBake({ … })' }]);
   const { config, file: cfgFile } = await loadConfig(opts.projectRoot);
-  const envConfig = resolveEnvironment(
-    { ...found.plan, name: found.name, environments: found.environments } as never,
-    opts.environment,
-    config,
-    cfgFile ?? 'drillbook.config.ts',
+  const envConfig = anchoredToProject(
+    resolveEnvironment(
+      { ...found.plan, name: found.name, environments: found.environments } as never,
+      opts.environment,
+      config,
+      cfgFile ?? 'drillbook.config.ts',
+    ),
+    opts.projectRoot,
   );
   const duration = opts.duration ? parseDuration(opts.duration) : found.duration;
   const checkpoint = opts.checkpoint ? parseDuration(opts.checkpoint) : found.checkpoint;

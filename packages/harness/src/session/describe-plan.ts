@@ -2,6 +2,7 @@
 // providers, the steady state and the stop conditions. Pure: plan in, text out.
 import { formatDuration } from '../define/duration.ts';
 import type { DrillPlan, FaultSpec, ProbeSpec, StopCondition } from '../define/types.ts';
+import { describeTolerance } from '../observe/probes.ts';
 
 export interface PlanDescriptionInput {
   plan: DrillPlan;
@@ -43,11 +44,13 @@ export function describeProbe(p: ProbeSpec): string {
     case 'http':
       return `${p.name}: HTTP ${p.method} ${p.target}${p.path} expects ${p.expect.status.join('|')}${p.expect.maxMs ? ` within ${p.expect.maxMs} ms` : ''}, ${every}`;
     case 'promql':
-      return `${p.name}: PromQL ${p.query} ${'range' in p.tolerance ? `in [${p.tolerance.range.join(', ')}]` : `${p.tolerance.op} ${p.tolerance.value}`}, ${every}`;
+      return `${p.name}: PromQL ${p.query} ${describeTolerance(p.tolerance)}, ${every}`;
     case 'sql':
       return `${p.name}: SQL on ${p.target}: ${p.query}, ${every}`;
     case 'journey':
       return `${p.name}: journey ${p.journey}, ${every}`;
+    case 'k8s':
+      return `${p.name}: ready replicas of ${p.target} ${describeTolerance(p.tolerance)}, ${every}`;
   }
 }
 

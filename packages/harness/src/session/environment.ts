@@ -1,7 +1,7 @@
 // Opening an environment for a drill: what its targets mean, where its Prometheus is,
 // where alerts and traces arrive. `local` starts the embedded stage with the generated
 // alert rules; `hosts` points at a team's running service; `kubernetes` at a cluster.
-import type { EnvironmentConfig } from '../define/types.ts';
+import type { DrillPlan, EnvironmentConfig } from '../define/types.ts';
 import type { Clock } from '../engine/types.ts';
 import { EnvironmentError } from '../errors.ts';
 import type { AlertWatcher } from '../observe/alert-watcher.ts';
@@ -10,7 +10,9 @@ import type { FaultMetrics } from '../observe/fault-metrics.ts';
 import type { PrometheusClient } from '../observe/prometheus.ts';
 import type { TraceSource } from '../observe/trace-backends.ts';
 import type { TraceStore } from '../observe/trace-store.ts';
+import { openContainers } from './environments/containers.ts';
 import { openHosts } from './environments/hosts.ts';
+import { openKubernetes } from './environments/kubernetes.ts';
 import { openLocal } from './environments/local.ts';
 import type { HistoryChoice } from './run/history.ts';
 
@@ -40,6 +42,12 @@ export interface OpenEnvironment {
   alertmanager?: { url: string; headers: Record<string, string> };
   /** Headers the harness's own exports send to its OTLP receiver (the per-run token). */
   telemetryHeaders: Record<string, string>;
+  /** Checks of this environment's own for a plan (Kubernetes: every target the drill uses has ready pods). */
+  preflight?: (plan: DrillPlan) => Promise<{ checked: string[]; problems: string[] }>;
+  /** Ready and total replicas of a workload target, for `probe.k8s` (Kubernetes: its pods; local: the stage's replicas). */
+  readyReplicas?: (target: string, signal: AbortSignal) => Promise<{ ready: number; total: number }>;
+  /** Deletes what the run left in the environment by its labels (the journal's fallback); names what it deleted. */
+  sweepRun?: (runId: string) => Promise<string[]>;
   /** What the receivers refused or dropped during the run, for the record. */
   receiverFacts(): Record<string, unknown>;
   close(): Promise<void>;
@@ -64,8 +72,8 @@ export async function openEnvironment(name: string, config: EnvironmentConfig, o
     case 'hosts':
       return openHosts(name, config, opts);
     case 'kubernetes':
-      throw new EnvironmentError(
-        `environment '${name}' is a Kubernetes cluster: running against it needs a kubeconfig context '${config.context}' and a reachable API server; this machine has none. Use --dry-run to see the Chaos Mesh objects.`,
-      );
+      return openKubernetes(name, config, opts);
+    case 'containers':
+      return openContainers(name, config, opts);
   }
 }

@@ -79,7 +79,7 @@ describe('the derived input types are as precise as the hand-written ones were',
     expectTypeOf<HttpProbeInput['method']>().toEqualTypeOf<'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS' | undefined>();
     expectTypeOf<ToleranceInput>().toEqualTypeOf<string | { op: Comparator; value: number } | { range: [number, number] }>();
     expectTypeOf<FaultInput['fault']>().toEqualTypeOf<'pod-kill' | 'pod-failure' | 'network' | 'dependency-outage' | 'stress' | 'migration' | 'custom'>();
-    expectTypeOf<ProbeInput['probe']>().toEqualTypeOf<'http' | 'promql' | 'sql' | 'journey'>();
+    expectTypeOf<ProbeInput['probe']>().toEqualTypeOf<'http' | 'promql' | 'sql' | 'journey' | 'k8s'>();
     expectTypeOf<StopInput['stop']>().toEqualTypeOf<'budget-consumed' | 'error-ratio' | 'alert-firing' | 'probe-failing'>();
     expectTypeOf<LoadProfileInput['scenarios'][string]['executor']>().toEqualTypeOf<
       'constant-arrival-rate' | 'ramping-arrival-rate' | 'constant-vus' | 'ramping-vus' | 'per-vu-iterations' | 'shared-iterations'
@@ -95,14 +95,16 @@ describe('the derived input types are as precise as the hand-written ones were',
     }>();
     expectTypeOf<KubernetesEnvironment>().toEqualTypeOf<{
       kind: 'kubernetes';
+      kubeconfig?: string;
       context: string;
       namespaces: string[];
-      prometheus?: string;
-      traces?: { tempo?: string; jaeger?: string };
-      targets: Record<string, { selector: Record<string, string>; namespace?: string; url?: string }>;
+      prometheus?: string | { service: string };
+      alertmanager?: string | { service: string };
+      traces?: { tempo?: string | { service: string }; jaeger?: string | { service: string } };
+      targets: Record<string, { selector: Record<string, string>; namespace?: string; url?: string; port?: string | number }>;
       load?: { k6Operator?: { namespace: string } };
     }>();
-    expectTypeOf<EnvironmentConfig['kind']>().toEqualTypeOf<'local' | 'hosts' | 'kubernetes'>();
+    expectTypeOf<EnvironmentConfig['kind']>().toEqualTypeOf<'local' | 'hosts' | 'kubernetes' | 'containers'>();
     expectTypeOf<DrillbookConfig>().toEqualTypeOf<{ evidenceDir: string; environments: Record<string, EnvironmentConfig> }>();
   });
 });

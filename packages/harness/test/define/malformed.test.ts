@@ -186,7 +186,7 @@ const cases: Case[] = [
     'unknown environment kind',
     () => defineConfig({ environments: { x: { kind: 'docker' } as never } }),
     'environments.x.kind',
-    /'local', 'hosts' or 'kubernetes'/,
+    /'local', 'hosts', 'kubernetes' or 'containers'/,
   ],
 ];
 

@@ -19,13 +19,13 @@ export function seedProject(prefix = 'drillbook-seed-'): { root: string; remove:
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** Runs drills/<name>.ts on `local`, checks the pack, returns the run record. */
-export async function runSeedDrill(root: string, name: string): Promise<RunRecord> {
+/** Runs drills/<name>.ts on `local` (or the environment named), checks the pack, returns the run record. */
+export async function runSeedDrill(root: string, name: string, environment = 'local'): Promise<RunRecord> {
   const notes: string[] = [];
   const r = await runDrill({
     file: join(root, 'drills', `${name}.ts`),
-    environment: 'local',
-    release: `seed-${name}`,
+    environment,
+    release: `seed-${name}-${environment}`,
     projectRoot: root,
     note: (l) => notes.push(l),
   });

@@ -52,8 +52,11 @@ export function objectName(runId: string, faultId: string): string {
   return dnsLabel(`drillbook-${runId}-${fault}`);
 }
 
+/** The label naming the run that created an object: how leftovers are found without the journal. */
+export const RUN_ID_LABEL = 'drillbook.dev/run-id';
+
 export function labelsFor(runId: string): Record<string, string> {
-  return { ...MANAGED_BY, 'drillbook.dev/run-id': dnsLabel(runId) };
+  return { ...MANAGED_BY, [RUN_ID_LABEL]: dnsLabel(runId) };
 }
 
 /** A fraction 0..1 as Chaos Mesh's percent string ("10", "0.5"). */

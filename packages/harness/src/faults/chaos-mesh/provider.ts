@@ -81,9 +81,11 @@ async function eventsAbout(c: CustomObjects, namespace: string, name: string): P
   }
 }
 
-function contextFor(options: ChaosMeshOptions) {
-  const kc = loadKubeConfig(options.kubeconfig, options.context);
-  return { kc, context: kc.getCurrentContext(), server: serverOf(kc) };
+/** The kubeconfig and context: the provider's options, else the environment's own (its configured context, never the current one). */
+function contextFor(options: ChaosMeshOptions, env?: KubernetesEnvironment) {
+  const kubeconfig = options.kubeconfig ?? env?.kubeconfig;
+  const kc = loadKubeConfig(kubeconfig, options.context ?? env?.context);
+  return { kc, context: kc.getCurrentContext(), server: serverOf(kc), kubeconfig };
 }
 
 /** A client for the record's context, refusing when that context now points at another server. */
@@ -120,7 +122,7 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
       const env = ctx.environment as KubernetesEnvironment;
       const object = chaosObjectFor(fault, env, splitFaultId(faultId));
       // Deny by default, before any call: the context and every namespace must be allowed.
-      const { context, server } = contextFor(options);
+      const { context, server, kubeconfig } = contextFor(options, env);
       assertAllowed(env, context, namespacesOf(object), ctx.environmentName);
       const data: ChaosRecordData = {
         apiVersion: object.apiVersion,
@@ -129,7 +131,7 @@ export function chaosMeshProvider(options: ChaosMeshOptions = {}): FaultProvider
         name: object.metadata.name,
         context,
         server,
-        kubeconfig: options.kubeconfig ?? null,
+        kubeconfig: kubeconfig ?? null,
         object,
       };
       return {
@@ -229,11 +231,36 @@ export async function waitForWorkloadReady(w: WorkloadWatch): Promise<number> {
 }
 
 /**
+ * `--dry-run` against a reachable cluster: each object's server-side dry run as one line — admitted,
+ * or the API server's refusal. Throws (the cluster was not asked) when the kubeconfig, the context or
+ * the server is not there; a refusal on safety grounds throws as always.
+ */
+export async function serverDryRunEach(objects: ChaosObject[], env: KubernetesEnvironment, options: ChaosMeshOptions = {}): Promise<string[]> {
+  const { kc, context } = contextFor(options, env);
+  for (const o of objects) assertAllowed(env, context, namespacesOf(o));
+  const { VersionApi } = await import('@kubernetes/client-node');
+  const version = await Promise.race([
+    kc.makeApiClient(VersionApi).getCode(),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${serverOf(kc)} did not answer within 3 s`)), 3_000).unref()),
+  ]);
+  const c = new CustomObjects(kc);
+  const out: string[] = [];
+  for (const o of objects)
+    try {
+      await c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true });
+      out.push(`admitted by the API server (server-side dry run, ${context} ${version.gitVersion}): nothing was stored`);
+    } catch (err) {
+      out.push(`REFUSED by the API server (server-side dry run): ${(err as Error).message}`);
+    }
+  return out;
+}
+
+/**
  * `--dry-run` against a real cluster: the API server's own server-side dry run (`dryRun=All`)
  * of each object, after the same allow-list check. Nothing is persisted.
  */
 export async function serverDryRun(objects: ChaosObject[], env: KubernetesEnvironment, options: ChaosMeshOptions = {}): Promise<KubeObject[]> {
-  const { kc, context } = contextFor(options);
+  const { kc, context } = contextFor(options, env);
   for (const o of objects) assertAllowed(env, context, namespacesOf(o));
   const c = new CustomObjects(kc);
   const out: KubeObject[] = [];

@@ -6,6 +6,7 @@ import type { EnvironmentConfig } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
 import type { LocalTarget } from '../../faults/local/targets.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
+import { stageControl } from '../../faults/local/stage-control.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
 import type { OpenEnvironment, OpenOptions } from '../environment.ts';
 import { openTelemetry } from './telemetry.ts';
@@ -97,6 +98,11 @@ export async function openLocal(name: string, config: Extract<EnvironmentConfig,
     targetUrl: (target) => lookup(target).url,
     databaseUrl: (target) => lookup(target).url,
     resolveTarget: lookup,
+    readyReplicas: async (target) => {
+      if (lookup(target).kind !== 'stage-service') throw new EnvironmentError(`target '${target}' is the stage's database; only 'api' has replicas`);
+      const replicas = await stageControl.replicas(stage.urls.control, stage.controlToken);
+      return { ready: replicas.filter((r) => r.ready).length, total: replicas.length };
+    },
     alertmanager: {
       url: stage.urls.alertmanager,
       headers: { authorization: `Basic ${Buffer.from(`${stage.auth.alertmanager.username}:${stage.auth.alertmanager.password}`).toString('base64')}` },

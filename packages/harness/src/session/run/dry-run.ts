@@ -9,6 +9,7 @@ import type { PreparedRun } from './prepare.ts';
 import { pushAll } from '../../util/arrays.ts';
 
 type KubernetesConfig = Extract<EnvironmentConfig, { kind: 'kubernetes' }>;
+type ChaosObject = import('../../faults/chaos-mesh/objects.ts').ChaosObject;
 type HostsConfig = Extract<EnvironmentConfig, { kind: 'hosts' }>;
 
 /** The blast radius of each process fault on a team's hosts: the exact processes it would hit now. */
@@ -30,30 +31,54 @@ async function processDetails(prepared: PreparedRun, envConfig: HostsConfig): Pr
   return details;
 }
 
+/**
+ * The API server's own verdict on each object (server-side dry run, `dryRun=All`: validated against
+ * the installed CRD versions and admission, never stored), or why the cluster was not asked.
+ */
+async function serverVerdicts(objects: ChaosObject[], envConfig: KubernetesConfig): Promise<{ verdicts?: string[]; why?: string }> {
+  const { serverDryRunEach } = await import('../../faults/chaos-mesh/provider.ts');
+  try {
+    return { verdicts: await serverDryRunEach(objects, envConfig) };
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+}
+
 async function chaosMeshDetails(prepared: PreparedRun, envConfig: KubernetesConfig): Promise<Record<string, string[]>> {
   const { chaosObjectFor } = await import('../../faults/chaos-mesh/objects.ts');
   const { CrdValidator, CRD_DIR_ENV } = await import('../../faults/chaos-mesh/schema.ts');
+  const phases = prepared.plan.phases.flatMap((phase, i) =>
+    phase.fault && prepared.providersByPhase[phase.name] === 'chaos-mesh'
+      ? [{ phase: phase.name, object: chaosObjectFor(phase.fault, envConfig, { runId: 'run-dry', faultId: `${i}-${phase.name}` }) }]
+      : [],
+  );
+  const server = phases.length
+    ? await serverVerdicts(
+        phases.map((p) => p.object),
+        envConfig,
+      )
+    : {};
   const crdDir = process.env[CRD_DIR_ENV];
   let validator: InstanceType<typeof CrdValidator> | undefined;
-  let notValidated = `(not validated: set ${CRD_DIR_ENV} to a folder of the chaos-mesh.org_*.yaml CRD files to check these objects)`;
-  if (crdDir)
+  let notValidated = `(not validated: the cluster was not reachable${server.why ? ` (${server.why})` : ''}; set ${CRD_DIR_ENV} to a folder of the chaos-mesh.org_*.yaml CRD files to check these objects offline)`;
+  if (!server.verdicts && crdDir)
     try {
       validator = new CrdValidator(crdDir);
     } catch (err) {
       notValidated = `(not validated: ${(err as Error).message})`;
     }
   const details: Record<string, string[]> = {};
-  prepared.plan.phases.forEach((phase, i) => {
-    if (!phase.fault || prepared.providersByPhase[phase.name] !== 'chaos-mesh') return; // SQL, custom: no object to show
-    const o = chaosObjectFor(phase.fault, envConfig, { runId: 'run-dry', faultId: `${i}-${phase.name}` });
+  phases.forEach(({ phase, object: o }, i) => {
     const issues = validator?.validate(o);
-    details[phase.name] = [
+    details[phase] = [
       `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify(o.spec)}`,
-      issues === undefined
-        ? notValidated
-        : issues.length
-          ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}`
-          : 'valid against the Chaos Mesh CRD schema',
+      server.verdicts
+        ? server.verdicts[i]!
+        : issues === undefined
+          ? notValidated
+          : issues.length
+            ? `INVALID: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}`
+            : 'valid against the Chaos Mesh CRD schema',
     ];
   });
   return details;
@@ -69,7 +94,14 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
         : Object.fromEntries(
             prepared.plan.phases
               .filter((p) => p.fault?.kind === 'pod-kill' || p.fault?.kind === 'pod-failure')
-              .map((p) => [p.name, ["blast radius: the local stage's service replicas (listed when the stage starts)"]]),
+              .map((p) => [
+                p.name,
+                [
+                  envConfig.kind === 'containers'
+                    ? `blast radius: the containers of service '${p.fault!.target}' (${envConfig.services[p.fault!.target ?? '']?.replicas ?? 1} replica(s), started with the run)`
+                    : "blast radius: the local stage's service replicas (listed when the stage starts)",
+                ],
+              ]),
           );
   const lines = [describePlan({ plan: prepared.plan, environmentName: name, environmentKind: envConfig.kind, providers: prepared.providersByPhase, details })];
   if (envConfig.kind === 'hosts') {
@@ -85,7 +117,8 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
       checked.checked.map((c) => `  ✓ ${c}`),
     );
   } else {
-    lines.push('', `preflight: runs when the ${envConfig.kind === 'local' ? 'local stage starts' : 'cluster is opened'} (a dry run starts nothing)`);
+    const opened = { local: 'local stage starts', containers: 'containers start', kubernetes: 'cluster is opened' }[envConfig.kind];
+    lines.push('', `preflight: runs when the ${opened} (a dry run starts nothing)`);
   }
   lines.push('', '(dry run: nothing was started, injected or written)');
   return lines.join('\n');

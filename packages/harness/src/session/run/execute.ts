@@ -294,8 +294,10 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       opts.note(`stage ready in ${(Number(env.facts.stageReadyMs) / 1000).toFixed(1)} s: service ${env.urls.service} · prometheus ${env.urls.prometheus}`);
     const checked = await preflight(plan, prepared.environmentName, envConfig, {
       prometheus: env.prometheus,
-      alertmanagerUrl: envConfig.kind === 'hosts' ? envConfig.alertmanager : undefined,
+      alertmanagerUrl: envConfig.kind === 'local' ? undefined : env.alertmanager?.url,
+      alertmanagerHeaders: env.alertmanager?.headers,
       targetUrl: (t) => urlIfAny(env, t),
+      environmentChecks: env.preflight,
     });
     log.onAppend(dispatchTo([progressNotes(opts.note)]));
     log.onAppend((e) => env.faultMetrics.observe(e, { drill: plan.name, runId }));
@@ -330,6 +332,7 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
       databaseUrl: env.databaseUrl,
       runJourney: runJourneyProbe,
       ...(env.prometheus ? { prometheus: env.prometheus } : {}),
+      ...(env.readyReplicas ? { readyReplicas: env.readyReplicas } : {}),
     };
     const stops = createStopEvaluator(plan.stopWhen, { slos: prepared.slos });
     const background: BackgroundTask[] = [{ name: 'alerts', start: (sink) => env.alerts.start(sink), stop: () => env.alerts.stop() }];
@@ -408,6 +411,13 @@ export async function executeRun(prepared: PreparedRun, opts: ExecuteOptions): P
     disposeSignals();
     await browsers.close();
     log.close();
+    if (env.sweepRun)
+      try {
+        const swept = await env.sweepRun(runId);
+        if (swept.length) opts.note(`warn: deleted ${swept.length} object(s) the run left behind, found by its label: ${swept.join(', ')}`);
+      } catch (err) {
+        opts.note(`error: ${(err as Error).message}; run 'drill recover --env ${prepared.environmentName}'`);
+      }
     opts.note('stopping the environment…');
     await env.close();
   }

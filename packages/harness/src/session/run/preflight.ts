@@ -6,12 +6,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { DrillPlan, EnvironmentConfig } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
 import type { PrometheusClient } from '../../observe/prometheus.ts';
+import { reachable } from '../../observe/reachable.ts';
 
 export interface PreflightTargets {
   prometheus?: PrometheusClient | undefined;
   alertmanagerUrl?: string | undefined;
+  /** Headers Alertmanager asks for (basic auth, a forwarder's secret). */
+  alertmanagerHeaders?: Record<string, string> | undefined;
   /** Base URL of an HTTP target, or undefined when the environment gives none. */
   targetUrl: (target: string) => string | undefined;
+  /** The environment's own checks for this plan (Kubernetes: targets resolve to ready pods). */
+  environmentChecks?: ((plan: DrillPlan) => Promise<{ checked: string[]; problems: string[] }>) | undefined;
 }
 
 export interface PreflightResult {
@@ -20,20 +25,7 @@ export interface PreflightResult {
 
 const TIMEOUT_MS = 5_000;
 
-/**
- * Why `url` does not answer (a connection error code, or `HTTP <status>` when `requireOk` and the
- * answer is not 2xx), or undefined when it does. Any answer counts as reachable by default.
- */
-export async function reachable(url: string, opts: { headers?: Record<string, string>; requireOk?: boolean } = {}): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual', ...(opts.headers ? { headers: opts.headers } : {}) });
-    await res.body?.cancel();
-    return opts.requireOk && !res.ok ? `HTTP ${res.status}` : undefined;
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? (err as Error).message;
-  }
-}
+export { reachable };
 
 /** Alert names the plan expects to fire, with the phase that expects each. */
 export function expectedAlerts(plan: DrillPlan): Map<string, string> {
@@ -67,7 +59,7 @@ export async function preflight(plan: DrillPlan, envName: string, envConfig: Env
   }
 
   if (on.alertmanagerUrl) {
-    const why = await reachable(new URL('/-/healthy', on.alertmanagerUrl).href);
+    const why = await reachable(new URL('/-/healthy', on.alertmanagerUrl).href, on.alertmanagerHeaders ? { headers: on.alertmanagerHeaders } : {});
     if (why) problems.push(`Alertmanager at ${on.alertmanagerUrl} does not answer: ${why}`);
     else checked.push(`Alertmanager ${on.alertmanagerUrl}`);
   }
@@ -95,6 +87,12 @@ export async function preflight(plan: DrillPlan, envName: string, envConfig: Env
         problems.push(`target '${name}': pid file ${pidFile} names no live process (${pid || 'not a pid'})`);
       else checked.push(`target ${name} pid ${pid}`);
     }
+  }
+
+  if (on.environmentChecks) {
+    const own = await on.environmentChecks(plan);
+    for (const c of own.checked) checked.push(c);
+    for (const p of own.problems) problems.push(p);
   }
 
   if (problems.length) throw new EnvironmentError(`environment '${envName}' is not ready for this drill:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -1,14 +1,14 @@
 // Step 1 of a run: everything that can be checked before anything starts. The dry run and the
 // real run both call this, so a dry run accepts exactly what a real run accepts. A mistake is a
 // DefinitionError (exit 2) naming the file, the field and the fix.
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { resolveEnvironment } from '../../define/config.ts';
 import { DefinitionError, type DefinitionIssue } from '../../define/errors.ts';
 import { loadConfig, loadDefinitions, pickDrill } from '../../project/loader.ts';
 import { isSloDefinition } from '../../define/slo.ts';
 import type { DefinedDrill, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
 import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
-import { localProviders, ProviderRegistry } from '../../faults/registry.ts';
+import { containerProviders, localProviders, ProviderRegistry } from '../../faults/registry.ts';
 import type { SloTarget } from '../../measure/run.ts';
 import { LOCAL_STAGE_TARGET_KINDS } from '../environment.ts';
 import { remediationIssues } from '../remediation.ts';
@@ -36,7 +36,7 @@ export interface PreparedRun {
 }
 
 export function providerRegistry(): ProviderRegistry {
-  return new ProviderRegistry([...localProviders, chaosMeshProvider()]);
+  return new ProviderRegistry([...localProviders, ...containerProviders, chaosMeshProvider()]);
 }
 
 /** The SLOs a drill imported, with the objective and period each declares. */
@@ -70,6 +70,14 @@ export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expect
         fix: "name the local stage's database target, 'db'",
       });
   }
+  plan.steadyState.forEach((probe, i) => {
+    if (probe.kind === 'k8s' && envConfig.kind !== 'kubernetes' && envConfig.kind !== 'local')
+      issues.push({
+        path: `steadyState[${i}]`,
+        problem: `probe.k8s counts ready replicas, which a '${envConfig.kind}' environment cannot tell`,
+        fix: 'probe the target with probe.http instead, or run the drill on a kubernetes or local environment',
+      });
+  });
   if (expectedAlertNames)
     plan.phases.forEach((phase, i) =>
       (phase.expect?.alerts ?? []).forEach((alert, j) => {
@@ -82,6 +90,12 @@ export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expect
       }),
     );
   return issues;
+}
+
+/** Pure: file paths in an environment's config made absolute from the project root (a journal line or a child process may read them elsewhere). */
+export function anchoredToProject(env: EnvironmentConfig, projectRoot: string): EnvironmentConfig {
+  if (env.kind === 'kubernetes' && env.kubeconfig && !isAbsolute(env.kubeconfig)) return { ...env, kubeconfig: resolve(projectRoot, env.kubeconfig) };
+  return env;
 }
 
 /** Pure: the environment a run uses when `--env` was not given. */
@@ -101,7 +115,7 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   const drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
   const { config, file: configFile } = await loadConfig(opts.projectRoot);
   const environmentName = opts.environment ?? defaultEnvironment(drill.plan);
-  const envConfig = resolveEnvironment(drill.plan, environmentName, config, configFile ?? 'drillbook.config.ts');
+  const envConfig = anchoredToProject(resolveEnvironment(drill.plan, environmentName, config, configFile ?? 'drillbook.config.ts'), opts.projectRoot);
   const registry = providerRegistry();
   const providersByPhase: Record<string, string> = {};
   const issues: DefinitionIssue[] = [];
