@@ -9,7 +9,7 @@ import journey from '../synthetics/ingest-resolve-report.ts';
 export default defineBake({
   name: 'bake-72h',
   title: '72-hour bake before release',
-  environments: ['local', 'stage'],
+  environments: ['local', 'stage', 'sim'],
   duration: '72h',
   checkpoint: '1h',
   load: [p50, p95],

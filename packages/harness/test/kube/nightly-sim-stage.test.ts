@@ -2,7 +2,8 @@
 // the simulated API server in front of the local stage's real processes (started here, as
 // `drill sim up` would). Faults go in as Chaos Mesh objects through @kubernetes/client-node,
 // probes and load reach the service through the API server's pod proxy, Prometheus and Tempo
-// through its service proxy — and the pack it writes verifies. `drill doctor` passes every check.
+// through its service proxy — and the pack it writes verifies. `drill doctor` passes every check,
+// and a (short) bake runs through the same path.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,5 +77,20 @@ describe('the nightly drill on Kubernetes (the simulated API server over the loc
     // Nothing of the run is left on the API server.
     for (const kind of ['PodChaos', 'NetworkChaos']) expect(sim.sim.store.list({ kind, namespace: 'intelgraph' })).toEqual([]);
     expect(readFileSync(join(project.root, '.drillbook', 'journal.jsonl'), 'utf8')).not.toContain('"op":"failed"');
+  }, 300_000);
+
+  it('a bake runs through the same path: load, journeys and alerts for its windows, and its pack verifies', async () => {
+    const prev = process.cwd();
+    process.chdir(project.root);
+    try {
+      const r = await drill('bake', 'drills/bake-72h.ts', '--env', 'sim', '--duration', '1m', '--checkpoint', '30s', '--release', 'sim-bake');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/bake-72h — PASS · 2 checkpoints/);
+      const v = await drill('verify', 'evidence-pack/release-sim-bake', '--key', '.drillbook/keys/signing.pub');
+      expect(v.out).toContain('OK evidence-pack/release-sim-bake');
+      expect(v.code).toBe(0);
+    } finally {
+      process.chdir(prev);
+    }
   }, 300_000);
 });
