@@ -3,13 +3,13 @@
 // second turned into a progress line). Protocol on stdio, so the parent can read this
 // process's CPU and memory around the run and not around tsx's start-up:
 //   → READY   ← any line (go)   → DONE <json>   ← stdin closes (exit)
-//   node --import tsx bench/gen-embedded.ts '{"url":"http://127.0.0.1:8080/","scenario":{…}}'
+//   node --import tsx bench/gen-embedded.ts '{"url":"http://127.0.0.1:8080/","scenario":{…},"workers":2}'
 import { createInterface } from 'node:readline';
 import { defineLoadProfile, type LoadProfileInput } from '../packages/harness/src/define/load.ts';
 import { RealClock } from '../packages/harness/src/engine/clock.ts';
 import { runLoad } from '../packages/harness/src/load/runner.ts';
 
-const { url, scenario } = JSON.parse(process.argv[2] ?? '{}') as { url: string; scenario: LoadProfileInput['scenarios'][string] };
+const { url, scenario, workers } = JSON.parse(process.argv[2] ?? '{}') as { url: string; scenario: LoadProfileInput['scenarios'][string]; workers?: number };
 const profile = defineLoadProfile({ name: 'bench', request: { method: 'GET', url, expect: { status: 200 } }, scenarios: { bench: scenario } });
 const lines = createInterface({ input: process.stdin });
 const next = () => new Promise<void>((resolve) => lines.once('line', () => resolve()));
@@ -25,6 +25,9 @@ let progress = '';
 const s = await runLoad(profile, {
   baseUrl: url,
   clock: new RealClock(),
+  // With worker threads, runLoad starts them first (tsx compiles the runner in each): its own
+  // `generator` figure leaves that out, this process's reading below does not.
+  ...(workers ? { workers } : {}),
   // What `drill load` does with each sample (its progress line), minus the terminal write.
   onSample: (x) => (progress = `bench: ${x.requests} req/s · ${x.failures} failed · p95 ${x.p95Ms.toFixed(1)} ms · ${x.vus} VUs`),
 });

@@ -29,8 +29,8 @@ export interface GeneratorRun {
   maxRssKiB: number | undefined;
   /** Peak RSS when the Node generator was ready, before the run (its start-up alone). */
   startRssKiB?: number;
-  /** What the runner's own LoadSummary said it cost (embedded only). */
-  runnerReported?: { cpuSeconds: number; wallSeconds: number; cpuShare: number };
+  /** What the runner's own LoadSummary said it cost (embedded only): from its start to its end, worker start-up left out. */
+  runnerReported?: { cpuSeconds: number; wallSeconds: number; cpuShare: number; workerCpuSeconds?: number[] };
   /** Requests the target counted while this generator ran, and the target's own CPU. */
   serverCount: number;
   targetCpuSeconds: number;
@@ -175,7 +175,14 @@ async function runNodeChild(
   child.stdin!.end();
   await exited;
   const { generator, ...rest2 } = r;
-  const runnerReported = generator ? { cpuSeconds: generator.cpuSeconds, wallSeconds: generator.wallSeconds, cpuShare: generator.cpuShare } : undefined;
+  const runnerReported = generator
+    ? {
+        cpuSeconds: generator.cpuSeconds,
+        wallSeconds: generator.wallSeconds,
+        cpuShare: generator.cpuShare,
+        ...(generator.workerCpuSeconds ? { workerCpuSeconds: generator.workerCpuSeconds } : {}),
+      }
+    : undefined;
   return { tool, seconds, ...rest2, ...(runnerReported ? { runnerReported } : {}) };
 }
 
@@ -193,10 +200,12 @@ export interface EmbeddedRun {
   nodeArgs?: string[];
   /** Another generator script speaking the same protocol (default gen-embedded.ts). */
   script?: string;
+  /** The runner's worker threads (RunLoadOptions.workers); default 1, its own event loop. */
+  workers?: number;
 }
 
 export function runEmbedded(target: Target, o: EmbeddedRun): Promise<GeneratorRun> {
-  const cfg = JSON.stringify({ url: target.url, scenario: o.scenario });
+  const cfg = JSON.stringify({ url: target.url, scenario: o.scenario, ...(o.workers ? { workers: o.workers } : {}) });
   const script = o.script ?? join(here, 'gen-embedded.ts');
   return runNodeChild(target, o.tool ?? 'embedded', o.seconds, [script, cfg], o.core, ['--import', 'tsx', ...(o.nodeArgs ?? [])]);
 }

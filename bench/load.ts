@@ -5,7 +5,9 @@
 //      generator's CPU share and the arrival error by the target's own request count;
 //   3. ceiling-bound — the earlier closed-model rounds, target and tools unpinned, where the
 //      target saturates first (kept for comparison, labelled as such);
-//   4. coordinated omission — the target stalls for 1 s mid-run: what p99 each reports.
+//   4. coordinated omission — the target stalls for 1 s mid-run: what p99 each reports;
+//   5. worker threads — 1 against 2: pinned to one core (the cost of a worker without a core
+//      of its own), unpinned (target and generator share the machine), open model at 10–40 k/s.
 // Results go to bench/results/load-<time>.json (git-ignored). See bench/README.md.
 //   npx tsx bench/load.ts [--quick] [--stage] [--cpu-prof=<dir>]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,10 @@ const CLOSED_S = quick ? 2 : 4;
 const ROUNDS = quick ? 1 : 3;
 const OPEN_RATES = [20, 200, 2_000, 5_000];
 const OPEN_S = quick ? 3 : 8;
+// Worker threads (issue #21, item 3): 1 against 2 workers, closed and open model.
+const WORKER_S = quick ? 2 : 4;
+const WORKER_ROUNDS = quick ? 1 : 3;
+const WORKER_RATES = quick ? [20_000] : [10_000, 20_000, 40_000];
 const CO_RATE = 1_000;
 const CO_S = quick ? 4 : 10;
 const STALL_MS = 1_000;
@@ -322,6 +328,105 @@ async function openModel(target: Target) {
   return out;
 }
 
+/**
+ * One embedded run with `workers` threads, its cost read from the runner's own LoadSummary
+ * (from its start to its end: the workers' start-up, tsx compiling the runner in each
+ * thread, is left out for 1 and 2 workers alike); the target's CPU share over that time.
+ */
+async function embeddedWorkers(target: Target, workers: number, scenario: Record<string, unknown>, seconds: number, core?: number) {
+  const r = await runEmbedded(target, {
+    ...(core !== undefined ? { core } : {}),
+    seconds,
+    workers,
+    tool: `embedded ×${workers}`,
+    scenario,
+    nodeArgs: profileArgs(`workers-${workers}`),
+  });
+  const own = r.runnerReported!;
+  return {
+    workers,
+    requests: r.requests,
+    serverCount: r.serverCount,
+    dropped: r.dropped ?? 0,
+    failures: r.failures,
+    reqPerSec: r.requests / own.wallSeconds,
+    cpuSeconds: own.cpuSeconds,
+    cpuShare: own.cpuShare,
+    workerCpuSeconds: own.workerCpuSeconds,
+    cpuPer10k: cpuPer10k(own.cpuSeconds, r.requests),
+    // The child's own reading from "go" to done: with workers it includes their start-up.
+    childCpuSeconds: r.cpuSeconds,
+    targetCpuShare: r.targetCpuSeconds / own.wallSeconds,
+    wallSeconds: own.wallSeconds,
+    p99Ms: r.p99Ms,
+    correctedP99Ms: r.correctedP99Ms,
+    maxRssKiB: r.maxRssKiB,
+  };
+}
+type WorkerRun = Awaited<ReturnType<typeof embeddedWorkers>>;
+
+/**
+ * 1 against 2 worker threads, closed model (50 VUs), in interleaved rounds: per worker count
+ * the medians, and the paired ratio 2/1 per round. `core` pins the generator (both workers
+ * then share it: what a worker costs without a core of its own); unpinned, the generator and
+ * the target share the machine's cores.
+ */
+async function workerClosedRounds(target: Target, core?: number) {
+  const scenario = { executor: 'constant-vus', vus: CONNECTIONS, duration: `${WORKER_S}s`, gracefulStop: '1s' };
+  const rounds: WorkerRun[][] = [[], []];
+  for (let r = 0; r < WORKER_ROUNDS; r++)
+    for (const w of r % 2 ? [2, 1] : [1, 2]) rounds[w - 1]!.push(await embeddedWorkers(target, w, scenario, WORKER_S, core));
+  const med = (rs: WorkerRun[], f: (x: WorkerRun) => number) => median(rs.map(f));
+  const summary = (rs: WorkerRun[]) => ({
+    workers: rs[0]!.workers,
+    reqPerSec: med(rs, (x) => x.reqPerSec),
+    cpuPer10k: med(rs, (x) => x.cpuPer10k),
+    cpuShare: med(rs, (x) => x.cpuShare),
+    targetCpuShare: med(rs, (x) => x.targetCpuShare),
+    p99Ms: med(rs, (x) => x.p99Ms ?? NaN),
+    maxRssKiB: med(rs, (x) => x.maxRssKiB ?? NaN),
+    failures: rs.reduce((a, x) => a + x.failures, 0),
+  });
+  return {
+    pinning: core === undefined ? 'none: target and generator share both cores' : `target core 0, generator (both workers) core ${core}`,
+    vus: CONNECTIONS,
+    seconds: WORKER_S,
+    rounds: WORKER_ROUNDS,
+    one: summary(rounds[0]!),
+    two: summary(rounds[1]!),
+    pairedTwoToOne: {
+      reqPerSec: median(rounds[1]!.map((x, r) => x.reqPerSec / rounds[0]![r]!.reqPerSec)),
+      cpuPer10k: median(rounds[1]!.map((x, r) => x.cpuPer10k / rounds[0]![r]!.cpuPer10k)),
+    },
+    allRounds: { one: rounds[0]!, two: rounds[1]! },
+  };
+}
+
+/**
+ * Open model at rates a drill's load does not reach, 1 against 2 workers, nothing pinned: the
+ * target's count against the schedule, iterations dropped for want of a VU, and the corrected
+ * p99 (how late iterations started): a generator that cannot keep up shows in these.
+ */
+async function workerOpenRates(target: Target) {
+  const out = [];
+  for (const rate of WORKER_RATES)
+    for (const workers of [1, 2]) {
+      const scenario = {
+        executor: 'constant-arrival-rate',
+        rate,
+        timeUnit: '1s',
+        duration: `${WORKER_S}s`,
+        preAllocatedVUs: 100,
+        maxVUs: 2_000,
+        gracefulStop: '5s',
+      };
+      const r = await embeddedWorkers(target, workers, scenario, WORKER_S);
+      const scheduled = rate * WORKER_S;
+      out.push({ rate, scheduled, ...r, arrivalErrorPct: ((r.serverCount - scheduled) / scheduled) * 100 });
+    }
+  return out;
+}
+
 async function coordinatedOmission(url: string) {
   const half = (CO_S * 1_000) / 2;
   let t = stallAt(url, half);
@@ -391,6 +496,22 @@ const fmt = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n
 const closedLine = (label: string, f: ClosedFigures) =>
   `${label} ${f.tool.padEnd(10)} ${fmt(f.reqPerSec, 0).padStart(7)} req/s  ${Number.isNaN(f.p50Ms) ? '(not measured)' : `p50 ${fmt(f.p50Ms, 2)} ms  p99 ${fmt(f.p99Ms, 2)} ms`}  failures ${f.failures}`;
 const load = () => loadavg().map((x) => Number(x.toFixed(2)));
+const printWorkers = (label: string, w: Awaited<ReturnType<typeof workerClosedRounds>>) => {
+  for (const f of [w.one, w.two])
+    console.log(
+      [
+        `${label} closed ${w.vus} VUs, ${f.workers} worker${f.workers > 1 ? 's' : ' '}: ${fmt(f.reqPerSec, 0).padStart(7)} req/s`,
+        `${fmt(f.cpuPer10k, 3)} CPU-s/10k req`,
+        `generator ${fmt(f.cpuShare * 100, 0)} % of a core`,
+        `target ${fmt(f.targetCpuShare * 100, 0)} %`,
+        `p99 ${fmt(f.p99Ms, 2)} ms`,
+        `peak RSS ${fmt(f.maxRssKiB / 1024, 0)} MiB`,
+      ].join(' · '),
+    );
+  console.log(
+    `${label} 2 workers / 1 (paired, median of ${w.rounds} rounds of ${w.seconds} s): req/s ${fmt(w.pairedTwoToOne.reqPerSec, 2)}× · CPU per request ${fmt(w.pairedTwoToOne.cpuPer10k, 2)}× (${w.pinning})`,
+  );
+};
 
 async function main() {
   const startedAt = new Date().toISOString();
@@ -398,7 +519,7 @@ async function main() {
   console.log(`${cpus().length} cores · load average ${loadBefore.join(' ')} · ${quick ? 'quick' : 'full'} run`);
   if (cpus().length < 2) throw new Error('the pinned benchmark needs 2 cores: one for the target, one for the generator');
   const pinnedTarget = await startTarget(0);
-  let pinned, open;
+  let pinned, open, workersPinned;
   try {
     // Warm-up so the target's JIT is not measured against the first tool only.
     await runAutocannon(pinnedTarget, { core: 1, connections: CONNECTIONS, seconds: 1 });
@@ -439,6 +560,8 @@ async function main() {
           `autocannon -R ${o.rate}: CPU ${fmt(o.autocannonRateCapped.cpuShare * 100, 2)} %, target counted ${o.autocannonRateCapped.serverCount}`,
         ].join(' · '),
       );
+    workersPinned = await workerClosedRounds(pinnedTarget, 1);
+    printWorkers('workers pinned', workersPinned);
   } finally {
     pinnedTarget.child.kill('SIGTERM');
   }
@@ -446,8 +569,21 @@ async function main() {
   // The earlier rounds: nothing pinned, the target saturates first (ceiling-bound).
   const free = await startTarget();
   const url = free.url.replace(/\/$/, '');
-  let closed, co;
+  let closed, co, workersFree, workersOpen;
   try {
+    workersFree = await workerClosedRounds(free);
+    printWorkers('workers free  ', workersFree);
+    workersOpen = await workerOpenRates(free);
+    for (const o of workersOpen)
+      console.log(
+        [
+          `workers open ${String(o.rate).padStart(6)}/s × ${WORKER_S}s, ${o.workers} worker${o.workers > 1 ? 's' : ' '}: target counted ${o.serverCount} of ${o.scheduled}, dropped ${o.dropped}`,
+          `${fmt(o.wallSeconds, 2)} s`,
+          `generator ${fmt(o.cpuShare * 100, 0)} % of a core${o.workerCpuSeconds ? ` (threads ${o.workerCpuSeconds.map((c) => fmt(c, 2)).join(' + ')} CPU-s)` : ''}, ${fmt(o.cpuPer10k, 3)} CPU-s/10k`,
+          `target ${fmt(o.targetCpuShare * 100, 0)} %`,
+          `p99 ${fmt(o.p99Ms, 1)} ms (corrected ${fmt(o.correctedP99Ms, 1)} ms)`,
+        ].join(' · '),
+      );
     closed = await closedModel(url);
     for (const f of [closed.wrk, closed.autocannon, closed.embedded, closed.bareUndici]) console.log(closedLine('ceiling', f));
     console.log(
@@ -489,6 +625,7 @@ async function main() {
     loadAverage: { before: loadBefore, after: loadAfter },
     pinned,
     open,
+    workers: { pinned: workersPinned, unpinned: workersFree, open: workersOpen },
     ceilingBound: closed,
     coordinatedOmission: co,
     stage,

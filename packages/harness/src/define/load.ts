@@ -51,6 +51,8 @@ export interface LoadProfile extends Defined<'load-profile'> {
   readonly request: LoadRequest;
   readonly scenarios: Record<string, ScenarioPlan>;
   readonly thresholds: Record<string, ThresholdPlan[]>;
+  /** Worker threads the embedded runner spreads the VUs over (1: its own event loop alone). */
+  readonly workers: number;
 }
 
 const positiveInt = (what: string) =>
@@ -203,6 +205,16 @@ const schema = strictObject({
   }),
   /** k6 thresholds by metric (`http_req_duration`, `http_req_failed`, …), checked in the verdict. @default {} */
   thresholds: z.record(z.string(), z.array(threshold)).optional(),
+  /**
+   * Worker threads the embedded runner spreads each scenario over, for loads one Node event
+   * loop cannot drive: VUs and arrivals are dealt out, the arrival schedule stays exact, and
+   * metrics merge exactly. Each worker needs a core of its own to help (and one is left for
+   * the target when it runs on the same machine); at drill rates one is cheaper. `drill load
+   * --workers` overrides it; the k6 export leaves it out (k6 schedules its own VUs). @default 1
+   */
+  workers: positiveInt('workers')
+    .max(64, { error: withFix('workers above 64', 'give workers: at most the cores the generator may use') })
+    .optional(),
 });
 
 /** A load profile as written: what defineLoadProfile takes. */
@@ -232,7 +244,15 @@ export function defineLoadProfile(input: LoadProfileInput, file?: string): LoadP
     expectStatus: status === undefined ? [200, 201, 202, 204] : Array.isArray(status) ? status : [status],
     name: d.request.name ?? `${method} ${d.request.path ?? d.request.url}`,
   };
-  return { kind: 'load-profile', name: d.name, target: d.target ?? 'api', request, scenarios: d.scenarios, thresholds: d.thresholds ?? {} };
+  return {
+    kind: 'load-profile',
+    name: d.name,
+    target: d.target ?? 'api',
+    request,
+    scenarios: d.scenarios,
+    thresholds: d.thresholds ?? {},
+    workers: d.workers ?? 1,
+  };
 }
 
 export function isLoadProfile(v: unknown): v is LoadProfile {

@@ -9,17 +9,35 @@ export interface GeneratorUsage {
   wallSeconds: number;
   /** cpuSeconds / wallSeconds: 1.0 is one core fully busy. */
   cpuShare: number;
-  /** Threads generating load (the runner's event loop: 1). */
+  /** Threads generating load: 1 is the runner's own event loop; more are worker threads (the profile's `workers`). */
   workers: number;
+  /**
+   * With worker threads: each one's own CPU-seconds over its run (process.threadCpuUsage()).
+   * They are part of cpuSeconds, which also holds the thread that merges their samples.
+   */
+  workerCpuSeconds?: number[];
   /** What was measured: the in-process runner shares its process with whatever embeds it. */
   scope: 'process';
 }
 
 /** From two process.cpuUsage() readings (µs) and the wall time between them (ms). */
-export function generatorUsage(start: { user: number; system: number }, end: { user: number; system: number }, wallMs: number, workers = 1): GeneratorUsage {
+export function generatorUsage(
+  start: { user: number; system: number },
+  end: { user: number; system: number },
+  wallMs: number,
+  workers = 1,
+  workerCpuSeconds?: number[],
+): GeneratorUsage {
   const cpuSeconds = (end.user - start.user + end.system - start.system) / 1e6;
   const wallSeconds = wallMs / 1000;
-  return { cpuSeconds, wallSeconds, cpuShare: wallSeconds > 0 ? cpuSeconds / wallSeconds : 0, workers, scope: 'process' };
+  return {
+    cpuSeconds,
+    wallSeconds,
+    cpuShare: wallSeconds > 0 ? cpuSeconds / wallSeconds : 0,
+    workers,
+    ...(workerCpuSeconds ? { workerCpuSeconds } : {}),
+    scope: 'process',
+  };
 }
 
 /** CPU-seconds per 10,000 requests: a generator's cost, comparable across tools and rates. */

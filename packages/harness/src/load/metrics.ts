@@ -1,10 +1,25 @@
 // Metric collection with k6's names and types: trends (HDR histograms, values in ms with
 // µs resolution), counters, rates and gauges, each with submetrics by tag filter.
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { Aggregation } from './thresholds.ts';
 
 export type MetricType = 'trend' | 'counter' | 'rate' | 'gauge';
 export type Tags = Record<string, string>;
+
+/** One series' samples since it was last drained, as it crosses a thread boundary (structured clone). */
+export interface SeriesWire {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  passes: number;
+  last: number;
+  /** A trend's HDR histogram, compressed (lossless): merging adds its counts exactly. */
+  hist?: string;
+}
+
+/** Every metric's and submetric's samples since the last drain, by metric name then series key. */
+export type StoreDelta = Record<string, Record<string, SeriesWire>>;
 
 class Series {
   hist: Histogram | undefined;
@@ -27,6 +42,31 @@ class Series {
     if (v > this.max) this.max = v;
     if (this.type === 'trend') this.hist!.recordValue(Math.max(0, Math.round(v * 1000))); // µs
     if (this.type === 'rate' && v !== 0) this.passes++;
+  }
+
+  /** The samples since the last drain, and the series emptied (recorders keep pointing at it). */
+  drain(): SeriesWire | undefined {
+    if (this.count === 0) return undefined;
+    const w: SeriesWire = { count: this.count, sum: this.sum, min: this.min, max: this.max, passes: this.passes, last: this.last };
+    if (this.hist) {
+      w.hist = encodeIntoCompressedBase64(this.hist);
+      this.hist.reset();
+    }
+    this.count = this.sum = this.passes = this.last = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    return w;
+  }
+
+  /** Adds another thread's samples: counts and sums add, min/max combine, histograms add bucket by bucket. */
+  merge(w: SeriesWire): void {
+    this.count += w.count;
+    this.sum += w.sum;
+    this.passes += w.passes;
+    this.last = w.last; // gauges are set by one thread only (the parent's ticker); a later delta is the later value
+    if (w.min < this.min) this.min = w.min;
+    if (w.max > this.max) this.max = w.max;
+    if (this.hist && w.hist) this.hist.add(decodeFromCompressedBase64(w.hist));
   }
 
   percentile(p: number): number {
@@ -102,6 +142,40 @@ export class MetricStore {
     return (v) => {
       for (const t of targets) t.add(v);
     };
+  }
+
+  /**
+   * Every series' samples since the last drain, the series emptied: a worker thread sends
+   * this each second and at its end, and the parent merges it into a store built from the
+   * same profile (same metrics, same submetrics), which then holds exactly what one store
+   * recording every sample would.
+   */
+  drain(): StoreDelta {
+    const out: StoreDelta = {};
+    for (const [name, m] of this.metrics) {
+      const series: Record<string, SeriesWire> = {};
+      const main = m.main.drain();
+      if (main) series[name] = main;
+      for (const s of m.subs) {
+        const w = s.series.drain();
+        if (w) series[s.key] = w;
+      }
+      if (Object.keys(series).length) out[name] = series;
+    }
+    return out;
+  }
+
+  /** Merges a drained delta (see drain); a metric or submetric this store lacks is an error, not silently lost. */
+  merge(delta: StoreDelta): void {
+    for (const [name, series] of Object.entries(delta)) {
+      const m = this.metrics.get(name);
+      if (!m) throw new Error(`merging unknown metric '${name}'`);
+      for (const [key, w] of Object.entries(series)) {
+        const target = key === name ? m.main : m.subs.find((s) => s.key === key)?.series;
+        if (!target) throw new Error(`merging unknown submetric '${key}'`);
+        target.merge(w);
+      }
+    }
   }
 
   aggregate(name: string, key: string, a: Aggregation, durationMs: number): number | undefined {

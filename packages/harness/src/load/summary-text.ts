@@ -28,7 +28,8 @@ export function renderLoadSummary(profile: string, s: LoadSummary): string {
     lines.push(`  ${th}${n.padEnd(width, '.')}: ${values || '(no data)'}`);
   }
   const g = s.generator;
-  const share = g ? `${(g.cpuShare * 100).toFixed(1)} % of one core (whole process)` : '';
+  const threads = g?.workerCpuSeconds ? `, ${g.workers} worker threads: ${g.workerCpuSeconds.map((c) => c.toFixed(2)).join(' + ')} CPU-s` : '';
+  const share = g ? `${(g.cpuShare * 100).toFixed(1)} % of one core (whole process${threads})` : '';
   if (g) lines.push('', `  generator: ${g.cpuSeconds.toFixed(2)} CPU-s over ${g.wallSeconds.toFixed(1)} s = ${share}`);
   return lines.join('\n');
 }

@@ -1,11 +1,14 @@
 // The runner's own HTTP/1.1 client: the response framing on known bytes (whole, and split at
 // every byte boundary), the serialized request, and connections and pools against a real
-// node:http server on loopback (keep-alive reuse, close, chunked bodies, refusal, queueing).
+// node:http server on loopback (keep-alive reuse, close, chunked and large bodies, refusal,
+// queueing).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H1Connection, H1Pool, serializeRequest, type SendResult } from '../../src/load/h1-client.ts';
 import { H1ParseError, H1ResponseParser, type H1Response } from '../../src/load/h1-parser.ts';
+
+const BIG = 300_000; // several reads of the connections' shared 64 KiB read buffer
 
 /** Feeds `wire` to a parser in pieces of `step` bytes (0: all at once); the responses it completed. */
 function parse(wire: string, step = 0, head = false, expected = 1): H1Response[] {
@@ -129,6 +132,7 @@ describe('connections and pools against a real server', () => {
         return;
       }
       if (req.url === '/slow') return void setTimeout(() => res.writeHead(200, { 'content-length': '0' }).end(), 30);
+      if (req.url === '/big') return res.writeHead(200, { 'content-length': String(BIG) }).end(Buffer.alloc(BIG, 'x'));
       const status = Number(req.url!.slice(1)) || 200;
       res.writeHead(status, { 'content-length': '2' }).end('ok');
     });
@@ -170,6 +174,32 @@ describe('connections and pools against a real server', () => {
     await c.destroy();
     expect(statuses).toEqual([200, 200, 200]);
     expect(connections - before).toBe(3);
+  });
+  it('a body ended by the server closing the connection completes, and the next send reconnects', async () => {
+    const raw = createNetServer((c) =>
+      c.on('data', () => {
+        c.write('HTTP/1.1 200 OK\r\n\r\nuntil close');
+        setTimeout(() => c.end(), 20);
+      }),
+    );
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    const rawPort = (raw.address() as AddressInfo).port;
+    const c = new H1Connection('127.0.0.1', rawPort, bytesFor('/'), 'GET');
+    const results = [await sendOn(c), await sendOn(c)];
+    await c.destroy();
+    await new Promise<void>((r) => raw.close(() => r()));
+    expect(results).toEqual([
+      { status: 200, bytes: 30 },
+      { status: 200, bytes: 30 },
+    ]);
+  });
+  it('connections reading large bodies at once (one read buffer for all) each count every byte', async () => {
+    const pool = new H1Pool('127.0.0.1', port, bytesFor('/big'), 'GET', 4);
+    const results = await Promise.all(Array.from({ length: 8 }, () => sendOn(pool)));
+    await pool.destroy();
+    expect(results.every((r) => r.status === 200 && r.bytes === results[0]!.bytes)).toBe(true);
+    expect(results[0]!.bytes - BIG).toBeGreaterThan(30); // the head: status line and headers
+    expect(results[0]!.bytes - BIG).toBeLessThan(200);
   });
   it('a refused connection is a failed request (status 0), not an exception', async () => {
     const closed = createServer();
