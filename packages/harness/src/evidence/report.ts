@@ -1,9 +1,11 @@
-// report.html: one self-contained file (works offline) a person reads after a drill —
-// per run a verdict, the episode table, a timeline of probe results with fault windows
+// report.html: one self-contained file (works offline) a person reads after a drill — the
+// pack's overall verdict first, then per run (one expanded, the rest collapsed) a verdict, the
+// episode table beside what its figures mean, the load against its thresholds, a timeline of probe results with fault windows
 // shaded and the detect/recover marks, error ratio and, per declared SLO, burn against that SLO's alert factors,
 // alert transitions, and a restore's RPO/RTO breakdown; per bake its hourly windows
 // (traffic, error ratio against each SLO, latency, Sev-1s and gaps). Charts are drawn by uPlot,
-// inlined from its package; this module only prepares data and markup.
+// inlined from its package; this module only prepares data and markup. Legends show each
+// series' summary when no cursor is on a chart, so a print or a screenshot shows figures, not "--".
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,6 +20,22 @@ import type { BakeRecord } from '../measure/bake.ts';
 import { listPackFiles } from './manifest.ts';
 import { isBakeRecordPath } from './layout.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import type { LoadSummary } from '../load/runner.ts';
+import { definitionsHtml, type MeasureDefinition } from './report-definitions.ts';
+import {
+  burnLegend,
+  failuresLegend,
+  latencyLegend,
+  loadSectionHtml,
+  meanMaxLegend,
+  msOf,
+  num,
+  overallHtml,
+  overallVerdict,
+  pctOf,
+  rangeLegend,
+  ratioLegend,
+} from './report-parts.ts';
 
 /** How an episode recovered, with the recovery tail of one that needed the harness's revert. */
 function recoveredByCell(e: Episode): string {
@@ -50,6 +68,8 @@ export interface SloBurnChart {
   /** The run's recorded burn rate and budget consumed for this SLO. */
   burnRate: number | null;
   budgetConsumed: number | null;
+  /** What the legend shows with no cursor on the chart: the burn's summary and each factor line's value. */
+  legend: { burn: string; factors: string[] };
 }
 
 /** The plotted data of one run: times in seconds from its start. */
@@ -63,6 +83,8 @@ export interface RunChartData {
   unmeasured: string[];
   faults: Array<{ from: number; to: number; label: string }>;
   marks: Array<{ t: number; label: string; kind: 'detect' | 'recover' | 'mitigate' }>;
+  /** What the legends show with no cursor on a chart (a static view): each series' summary. */
+  legend: { x: string; probes: Array<{ latency: string; failed: string }>; errorRatio: string };
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -94,6 +116,7 @@ export function chartData(record: RunRecord, index: number): RunChartData {
   }
   const keys = [...buckets.keys()].sort((a, b) => a - b);
   const ratio = keys.map((k) => buckets.get(k)!.err / buckets.get(k)!.req);
+  const totals = [...buckets.values()].reduce((s, b) => ({ req: s.req + b.req, err: s.err + b.err }), { req: 0, err: 0 });
   // Burn only against the SLOs the drill declares, each with its own objective and factors.
   const targets = sloTargetsOfRecord(record);
   const declared = declaredSloIds(record.plan);
@@ -102,15 +125,19 @@ export function chartData(record: RunRecord, index: number): RunChartData {
     .map((sloId): SloBurnChart => {
       const slo = targets[sloId]!;
       const factors = pageFactors(slo.periodMs);
+      const thresholds = factors.map((f) => burnThreshold(f, slo));
+      const burn = ratio.map((r) => burnRate(r, slo.objective));
+      const burnRateValue = record.measures[sloMeasureKey(sloId, 'burnRate')]?.value ?? null;
       return {
         sloId,
         objective: slo.objective,
         period: periodWindow(slo.periodMs),
-        burn: ratio.map((r) => burnRate(r, slo.objective)),
+        burn,
         factors,
-        thresholds: factors.map((f) => burnThreshold(f, slo)),
-        burnRate: record.measures[sloMeasureKey(sloId, 'burnRate')]?.value ?? null,
+        thresholds,
+        burnRate: burnRateValue,
         budgetConsumed: record.measures[sloMeasureKey(sloId, 'budgetConsumed')]?.value ?? null,
+        legend: { burn: burnLegend(burn, burnRateValue), factors: factors.map((f, j) => `${f}× (error ratio ${pctOf(thresholds[j]!)})`) },
       };
     });
   const faults = record.events
@@ -130,7 +157,12 @@ export function chartData(record: RunRecord, index: number): RunChartData {
   for (const e of record.events)
     if (e.kind === 'mitigation') marks.push({ t: sec(e.t), label: `mitigation ${e.phase} by ${e.by}${e.ok ? '' : ' (failed)'}`, kind: 'mitigate' });
   const unmeasured = declared.filter((id) => !targets[id]);
-  return { id: `run${index}`, probes, errors: { t: keys, ratio }, slos, unmeasured, faults, marks };
+  const legend = {
+    x: rangeLegend(probes.flatMap((p) => p.t).concat(keys), 's'),
+    probes: probes.map((p) => ({ latency: latencyLegend(p.latency), failed: failuresLegend(p.failed) })),
+    errorRatio: ratioLegend(ratio, totals.req ? totals.err / totals.req : undefined),
+  };
+  return { id: `run${index}`, probes, errors: { t: keys, ratio }, slos, unmeasured, faults, marks, legend };
 }
 
 const pct = (v: number) => `${Number((v * 100).toPrecision(4))} %`;
@@ -153,8 +185,23 @@ function burnSection(data: RunChartData): string {
   return `${data.slos.map(one).join('\n  ')}${missing}`;
 }
 
-function runSection(record: RunRecord, data: RunChartData): string {
+/** The formula ids this run's figures were made with, per measure (`ttr` → {`ttr.v2`}), for the definitions box. */
+function formulasOf(record: RunRecord): Record<string, Set<string>> {
+  const out: Record<string, Set<string>> = {};
+  for (const [key, m] of Object.entries(record.measures)) {
+    const what = key.slice(key.lastIndexOf('.') + 1);
+    if (!['ttd', 'ttr', 'impact', 'ttm'].includes(what) || typeof m?.formula !== 'string') continue;
+    (out[what] ??= new Set()).add(m.formula);
+  }
+  return out;
+}
+
+function runSection(record: RunRecord, data: RunChartData, load?: LoadSummary): string {
   const episodes = episodesOfRecord(record);
+  // TTM only once some phase has a mitigation measure, as in the CLI's summary.
+  const ttmOf = (phase: string) => record.measures[`${phase}.ttm`];
+  const withTtm = episodes.some((e) => ttmOf(e.phase));
+  const columns: Array<MeasureDefinition['column']> = ['TTD', ...(withTtm ? (['TTM'] as const) : []), 'TTR', 'impact'];
   const alerts = record.events.filter((e): e is Extract<RunEvent, { kind: 'alert' }> => e.kind === 'alert');
   const restore = record.measures.rpo
     ? `<h3>Restore</h3><table><tr><th>RPO</th><td>${ms(record.measures.rpo.value)}</td><th>acknowledged rows lost</th><td>${esc(record.measures.lostRows?.value ?? '—')}</td><th>RTO</th><td>${ms(record.measures.rto?.value)}</td></tr></table>
@@ -163,10 +210,12 @@ function runSection(record: RunRecord, data: RunChartData): string {
   return `<section class="run">
   <h2>${esc(record.drill)} <span class="verdict ${esc(record.verdict)}">${esc(record.verdict.toUpperCase())}</span></h2>
   <p class="meta">${esc(record.runId)} · ${esc(record.environment)} · ${esc(new Date(record.startedAt).toISOString())} · ${ms(record.endedAt - record.startedAt)}${record.reason ? ` · ${esc(record.reason)}` : ''}</p>
-  <table><tr><th>episode</th><th>fault</th><th>TTD</th><th>TTR</th><th>impact</th><th>recovered by</th><th>alerts fired</th><th>within</th></tr>
+  <div class="beside"><table class="episodes"><tr><th>episode</th><th>fault</th><th>TTD</th>${withTtm ? '<th>TTM</th>' : ''}<th>TTR</th><th>impact</th><th>recovered by</th><th>alerts fired</th><th>within</th></tr>
   ${episodes
     .map(
-      (e) => `<tr><td>${esc(e.phase)}</td><td>${esc(e.faultKind)}</td><td>${ms(e.ttd.value)}</td><td>${e.noImpact ? '0 (no impact)' : ms(e.ttr.value)}</td>
+      (
+        e,
+      ) => `<tr><td>${esc(e.phase)}</td><td>${esc(e.faultKind)}</td><td>${ms(e.ttd.value)}</td>${withTtm ? `<td title="${esc(ttmOf(e.phase)?.note ?? '')}">${ms(ttmOf(e.phase)?.value)}</td>` : ''}<td>${e.noImpact ? '0 (no impact)' : ms(e.ttr.value)}</td>
       <td title="${esc(e.impact.note ?? '')}">${ms(e.impact.value)}</td><td>${recoveredByCell(e)}</td>
       <td>${
         Object.entries(e.alertsFired)
@@ -176,6 +225,8 @@ function runSection(record: RunRecord, data: RunChartData): string {
       <td>${e.recoverWithin === undefined ? '' : `${ms(e.recoverWithin)} ${e.ttr.value !== null && e.ttr.value <= e.recoverWithin ? '✓' : '✗'}`}</td></tr>`,
     )
     .join('\n')}</table>
+  ${definitionsHtml(columns, formulasOf(record))}</div>
+  ${loadSectionHtml(record, load)}
   <h3>Steady-state probes <small>(latency, failures in red; faults shaded; detect and recover marked)</small></h3>
   <div class="chart" id="${data.id}-probes"></div>
   ${burnSection(data)}
@@ -209,22 +260,40 @@ export interface BakeChartData {
   /** Windows to shade: no data (gap) or a Sev-1 fired, in hours. */
   gaps: Array<{ from: number; to: number }>;
   sev1: Array<{ from: number; to: number; label: string }>;
+  /** What the legends show with no cursor on a chart (a static view). */
+  legend: { x: string; requestsPerSecond: string; errorRatio: string; ceilings: string[]; p50: string; p95: string };
 }
 
 /** Pure: what the charts of one bake show. */
 export function bakeChartData(bake: BakeRecord, index: number): BakeChartData {
   const h = (t: number) => Math.round(((t - bake.startedAt) / 3_600_000) * 1000) / 1000;
   const cs = [...bake.checkpoints].sort((a, b) => a.index - b.index);
+  const hours = cs.map((c) => h(c.to));
+  const requestsPerSecond = cs.map((c) => (c.gap ? null : Math.round((c.requests / ((c.to - c.from) / 1000)) * 100) / 100));
+  const errorRatio = cs.map((c) => (c.gap ? null : c.errorRatio));
+  const p50 = cs.map((c) => c.p50Ms);
+  const p95 = cs.map((c) => c.p95Ms);
+  const ceilings = (bake.criteria?.slos ?? []).map((s) => ({ id: s.id, ratio: 1 - s.objective }));
+  const requests = cs.reduce((s, c) => s + (c.gap ? 0 : c.requests), 0);
+  const errors = cs.reduce((s, c) => s + (c.gap ? 0 : c.errors), 0);
   return {
     id: `bake${index}`,
-    hours: cs.map((c) => h(c.to)),
-    requestsPerSecond: cs.map((c) => (c.gap ? null : Math.round((c.requests / ((c.to - c.from) / 1000)) * 100) / 100)),
-    errorRatio: cs.map((c) => (c.gap ? null : c.errorRatio)),
-    p50: cs.map((c) => c.p50Ms),
-    p95: cs.map((c) => c.p95Ms),
-    ceilings: (bake.criteria?.slos ?? []).map((s) => ({ id: s.id, ratio: 1 - s.objective })),
+    hours,
+    requestsPerSecond,
+    errorRatio,
+    p50,
+    p95,
+    ceilings,
     gaps: cs.filter((c) => c.gap).map((c) => ({ from: h(c.from), to: h(c.to) })),
     sev1: cs.filter((c) => c.sev1.length).map((c) => ({ from: h(c.from), to: h(c.to), label: c.sev1.join(', ') })),
+    legend: {
+      x: rangeLegend(hours, 'h'),
+      requestsPerSecond: meanMaxLegend(requestsPerSecond, (v) => `${num(v)}/s`),
+      errorRatio: ratioLegend(errorRatio, requests ? errors / requests : undefined),
+      ceilings: ceilings.map((c) => pctOf(c.ratio)),
+      p50: meanMaxLegend(p50, msOf),
+      p95: meanMaxLegend(p95, msOf),
+    },
   };
 }
 
@@ -254,12 +323,31 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2733
 .verdict{font-size:13px;padding:2px 8px;border-radius:4px;color:#fff;vertical-align:middle}.pass{background:#1a7f37}.fail{background:#cf222e}.aborted{background:#bf8700}.error{background:#6e7781}
 .meta{color:#57606a}.chart{margin:4px 0 12px}.checks li.bad{color:#cf222e}.bars{display:flex;width:100%;max-width:900px;height:26px;font-size:12px;color:#fff}
 .bar{overflow:hidden;white-space:nowrap;padding:4px}.detect{background:#8250df}.restore{background:#0969da}.replay{background:#1a7f37}.warmUp{background:#bf8700}section.run{border-top:2px solid #d0d7de;padding-top:8px}
-tr.gap td{color:#6e7781;font-style:italic}tr.sev1 td{color:#cf222e}`;
+tr.gap td{color:#6e7781;font-style:italic}tr.sev1 td{color:#cf222e}
+.overall{font-size:16px;padding:10px 14px;border-radius:6px;margin:10px 0 14px;color:#fff}.overall.none{background:#6e7781}.overall ul{margin:6px 0 0;font-size:14px}.overall a{color:#fff}
+.overall-label{font-weight:700;margin-right:8px}details.item{margin:8px 0}details.item>summary{cursor:pointer;font-size:15px;padding:6px 0}details.item>summary .verdict{margin-right:6px}
+.beside{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.beside>table{flex:0 0 auto;margin:0}.definitions{flex:1 1 220px;max-width:520px;font-size:12.5px;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:6px 12px}
+.definitions h4{margin:2px 0 4px}.definitions dl{margin:0 0 6px}.definitions dt{font-weight:600;margin-top:4px}.definitions dd{margin:0 0 0 12px}.definitions dl.times{color:#57606a}
+table.load tr.bad td{color:#cf222e}.load-headline{margin:4px 0}`;
 
 /** The page's own script: draws every run's charts with uPlot from the embedded data. */
 const DRAW = `
 const { runs, bakes } = JSON.parse(document.getElementById('report-data').textContent);
 const width = Math.min(1100, document.body.clientWidth - 20);
+// With no cursor on a chart uPlot asks each series for its value at no index and would print "--":
+// the series' summary (from the page's data) is shown instead, so a static view shows figures.
+const legendValue = (summary, fmt) => (u, v, sidx, idx) => (idx == null ? summary : v == null ? '—' : fmt(v));
+const fig = (v) => String(+Number(v).toPrecision(3));
+const asMs = (v) => fig(v) + ' ms';
+const asPct = (v) => fig(v * 100) + ' %';
+const asX = (v) => fig(v) + '×';
+// A link to a collapsed run opens it.
+function openTarget() {
+  const el = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  if (el && el.tagName === 'DETAILS') el.open = true;
+}
+addEventListener('hashchange', openTarget);
+openTarget();
 function shade(runData) {
   return (u) => {
     const ctx = u.ctx;
@@ -281,30 +369,33 @@ function shade(runData) {
 const palette = ['#0969da', '#bf8700', '#8250df', '#1a7f37'];
 for (const r of runs) {
   const xs = [...new Set(r.probes.flatMap((p) => p.t))].sort((a, b) => a - b);
-  const series = [{ label: 's' }];
+  const xSeries = { label: 's', value: legendValue(r.legend.x, (v) => fig(v) + ' s') };
+  const series = [xSeries];
   const data = [xs];
   r.probes.forEach((p, i) => {
     const at = new Map(p.t.map((t, j) => [t, j]));
     data.push(xs.map((t) => (at.has(t) ? p.latency[at.get(t)] : null)));
     data.push(xs.map((t) => (at.has(t) ? p.failed[at.get(t)] : null)));
-    series.push({ label: p.name + ' ms', stroke: palette[i % palette.length], spanGaps: true });
-    series.push({ label: p.name + ' failed', stroke: '#cf222e', width: 0, points: { show: true, size: 7, fill: '#cf222e' } });
+    const lg = r.legend.probes[i];
+    series.push({ label: p.name + ' ms', stroke: palette[i % palette.length], spanGaps: true, value: legendValue(lg.latency, asMs) });
+    series.push({ label: p.name + ' failed', stroke: '#cf222e', width: 0, points: { show: true, size: 7, fill: '#cf222e' }, value: legendValue(lg.failed, (v) => 'failed, ' + asMs(v)) });
   });
   new uPlot({ width, height: 240, scales: { x: { time: false } }, series, axes: [{ label: 'seconds since start' }, { label: 'ms' }], hooks: { drawClear: [shade(r)] } }, data, document.getElementById(r.id + '-probes'));
   const bx = r.errors.t;
-  const ratioSeries = { label: 'error ratio', stroke: '#cf222e', scale: 'ratio' };
+  const ratioSeries = { label: 'error ratio', stroke: '#cf222e', scale: 'ratio', value: legendValue(r.legend.errorRatio, asPct) };
   const xAxis = { label: 'seconds since start' };
   const ratioAxis = { scale: 'ratio', label: 'error ratio' };
   if (r.slos.length === 0) {
     const scales = { x: { time: false }, ratio: { range: [0, 1] } };
-    const opts = { width, height: 200, scales, series: [{ label: 's' }, ratioSeries], axes: [xAxis, ratioAxis] };
+    const opts = { width, height: 200, scales, series: [xSeries, ratioSeries], axes: [xAxis, ratioAxis] };
     new uPlot({ ...opts, hooks: { drawClear: [shade(r)] } }, [bx, r.errors.ratio], document.getElementById(r.id + '-errors'));
   }
   r.slos.forEach((s, i) => {
     // Each SLO's burn against its own factors: the dashed lines are where its page alerts trip.
     const bdata = [bx, r.errors.ratio, s.burn, ...s.factors.map((f) => bx.map(() => f))];
-    const factorLines = s.factors.map((f) => ({ label: f + '× factor', stroke: '#57606a', dash: [6, 4], scale: 'burn' }));
-    const bseries = [{ label: 's' }, ratioSeries, { label: s.sloId + ' burn ×', stroke: '#0969da', scale: 'burn' }, ...factorLines];
+    const factorLines = s.factors.map((f, j) => ({ label: f + '× factor', stroke: '#57606a', dash: [6, 4], scale: 'burn', value: legendValue(s.legend.factors[j], asX) }));
+    const burnSeries = { label: s.sloId + ' burn ×', stroke: '#0969da', scale: 'burn', value: legendValue(s.legend.burn, asX) };
+    const bseries = [xSeries, ratioSeries, burnSeries, ...factorLines];
     const axes = [xAxis, ratioAxis, { scale: 'burn', side: 1, label: 'burn ×' }];
     const opts = { width, height: 200, scales: { x: { time: false }, ratio: { range: [0, 1] }, burn: {} }, series: bseries, axes };
     new uPlot({ ...opts, hooks: { drawClear: [shade(r)] } }, bdata, document.getElementById(r.id + '-burn-' + i));
@@ -327,24 +418,58 @@ function shadeWindows(b) {
 for (const b of bakes) {
   const x = b.hours;
   const hoursAxis = { label: 'hours since the bake started (window end)' };
-  const eseries = [{ label: 'h' }, { label: 'req/s', stroke: '#0969da', scale: 'rps', spanGaps: false }, { label: 'error ratio', stroke: '#cf222e', scale: 'ratio', spanGaps: false, value: (u, v) => (v === null ? '—' : +(v * 100).toPrecision(3) + '%') },
-    ...b.ceilings.map((c) => ({ label: c.id + ' ceiling', stroke: '#57606a', dash: [6, 4], scale: 'ratio' }))];
+  const hSeries = { label: 'h', value: legendValue(b.legend.x, (v) => fig(v) + ' h') };
+  const eseries = [hSeries, { label: 'req/s', stroke: '#0969da', scale: 'rps', spanGaps: false, value: legendValue(b.legend.requestsPerSecond, (v) => fig(v) + '/s') },
+    { label: 'error ratio', stroke: '#cf222e', scale: 'ratio', spanGaps: false, value: legendValue(b.legend.errorRatio, asPct) },
+    ...b.ceilings.map((c, j) => ({ label: c.id + ' ceiling', stroke: '#57606a', dash: [6, 4], scale: 'ratio', value: legendValue(b.legend.ceilings[j], asPct) }))];
   const edata = [x, b.requestsPerSecond, b.errorRatio, ...b.ceilings.map((c) => x.map(() => c.ratio))];
   // The ratio axis runs to just above the highest SLO ceiling or error ratio, in percent.
   // A reduce, not a spread into Math.max: a long bake has many windows (runs in the page, outside lint's reach).
   const top = [...b.ceilings.map((c) => c.ratio), ...b.errorRatio.filter((v) => v !== null)].reduce((m, v) => (v > m ? v : m), 1e-6) * 1.25;
   const pct = (u, vals) => vals.map((v) => +(v * 100).toPrecision(3) + '%');
   new uPlot({ width, height: 220, scales: { x: { time: false }, rps: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] }, ratio: { range: [0, top] } }, series: eseries, axes: [hoursAxis, { scale: 'rps', label: 'req/s' }, { scale: 'ratio', side: 1, label: 'error ratio', values: pct, size: 70 }], hooks: { drawClear: [shadeWindows(b)] } }, edata, document.getElementById(b.id + '-errors'));
-  new uPlot({ width, height: 200, scales: { x: { time: false } }, series: [{ label: 'h' }, { label: 'p50 ms', stroke: '#1a7f37' }, { label: 'p95 ms', stroke: '#bf8700' }], axes: [hoursAxis, { label: 'ms' }], hooks: { drawClear: [shadeWindows(b)] } }, [x, b.p50, b.p95], document.getElementById(b.id + '-latency'));
+  new uPlot({ width, height: 200, scales: { x: { time: false } }, series: [hSeries, { label: 'p50 ms', stroke: '#1a7f37', value: legendValue(b.legend.p50, asMs) }, { label: 'p95 ms', stroke: '#bf8700', value: legendValue(b.legend.p95, asMs) }], axes: [hoursAxis, { label: 'ms' }], hooks: { drawClear: [shadeWindows(b)] } }, [x, b.p50, b.p95], document.getElementById(b.id + '-latency'));
 }
 `;
 
-/** Pure: the whole page. Newest run first, then the bakes, newest first. */
-export function renderReport(records: RunRecord[], assets: ReportAssets, title: string, bakes: BakeRecord[] = []): string {
+export interface RenderOptions {
+  /** Each run's load summary (`load/<runId>.summary.json`), by runId: its headline figures beside the thresholds. */
+  loadSummaries?: Readonly<Record<string, LoadSummary>>;
+}
+
+/** One run or bake, collapsible: the summary line names it and its verdict. */
+function collapsible(anchor: string, open: boolean, verdict: string, line: string, body: string): string {
+  return `<details class="item" id="${esc(anchor)}"${open ? ' open' : ''}><summary><span class="verdict ${esc(verdict)}">${esc(verdict.toUpperCase())}</span> ${line}</summary>
+${body}
+</details>`;
+}
+
+/**
+ * Pure: the whole page. The overall verdict first; then the runs, newest first, then the bakes,
+ * newest first. One is expanded — the first that did not pass, else the newest — the rest collapsed.
+ */
+export function renderReport(records: RunRecord[], assets: ReportAssets, title: string, bakes: BakeRecord[] = [], options: RenderOptions = {}): string {
   const sorted = [...records].sort((a, b) => b.startedAt - a.startedAt);
   const data = sorted.map((r, i) => chartData(r, i));
   const sortedBakes = [...bakes].sort((a, b) => b.startedAt - a.startedAt);
   const bakeData = sortedBakes.map((b, i) => bakeChartData(b, i));
+  const overall = overallVerdict(
+    sorted.map((record, i) => ({ record, anchor: data[i]!.id })),
+    sortedBakes.map((bake, i) => ({ bake, anchor: bakeData[i]!.id })),
+  );
+  const order = [
+    ...sorted.map((r, i) => ({ id: data[i]!.id, verdict: r.verdict })),
+    ...sortedBakes.map((b, i) => ({ id: bakeData[i]!.id, verdict: b.verdict })),
+  ];
+  const expanded = (order.find((o) => o.verdict !== 'pass') ?? order[0])?.id;
+  const runItems = sorted.map((r, i) => {
+    const line = `${esc(r.drill)} · ${esc(r.runId)} · ${esc(r.environment)} · ${esc(new Date(r.startedAt).toISOString())} · MTTR ${ms(r.measures.mttr?.value)}`;
+    return collapsible(data[i]!.id, data[i]!.id === expanded, r.verdict, line, runSection(r, data[i]!, options.loadSummaries?.[r.runId]));
+  });
+  const bakeItems = sortedBakes.map((b, i) => {
+    const line = `bake ${esc(b.title ?? b.bake)} · ${esc(new Date(b.startedAt).toISOString())} · ${b.checkpoints.length} windows${b.telemetry === 'simulated' ? ' · SIMULATED telemetry' : ''}`;
+    return collapsible(bakeData[i]!.id, bakeData[i]!.id === expanded, b.verdict, line, bakeSection(b, bakeData[i]!));
+  });
   // Embedded JSON: '<' escaped so no data can close the script element.
   const json = JSON.stringify({ runs: data, bakes: bakeData }).replace(/</g, '\\u003c');
   return `<!doctype html>
@@ -352,10 +477,11 @@ export function renderReport(records: RunRecord[], assets: ReportAssets, title: 
 <style>${assets.uplotCss}</style><style>${STYLE}</style></head>
 <body>
 <h1>${esc(title)}</h1>
+${overallHtml(overall)}
 <p class="meta">${sorted.length} run(s)${sortedBakes.length ? ` · ${sortedBakes.length} bake(s)` : ''} · generated ${esc(new Date().toISOString())} by drillbook · figures are re-derivable from the run records with <code>drill verify</code></p>
-<table><tr><th>run</th><th>drill</th><th>verdict</th><th>MTTR</th></tr>${sorted.map((r) => `<tr><td>${esc(r.runId)}</td><td>${esc(r.drill)}</td><td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span></td><td>${ms(r.measures.mttr?.value)}</td></tr>`).join('')}</table>
-${sorted.map((r, i) => runSection(r, data[i]!)).join('\n')}
-${sortedBakes.map((b, i) => bakeSection(b, bakeData[i]!)).join('\n')}
+<table><tr><th>run</th><th>drill</th><th>verdict</th><th>MTTR</th></tr>${sorted.map((r, i) => `<tr><td><a href="#${data[i]!.id}">${esc(r.runId)}</a></td><td>${esc(r.drill)}</td><td><span class="verdict ${esc(r.verdict)}">${esc(r.verdict)}</span></td><td>${ms(r.measures.mttr?.value)}</td></tr>`).join('')}</table>
+${runItems.join('\n')}
+${bakeItems.join('\n')}
 <script>${assets.uplotJs}</script>
 <script type="application/json" id="report-data">${json}</script>
 <script>${DRAW}</script>
@@ -368,7 +494,9 @@ export function writeReport(packDir: string, title = `Drillbook evidence — ${p
   const read = <T>(p: string) => JSON.parse(readFileSync(join(packDir, p), 'utf8')) as T;
   const records = files.filter((p) => p.startsWith('chaos-dr/') && p.endsWith('.json')).map((p) => read<RunRecord>(p));
   const bakes = files.filter(isBakeRecordPath).map((p) => read<BakeRecord>(p));
+  const loadSummaries: Record<string, LoadSummary> = {};
+  for (const r of records) if (files.includes(`load/${r.runId}.summary.json`)) loadSummaries[r.runId] = read<LoadSummary>(`load/${r.runId}.summary.json`);
   const path = join(packDir, 'report.html');
-  writeFileAtomic(path, renderReport(records, loadReportAssets(), title, bakes));
+  writeFileAtomic(path, renderReport(records, loadReportAssets(), title, bakes, { loadSummaries }));
   return path;
 }

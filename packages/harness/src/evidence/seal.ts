@@ -29,6 +29,8 @@ export interface SealOptions {
    * passes the CI artifacts it read (security/, sbom/, rollout/…). Signed, and named in the note.
    */
   adopt?: readonly string[];
+  /** Public keys whose earlier statements this seal accepts (the keyring: keys rotated out); the key in use is always accepted. */
+  trusted?: readonly KeyObject[];
   /** Sign the pack as found even though it no longer verifies; recorded in reseals.jsonl. */
   reseal?: boolean;
   /** Lines for people: temp files removed, bake files left for their bake, a reseal. */
@@ -180,11 +182,11 @@ export function sealPack(packDir: string, key: KeyObject, options: SealOptions =
   const entry: ResealEntry = { at: '', by: '', pid: process.pid, keyid, statement: 'verified', missing: [], changed: [], added: [], irregular: [] };
 
   // 1. The existing statement, checked with the key this process signs with.
-  const existing = readStatement(packDir, walk, publicKey);
+  const existing = readStatement(packDir, walk, [publicKey, ...(options.trusted ?? [])]);
   const signed = new Map<string, string>();
   if (existing.present) {
     for (const p of existing.problems) problems.push({ path: STATEMENT, detail: p });
-    const badSignature = `the signature does not verify with the key in use (keyid ${keyid.slice(0, 16)}…): signed with another key, or edited`;
+    const badSignature = `the signature does not verify with the key in use (keyid ${keyid.slice(0, 16)}…) or its keyring: signed with another key, or edited`;
     if (existing.signature === 'bad') problems.push({ path: STATEMENT, detail: badSignature });
     if (existing.problems.length || existing.signature === 'bad') entry.statement = problems.map((f) => f.detail).join('; ');
     if (existing.statement) for (const [name, digest] of signedDigests(existing.statement)) if (isContent(name)) signed.set(name, digest);

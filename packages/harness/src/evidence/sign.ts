@@ -82,17 +82,26 @@ export function signStatement(statement: Statement, key: KeyObject): DsseEnvelop
   };
 }
 
-export function verifyEnvelope(envelope: DsseEnvelope, publicKey: KeyObject): boolean {
-  const payload = Buffer.from(envelope.payload, 'base64');
-  const keyid = keyIdOf(publicKey);
-  const ok = (sig: string) => {
+/** The keyid of the first of `keys` that signed the envelope (matched by keyid, then verified), else undefined. */
+export function envelopeSigner(envelope: DsseEnvelope, keys: readonly KeyObject[]): string | undefined {
+  if (envelope.payloadType !== PAYLOAD_TYPE) return undefined;
+  const signed = pae(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+  const ok = (key: KeyObject, sig: string) => {
     try {
-      return edVerify(null, pae(envelope.payloadType, payload), publicKey, Buffer.from(sig, 'base64'));
+      return edVerify(null, signed, key, Buffer.from(sig, 'base64'));
     } catch {
       return false; // a malformed signature is a signature that does not verify
     }
   };
-  return envelope.payloadType === PAYLOAD_TYPE && envelope.signatures.some((s) => s.keyid === keyid && ok(s.sig));
+  for (const key of keys) {
+    const keyid = keyIdOf(key);
+    if (envelope.signatures.some((s) => s.keyid === keyid && ok(key, s.sig))) return keyid;
+  }
+  return undefined;
+}
+
+export function verifyEnvelope(envelope: DsseEnvelope, publicKey: KeyObject): boolean {
+  return envelopeSigner(envelope, [publicKey]) !== undefined;
 }
 
 /**

@@ -8,6 +8,7 @@
 // is a named problem (exit 1), never an exception.
 import type { KeyObject } from 'node:crypto';
 import { sha256 } from './canonical.ts';
+import { keyIdOf } from './sign.ts';
 import { MANIFEST, RESEALS, STATEMENT, bakePaths, isBakeRecordPath } from './layout.ts';
 import type { Manifest, ManifestEntry } from './manifest.ts';
 import { contentFiles, hashPackFile, readPackFile, walkPack, type PackWalk } from './pack-fs.ts';
@@ -40,6 +41,8 @@ export interface Problem {
 
 export interface VerifyOptions {
   publicKey?: KeyObject;
+  /** More public keys the signature may verify with (a keyring: current and rotated-out keys), matched by keyid. */
+  keyring?: readonly KeyObject[];
   /** Accept a pack with no statement (a local run without a key): still checks digests and figures. */
   allowUnsigned?: boolean;
   rederive?: (record: RunRecord, spans?: readonly StoredSpan[]) => Difference[];
@@ -50,6 +53,8 @@ export interface VerifyResult {
   problems: Problem[];
   files: number;
   signed: boolean;
+  /** The keyid of the given key that verified the statement. */
+  keyid?: string;
   /** Reseals recorded in the pack (reseals.jsonl, signed): the pack was once signed as found. */
   reseals: ResealEntry[];
 }
@@ -145,14 +150,15 @@ function verifyUnsafe(packDir: string, options: VerifyOptions): VerifyResult {
   for (const p of contentFiles(walk)) if (!listed.has(p)) add(problems, 'extra-file', p, 'in the pack, not in the manifest');
 
   // The signed statement.
-  const st = readStatement(packDir, walk, options.publicKey);
+  const keys = [...(options.publicKey ? [options.publicKey] : []), ...(options.keyring ?? [])];
+  const st = readStatement(packDir, walk, keys);
   if (!st.present) {
     if (!options.allowUnsigned) add(problems, 'unsigned', STATEMENT, 'the pack is not signed');
   } else {
     for (const d of st.problems) add(problems, 'malformed', STATEMENT, d);
     if (st.signature !== 'unchecked' || st.statement) {
-      if (!options.publicKey) add(problems, 'unverified-signature', STATEMENT, 'no public key given (--key): a pack cannot vouch for itself');
-      else if (st.signature === 'bad') add(problems, 'bad-signature', STATEMENT, 'the signature does not verify with the given key');
+      if (keys.length === 0) add(problems, 'unverified-signature', STATEMENT, 'no public key given (--key, --keyring): a pack cannot vouch for itself');
+      else if (st.signature === 'bad') add(problems, 'bad-signature', STATEMENT, badSignatureDetail(keys, st.keyids ?? []));
     }
     if (st.statement) {
       const subjects = signedDigests(st.statement);
@@ -223,7 +229,18 @@ function verifyUnsafe(packDir: string, options: VerifyOptions): VerifyResult {
       add(problems, 'malformed', f.path, `its verdict cannot be derived again from its checkpoints: ${message(err)}`);
     }
   }
-  return { ok: problems.length === 0, problems, files: manifest.files.length, signed: st.present, reseals };
+  return { ok: problems.length === 0, problems, files: manifest.files.length, signed: st.present, ...(st.signedBy ? { keyid: st.signedBy } : {}), reseals };
+}
+
+/** Which key a signature names, when none of the given keys verifies it: a key not in the keyring, or an edit. */
+function badSignatureDetail(keys: readonly KeyObject[], named: readonly string[]): string {
+  const given = new Set(keys.map(keyIdOf));
+  const shown = named.slice(0, 4).map((k) => `${k.slice(0, 16).replace(/[^0-9A-Za-z]/g, '?')}…`); // the pack's own text: no control characters to a terminal
+  const known = named.filter((k) => given.has(k));
+  const which = keys.length === 1 ? 'the given key' : `any of the ${given.size} given keys`;
+  if (named.length && !known.length)
+    return `signed by keyid ${shown.join(', ')}, which is not ${which}: add its public key (--key, --keyring), or the pack was signed by someone else`;
+  return `the signature does not verify with ${which}: the statement was edited after it was signed`;
 }
 
 /** reseals.jsonl is JSON lines, not one JSON document: read only when its digest matches the manifest. */

@@ -1,7 +1,7 @@
 // Step 5 of a run: the record, its traces, JUnit, the load summary and the report, written and
 // signed under the pack's lock (another process may be writing the same release).
 import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ExitCode, type Verdict } from '../../engine/types.ts';
 import { writeFileAtomic } from '../../evidence/atomic-write.ts';
 import { canonicalJson } from '../../evidence/canonical.ts';
@@ -9,7 +9,7 @@ import { junitXml } from '../../evidence/junit.ts';
 import { packDir as packDirOf } from '../../evidence/layout.ts';
 import { writeReport } from '../../evidence/report.ts';
 import { RUN_RECORD_SCHEMA, writeRunRecord, type RunRecord } from '../../evidence/run-record.ts';
-import { keygen, loadSigningKey } from '../../evidence/sign.ts';
+import { resolveSigningKey, type SigningKey } from '../../evidence/keys.ts';
 import { sealPack, withPackLock } from '../../evidence/seal.ts';
 import { writeTraceFiles } from '../../evidence/traces.ts';
 import { redact } from '../../evidence/redact.ts';
@@ -25,29 +25,18 @@ export function exitCodeFor(verdict: Verdict): ExitCode {
 }
 
 /**
- * Signs the pack with the project's key in .drillbook/keys (made on first use, so a local run is
- * always signed; a release pipeline points DRILLBOOK_SIGNING_KEY at its own, see sign.ts).
+ * Signs the pack with the key `resolveSigningKey` picks (evidence/keys.ts): `--signing-key` or
+ * DRILLBOOK_SIGNING_KEY_FILE, else the project's key in .drillbook/keys, made on first use so a
+ * local run is always signed. Statements of keys rotated out (the keyring beside the key) are accepted.
  */
 export function sealWithProjectKey(
   projectRoot: string,
   packDir: string,
   note: (l: string) => void,
-  options: { reseal?: boolean; written?: readonly string[]; adopt?: readonly string[] } = {},
+  options: { reseal?: boolean; written?: readonly string[]; adopt?: readonly string[]; signing?: SigningKey } = {},
 ): string {
-  const keyDir = join(projectRoot, '.drillbook', 'keys');
-  let key = loadSigningKey(join(keyDir, 'signing.key'));
-  if (!key) {
-    try {
-      const made = keygen(keyDir);
-      note(`made a signing key for this machine: ${relative(projectRoot, made.publicKeyPath)} verifies its packs`);
-      key = loadSigningKey(made.privateKeyPath)!;
-    } catch (err) {
-      // Another run made it a moment ago: use that one.
-      key = loadSigningKey(join(keyDir, 'signing.key'));
-      if (!key) throw err;
-    }
-  }
-  const { keyid } = sealPack(packDir, key, { ...options, note });
+  const { signing = resolveSigningKey(projectRoot, note), ...seal } = options;
+  const { keyid } = sealPack(packDir, signing.key, { ...seal, trusted: signing.trusted, note });
   return `signed, keyid ${keyid.slice(0, 16)}…`;
 }
 
@@ -68,6 +57,8 @@ export function writeRunEvidence(
   const exitCode = exitCodeFor(m.verdict);
   const coverage = m.coverage;
   return withPackLock(packDirOf(prepared.evidenceDir, opts.release), () => {
+    // The key first: a key that cannot be read must not leave an unsigned record behind for the next seal to refuse.
+    const signing = resolveSigningKey(opts.projectRoot, opts.note);
     writeTraceFiles(prepared.evidenceDir, opts.release, run.runId, {
       traceId: run.traceId,
       spans: run.spans,
@@ -106,7 +97,7 @@ export function writeRunEvidence(
     writeFileAtomic(join(written.packDir, 'junit', `${run.runId}.xml`), junitXml(JSON.parse(readFileSync(written.path, 'utf8')) as RunRecord));
     if (run.loadSummary) writeFileAtomic(join(written.packDir, 'load', `${run.runId}.summary.json`), canonicalJson(redact(run.loadSummary)));
     const reportPath = writeReport(written.packDir);
-    const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note, { ...(opts.reseal ? { reseal: true } : {}) });
+    const sealed = sealWithProjectKey(opts.projectRoot, written.packDir, opts.note, { ...(opts.reseal ? { reseal: true } : {}), signing });
     return { runFile: written.path, packDir: written.packDir, reportPath, sealed };
   });
 }
