@@ -29,10 +29,16 @@ export async function bakeCommand({ positionals, flags }: Parsed<typeof bakeSpec
   });
   progress.done();
   const r = s.result;
+  const exitCode = r.verdict.verdict === 'pass' ? ExitCode.pass : ExitCode.fail;
+  if (flags.json) {
+    const { bakeOutput } = await import('./output/bake.ts');
+    io.out(JSON.stringify(bakeOutput(s, { environment: flags.env, release: flags.release, clock: flags.clock }, exitCode), null, 2));
+    return exitCode;
+  }
   io.out(
     `${s.plan.name} — ${r.verdict.verdict.toUpperCase()}${r.resumedFrom !== null ? ` (resumed at checkpoint ${r.resumedFrom + 1})` : ''} · ${r.checkpoints.length} checkpoints · ${r.path}`,
   );
   for (const c of r.verdict.checks) io.out(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
   io.out(`evidence: ${s.packDir} (${s.sealed}) · report ${s.report}`);
-  return r.verdict.verdict === 'pass' ? ExitCode.pass : ExitCode.fail;
+  return exitCode;
 }

@@ -1,6 +1,7 @@
 // Every `drill` command, declared once: summary, arguments, flags. `drill --help`, each
 // command's `--help`, its usage line and its parser all come from here. A command's module is
 // imported only when that command runs, so `drill validate` and `drill --help` stay fast.
+import { resolve } from 'node:path';
 import type { CliIo } from './io.ts';
 import { defineCommand, parseCommand, type CommandSpec, type Parsed } from './spec.ts';
 
@@ -17,6 +18,11 @@ const reseal = {
   description: 'sign the release even though its pack no longer verifies (a file deleted, changed or added); recorded in the pack for reviewers',
 } as const;
 const evidenceDir = { type: 'string', placeholder: 'dir', description: "evidence directory (default: the config's evidenceDir)" } as const;
+const signingKey = {
+  type: 'string',
+  placeholder: 'file',
+  description: 'private key (PEM) the pack is signed with (default: $DRILLBOOK_SIGNING_KEY_FILE, else .drillbook/keys/signing.key)',
+} as const;
 
 export const listSpec = defineCommand({
   name: 'list',
@@ -47,7 +53,15 @@ export const runSpec = defineCommand({
       description: "release the evidence is filed under: evidence-pack/release-<tag> (default: the environment's name)",
     },
     reseal,
+    'signing-key': signingKey,
     json,
+    output: {
+      type: 'string',
+      short: 'o',
+      choices: ['yaml', 'json'],
+      description:
+        'with --dry-run on a kubernetes environment: print only the Chaos Mesh objects, as multi-document YAML or a JSON v1 List (for kubectl apply --dry-run=server -f -)',
+    },
   },
 });
 
@@ -101,7 +115,10 @@ export const keygenSpec = defineCommand({
   name: 'keygen',
   summary: 'make an ed25519 key pair for signing evidence packs',
   args: [],
-  flags: { out: { type: 'string', placeholder: 'dir', description: 'where to write the key pair (default .drillbook/keys)' } },
+  flags: {
+    out: { type: 'string', placeholder: 'dir', description: 'where to write the key pair (default .drillbook/keys)' },
+    rotate: { type: 'boolean', description: 'replace the pair with a new one; the old public key stays in keyring.pub, so its packs still verify' },
+  },
 });
 
 export const verifySpec = defineCommand({
@@ -109,7 +126,12 @@ export const verifySpec = defineCommand({
   summary: 'check an evidence pack: digests, signature, and every figure re-derived from raw data',
   args: [{ name: 'pack-dir', required: true, description: 'the evidence pack, e.g. evidence-pack/release-local' }],
   flags: {
-    key: { type: 'string', placeholder: 'public.pem', description: 'public key the signature must verify against' },
+    key: { type: 'string', multiple: true, placeholder: 'public.pem', description: 'public key the signature may verify against; give it again for more keys' },
+    keyring: {
+      type: 'string',
+      placeholder: 'file',
+      description: 'several PEM public keys in one file (keyring.pub), matched by keyid: a rotated-out key still verifies',
+    },
     'allow-unsigned': { type: 'boolean', description: 'accept a pack without a signature' },
     json,
   },
@@ -124,6 +146,7 @@ export const reviewSpec = defineCommand({
     'evidence-dir': evidenceDir,
     now: { type: 'string', placeholder: 'ISO-time', description: 'decide as of this time (default: now)' },
     reseal,
+    'signing-key': signingKey,
     json,
   },
 });
@@ -177,6 +200,8 @@ export const bakeSpec = defineCommand({
     duration: { type: 'string', placeholder: 'duration', description: "bake length, e.g. 72h (default: the bake's own)" },
     checkpoint: { type: 'string', placeholder: 'duration', description: "time between checkpoints, e.g. 1h (default: the bake's own)" },
     reseal,
+    'signing-key': signingKey,
+    json,
   },
 });
 
@@ -261,6 +286,20 @@ export const initSpec = defineCommand({
   },
 });
 
+export const schemaSpec = defineCommand({
+  name: 'schema',
+  summary: "print the JSON Schema of a command's --json output (docs/json-output.md)",
+  args: [
+    {
+      name: 'command',
+      required: true,
+      choices: ['run', 'bake', 'load', 'synth', 'verify', 'review', 'history'],
+      description: 'the command whose output it describes',
+    },
+  ],
+  flags: {},
+});
+
 export interface Command {
   spec: CommandSpec;
   /** Parses argv (UsageError on a bad command line), then loads the command's module and runs it. */
@@ -274,7 +313,22 @@ function bind<S extends CommandSpec>(spec: S, load: () => Promise<Handler<S>>): 
     spec,
     run: async (argv, io) => {
       const args = parseCommand(spec, argv);
-      return (await load())(args, io);
+      const handler = await load();
+      if (!('signing-key' in spec.flags)) return handler(args, io);
+      // --signing-key is DRILLBOOK_SIGNING_KEY_FILE for this one command: every seal reads the key there (evidence/keys.ts).
+      // A named key is read before the command starts: a bad one is exit 2 now, not after a drill ran.
+      const keyFile = (args.flags as Record<string, unknown>)['signing-key'];
+      const named = typeof keyFile === 'string' ? resolve(keyFile) : process.env.DRILLBOOK_SIGNING_KEY_FILE;
+      if (named) (await import('../evidence/keys.ts')).readPrivateKeyFile(named, typeof keyFile === 'string' ? '--signing-key' : 'DRILLBOOK_SIGNING_KEY_FILE');
+      if (typeof keyFile !== 'string') return handler(args, io);
+      const before = process.env.DRILLBOOK_SIGNING_KEY_FILE;
+      process.env.DRILLBOOK_SIGNING_KEY_FILE = resolve(keyFile);
+      try {
+        return await handler(args, io);
+      } finally {
+        if (before === undefined) delete process.env.DRILLBOOK_SIGNING_KEY_FILE;
+        else process.env.DRILLBOOK_SIGNING_KEY_FILE = before;
+      }
     },
   };
 }
@@ -296,6 +350,7 @@ export const commands: readonly Command[] = [
   bind(synthSpec, async () => (await import('./synthetics.ts')).synthCommand),
   bind(coverageSpec, async () => (await import('./synthetics.ts')).coverageCommand),
   bind(historySpec, async () => (await import('./history.ts')).historyCommand),
+  bind(schemaSpec, async () => (await import('./schema.ts')).schemaCommand),
   bind(bakeSpec, async () => (await import('./bake.ts')).bakeCommand),
   bind(scheduleSpec, async () => (await import('./schedule.ts')).scheduleCommand),
   bind(recoverSpec, async () => (await import('./recover.ts')).recoverCommand),

@@ -25,7 +25,9 @@ export async function historyCommand({ flags: values }: Parsed<typeof historySpe
   const index = buildRunIndex(records);
   if (existsSync(evidenceDir)) writeFileAtomic(join(evidenceDir, 'index.json'), canonicalJson(index));
   if (values.json) {
-    io.out(JSON.stringify(index, null, 2));
+    const { historyOutput } = await import('./output/history.ts');
+    const files = existsSync(evidenceDir) ? [join(evidenceDir, 'index.json')] : [];
+    io.out(JSON.stringify(historyOutput(index, { evidenceDir, runs: records.length, files }, ExitCode.pass), null, 2));
     return ExitCode.pass;
   }
   const ms = (v: number | null) => (v === null ? '—' : formatDuration(v));

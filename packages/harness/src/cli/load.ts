@@ -23,16 +23,23 @@ export async function loadCommand({ positionals, flags }: Parsed<typeof loadSpec
     const why = `its request is a path (${profile.request.path}); inside a drill the environment gives the base URL`;
     throw new UsageError(`--target <base-url> is needed for profile ${profile.name}: ${why}`);
   }
+  const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64))
+    throw new UsageError(`--workers must be a whole number from 1 to 64, not '${flags.workers}'`);
   const progress = createProgress(io);
   const summary = await runLoad(profile, {
     baseUrl: flags.target ?? profile.request.url!,
     clock: new RealClock(),
+    ...(workers !== undefined ? { workers } : {}),
     onSample: (s) =>
       progress.update(
         `${profile.name}: ${s.requests} req/s · ${s.failures} failed · p95 ${s.p95Ms.toFixed(1)} ms · ${s.vus} VUs${s.dropped ? ` · ${s.dropped} dropped` : ''}`,
       ),
   });
   progress.done();
-  io.out(flags.json ? JSON.stringify(summary, null, 2) : renderLoadSummary(profile.name, summary));
-  return summary.thresholdsOk ? ExitCode.pass : ExitCode.fail;
+  const exitCode = summary.thresholdsOk ? ExitCode.pass : ExitCode.fail;
+  if (flags.json)
+    io.out(JSON.stringify((await import('./output/load.ts')).loadOutput(profile.name, flags.target ?? profile.request.url!, summary, exitCode), null, 2));
+  else io.out(renderLoadSummary(profile.name, summary));
+  return exitCode;
 }

@@ -43,7 +43,11 @@ async function drillsToServe(projectRoot: string, files: string[]): Promise<Arra
 }
 
 function targetUrlOf(env: EnvironmentConfig): (target: string) => string | undefined {
-  return (target) => (env.kind === 'local' || env.kind === 'containers' ? undefined : env.targets[target]?.url);
+  return (target) => {
+    if (env.kind === 'local' || env.kind === 'containers') return undefined;
+    const url = env.targets[target]?.url;
+    return typeof url === 'string' ? url : undefined; // a URL kept in a Secret is read when a run opens the cluster
+  };
 }
 
 export async function remediateCommand({ positionals, flags }: Parsed<typeof remediateSpec>, io: CliIo): Promise<number> {

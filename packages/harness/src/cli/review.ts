@@ -46,8 +46,12 @@ export async function reviewCommand({ flags: values }: Parsed<typeof reviewSpec>
     writeFileAtomic(join(dir, 'go-no-go.json'), canonicalJson(verificationSummary(input, decision, sha256(readFileSync(join(dir, 'manifest.json'))))));
     return sealWithProjectKey(root, dir, (l) => io.err(l), { ...(values.reseal ? { reseal: true } : {}), adopt: Object.keys(files) });
   });
-  if (values.json) io.out(JSON.stringify(decision, null, 2));
-  else {
+  if (values.json) {
+    const { reviewOutput } = await import('./output/review.ts');
+    const written = { pack: dir, memo: join(dir, 'go-no-go.md'), summary: join(dir, 'go-no-go.json') };
+    const exitCode = decision.decision === 'GO' ? ExitCode.pass : ExitCode.fail;
+    io.out(JSON.stringify(reviewOutput(decision, { release: values.release, runs: runs.length, files: written, sealed }, exitCode), null, 2));
+  } else {
     io.out(`${decision.decision} for release ${values.release}`);
     for (const g of decision.gates) io.out(`  ${g.status === 'pass' ? '✓' : g.status === 'fail' ? '✗' : '?'} ${g.name.padEnd(46)} ${g.detail}`);
     io.out(`memo: ${relative(process.cwd(), join(dir, 'go-no-go.md'))} · pack ${sealed}`);

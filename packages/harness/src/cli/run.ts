@@ -2,6 +2,7 @@
 import { DefinitionError } from '../define/errors.ts';
 import { findProjectRoot, resolveDrillArg } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
+import { UsageError } from '../errors.ts';
 import { runDrill } from '../session/run-drill.ts';
 import type { runSpec } from './commands.ts';
 import { createProgress, type CliIo } from './io.ts';
@@ -14,11 +15,20 @@ export async function runCommand({ positionals, flags }: Parsed<typeof runSpec>,
     target = await resolveDrillArg(positionals['drill-file'], projectRoot);
   } catch (err) {
     if (!(err instanceof DefinitionError)) throw err;
-    if (flags.json) io.out(JSON.stringify({ exitCode: err.exitCode, verdict: null, runFile: null, runId: null, summary: err.message }, null, 2));
+    if (flags.json && !flags.output) io.out((await import('./output/run.ts')).printRunError(err.exitCode, err.message, flags['dry-run']));
     else io.err(err.message);
     return err.exitCode;
   }
   const drillName = flags.drill ?? target.drillName;
+  if (flags.output && !flags['dry-run']) throw new UsageError(`-o ${flags.output} prints the Kubernetes objects of a dry run: add --dry-run`);
+  if (flags['dry-run'] && (flags.json || flags.output)) {
+    // The plan as data, or the Chaos Mesh objects alone: output/run-command.ts.
+    const { dryRunDocument } = await import('./output/run-command.ts');
+    const doc = await dryRunDocument({ file: target.file, ...(drillName ? { drillName } : {}), environment: flags.env, projectRoot }, flags.output);
+    if (doc.stderr) io.err(doc.stderr);
+    if (doc.stdout) io.out(doc.stdout);
+    return doc.exitCode;
+  }
   const progress = createProgress(io);
   const result = await runDrill({
     file: target.file,
@@ -32,14 +42,7 @@ export async function runCommand({ positionals, flags }: Parsed<typeof runSpec>,
     progress: (line) => progress.update(line),
   });
   progress.done();
-  if (flags.json)
-    io.out(
-      JSON.stringify(
-        { exitCode: result.exitCode, verdict: result.verdict ?? null, runFile: result.runFile ?? null, runId: result.runId ?? null, summary: result.summary },
-        null,
-        2,
-      ),
-    );
+  if (flags.json) io.out(JSON.stringify((await import('./output/run-command.ts')).runDocument(result, flags.reseal), null, 2));
   else if (result.exitCode === ExitCode.usage || (result.exitCode === ExitCode.environment && !result.verdict)) io.err(result.summary);
   else io.out(result.summary);
   return result.exitCode;

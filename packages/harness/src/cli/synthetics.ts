@@ -28,7 +28,7 @@ export async function synthCommand({ positionals, flags: values }: Parsed<typeof
           baseUrl: values.target,
           ...(isBrowserJourney(j) ? { browser: await browsers.get(), screenshotDir: values.screenshots } : {}),
         });
-        out.push(r);
+        out.push({ file, outcome: r });
         if (!r.ok) failed++;
         if (!values.json) {
           io.out(`${r.ok ? '✓' : '✗'} ${j.name} (${r.runner})  trace ${r.traceId}${r.faroSessionId ? `  Faro session ${r.faroSessionId}` : ''}`);
@@ -40,8 +40,9 @@ export async function synthCommand({ positionals, flags: values }: Parsed<typeof
   } finally {
     await browsers.close();
   }
-  if (values.json) io.out(JSON.stringify(out, null, 2));
-  return failed ? ExitCode.fail : ExitCode.pass;
+  const exitCode = failed ? ExitCode.fail : ExitCode.pass;
+  if (values.json) io.out(JSON.stringify((await import('./output/synth.ts')).synthOutput(values.target, out, exitCode), null, 2));
+  return exitCode;
 }
 
 export async function coverageCommand({ positionals, flags: values }: Parsed<typeof coverageSpec>, io: CliIo): Promise<number> {

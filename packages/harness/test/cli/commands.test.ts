@@ -42,6 +42,7 @@ describe('every command', () => {
         'review',
         'run',
         'schedule',
+        'schema',
         'sim',
         'stage',
         'synth',

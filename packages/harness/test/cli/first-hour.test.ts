@@ -186,9 +186,9 @@ describe('drill list and drill run by name', () => {
   it("a run without --env and --release files its evidence under the drill's only environment", async () => {
     const r = await drill('run', 'calm', '--json');
     expect(r.code, r.err).toBe(0);
-    const result = JSON.parse(r.out) as { verdict: string; runFile: string };
+    const result = JSON.parse(r.out) as { verdict: string; files: { record: string } };
     expect(result.verdict).toBe('pass');
-    expect(result.runFile).toMatch(/evidence-pack\/release-box\/chaos-dr\/run-\d{8}-\d{6}\.json$/);
+    expect(result.files.record).toMatch(/evidence-pack\/release-box\/chaos-dr\/run-\d{8}-\d{6}\.json$/);
   });
 
   it('run on a bake, by name or by file, exits 2 and says to use drill bake', async () => {

@@ -106,7 +106,7 @@ describe('Drill your own service (README walk-through)', () => {
     const before = starts();
     const run = await drill('run', 'drills/first-game-day.ts', '--env', 'hosts', '--json');
     expect(run.code, run.err + run.out).toBe(0);
-    const result = JSON.parse(run.out) as { runFile: string; verdict: string };
+    const result = JSON.parse(run.out) as { files: { record: string }; verdict: string };
     expect(result.verdict).toBe('pass');
 
     // The supervisor restarted the service exactly once, after Drillbook killed the process the pid file named.
@@ -116,7 +116,7 @@ describe('Drill your own service (README walk-through)', () => {
     const restarted = after.at(-1)!;
     expect(restarted.pid).not.toBe(killed.pid);
 
-    const record = JSON.parse(readFileSync(resolve(dir, result.runFile), 'utf8')) as RunRecord;
+    const record = JSON.parse(readFileSync(resolve(dir, result.files.record), 'utf8')) as RunRecord;
     const injected = record.events.find((e) => e.kind === 'fault.injected')!;
     expect(injected.kind === 'fault.injected' && injected.targets.join(' ')).toContain(String(killed.pid));
     const ttr = record.measures['kill.ttr']!.value as number;
@@ -126,7 +126,7 @@ describe('Drill your own service (README walk-through)', () => {
     console.log(`init walk-through: TTR ${ttr} ms; recovery − supervisor restart = ${error} ms (limit ±${PROBE_EVERY_MS + 100} ms)`);
     expect(Math.abs(error)).toBeLessThanOrEqual(PROBE_EVERY_MS + 100);
 
-    const pack = dirname(result.runFile);
+    const pack = dirname(result.files.record);
     const verify = await drill('verify', pack, '--key', '.drillbook/keys/signing.pub');
     expect(verify.code, verify.err + verify.out).toBe(0);
     // The private key stays in .drillbook/ (which init ignored in git), never in the pack.
