@@ -34,7 +34,8 @@ export default defineConfig({
       targets: {
         // No url: HTTP goes through the API server's pod proxy to a ready pod, as a port-forward would.
         api: { selector: { app: 'graph-api' }, namespace: 'intelgraph', port: 'http' },
-        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph' },
+        // SQL probes and migrations read the database's URL from a Secret, as a team keeps its credentials.
+        db: { selector: { app: 'graph-db' }, namespace: 'intelgraph', url: { secret: 'graph-db-drill', key: 'url' } },
       },
     },
   },

@@ -17,6 +17,7 @@ const STAGE_TESTS = [
   'packages/harness/test/project/init-walkthrough.test.ts',
   'packages/harness/test/containers/containers-{gameday,cleanup,environment}.test.ts',
   'packages/harness/test/kube/*-stage.test.ts',
+  'packages/harness/test/evidence/report.test.ts',
 ];
 const ALL = ['packages/*/test/**/*.test.ts'];
 

@@ -8,7 +8,7 @@ import steady from '../load/outage-background.ts';
 export default defineGameDay({
   name: 'gameday-dependency-outage',
   title: 'Game-day 1: PostgreSQL outage under load',
-  environments: ['local', 'stage'],
+  environments: ['local', 'stage', 'sim'],
   load: steady,
   steadyState: [
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms', timeout: '1s' }),

@@ -88,10 +88,22 @@ const kubernetesTarget = strictObject({
   /** The pods' namespace; must be on the environment's allow-list. */
   namespace: z.string().optional(),
   /**
-   * Base URL of the target's HTTP API (probes and load go here). Without it, HTTP goes through the API
-   * server's pod proxy to one ready pod, chosen again when that pod goes away.
+   * Base URL of the target's HTTP API (probes and load go here), or a database URL (`postgres://…`, for SQL
+   * probes and migrations) — given here or read from a Secret in the target's namespace:
+   * `{ secret: 'graph-db-drill', key: 'url' }`. Without it, HTTP goes through the API server's pod proxy to
+   * one ready pod, chosen again when that pod goes away.
    */
-  url: z.string().optional(),
+  url: z
+    .union([
+      z.string(),
+      strictObject({
+        /** A Secret in the target's namespace. */
+        secret: z.string().min(1),
+        /** The key in the Secret's data holding the URL. @default 'url' */
+        key: z.string().min(1).default('url'),
+      }),
+    ])
+    .optional(),
   /** The pods' HTTP port (a number or the port's name) when `url` is not given. @default the first container port */
   port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).optional(),
 });

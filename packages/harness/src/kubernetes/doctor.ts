@@ -36,6 +36,8 @@ export function requiredAccess(env: KubernetesEnvironment): Array<{ verb: string
     out.push({ verb: 'list', group: '', resource: 'events', namespace });
     out.push({ verb: 'get', group: '', resource: 'pods', subresource: 'proxy', namespace });
   }
+  for (const t of Object.values(env.targets))
+    if (t.url && typeof t.url !== 'string') out.push({ verb: 'get', group: '', resource: 'secrets', namespace: t.namespace ?? env.namespaces[0]! });
   if (env.load?.k6Operator)
     for (const verb of ['create', 'get', 'watch', 'delete']) out.push({ verb, group: 'k6.io', resource: 'testruns', namespace: env.load.k6Operator.namespace });
   for (const ref of [env.prometheus, env.alertmanager, env.traces?.tempo, env.traces?.jaeger])

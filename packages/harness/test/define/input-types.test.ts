@@ -101,7 +101,7 @@ describe('the derived input types are as precise as the hand-written ones were',
       prometheus?: string | { service: string };
       alertmanager?: string | { service: string };
       traces?: { tempo?: string | { service: string }; jaeger?: string | { service: string } };
-      targets: Record<string, { selector: Record<string, string>; namespace?: string; url?: string; port?: string | number }>;
+      targets: Record<string, { selector: Record<string, string>; namespace?: string; url?: string | { secret: string; key: string }; port?: string | number }>;
       load?: { k6Operator?: { namespace: string } };
     }>();
     expectTypeOf<EnvironmentConfig['kind']>().toEqualTypeOf<'local' | 'hosts' | 'kubernetes' | 'containers'>();

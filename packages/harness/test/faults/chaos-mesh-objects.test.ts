@@ -66,7 +66,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'dependency-outage',
     fault: (selection) => ({ kind: 'dependency-outage', target: 'db', selection, duration: 90_000 }),
-    expect: { kind: 'NetworkChaos', spec: { action: 'partition', direction: 'both', duration: '90s', selector: { labelSelectors: { app: 'graph-db' } } } },
+    expect: { kind: 'PodChaos', spec: { action: 'pod-failure', duration: '90s', selector: { labelSelectors: { app: 'graph-db' } } } },
   },
   {
     name: 'stress',

@@ -189,7 +189,7 @@ describe('Chaos Mesh provider against the simulated API server', () => {
       /no target selected \(condition Selected=False\); events: Warning Failed: Failed to select targets: no pod is selected/,
     );
     await provider.revert(record, revertCtx());
-    expect(sim.get('NetworkChaos', 'intelgraph', dataOf(record).name)).toBeUndefined();
+    expect(sim.get('PodChaos', 'intelgraph', dataOf(record).name)).toBeUndefined();
   });
 
   it.skipIf(!haveCrds)('an object that breaks the CRD schema is rejected by the API server with a 422 naming the field', async () => {

@@ -93,4 +93,17 @@ describe('the nightly drill on Kubernetes (the simulated API server over the loc
       process.chdir(prev);
     }
   }, 300_000);
+
+  // Last: the outage leaves the availability burn alerts firing for a while, which a bake after it would count.
+  it('game-day 1: the database pods fail (PodChaos pod-failure), both alerts fire, the service comes back; its pack verifies', async () => {
+    const before = sim.sim.requests.length;
+    const record = await runSeedDrill(project.root, 'gameday-dependency-outage', 'sim');
+    const calls = sim.sim.requests.slice(before);
+    expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/podchaos'))).toBe(true);
+    // The SQL probe's database URL came from the Secret, as a team keeps its credentials.
+    expect(calls.some((c) => c.method === 'GET' && c.path.endsWith('/secrets/graph-db-drill'))).toBe(true);
+    expect(record.measures['db-outage.ttd']!.value).toBeGreaterThan(0);
+    expect(record.measures['db-outage.ttr']!.value).toBeGreaterThan(0);
+    console.log(`sim: db-outage TTD ${record.measures['db-outage.ttd']!.value} ms, TTR ${record.measures['db-outage.ttr']!.value} ms`);
+  }, 300_000);
 });

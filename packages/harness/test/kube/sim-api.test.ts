@@ -189,7 +189,7 @@ describe('proxy subresources', () => {
     expect(seen.at(-1)!.headers.authorization).toBe(basicAuthHeader(stage.auth.alertmanager));
   });
 
-  it('bounded both ways; a wrong port, an unknown service and a pod that is not ready are refused with a Status', async () => {
+  it('bounded both ways; a wrong port, an unknown service and a pod whose container is not running are refused with a Status', async () => {
     const before = seen.length;
     const big = await call(sim, '/api/v1/namespaces/intelgraph/services/graph-api/proxy/ingest', { method: 'POST', body: 'y'.repeat(4096) });
     expect(big.status).toBe(413);
@@ -205,7 +205,7 @@ describe('proxy subresources', () => {
     expect(await ready.text()).toBe('ok GET /healthz');
     const notReady = await call(sim, `/api/v1/namespaces/intelgraph/pods/${byReplica.get('replica-2')}/proxy/healthz`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ kind: 'Status', code: 503, message: expect.stringMatching(/not ready/) });
+    expect(await notReady.json()).toMatchObject({ kind: 'Status', code: 503, message: expect.stringMatching(/has no running container/) });
     expect((await call(sim, '/api/v1/namespaces/intelgraph/pods/graph-db-0/proxy/')).status).toBe(503);
   });
 });

@@ -52,6 +52,8 @@ export const RESOURCES: ResourceDef[] = [
     writable: true,
     validated: false,
   },
+  // Read by drills: the database URL a target names by Secret (graph-db-drill).
+  { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, ...read },
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], ...read },
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true, ...read },
   {

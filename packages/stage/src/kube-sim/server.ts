@@ -131,6 +131,7 @@ export class KubeSim {
         uid: () => this.nextUid(),
         log: opts.log ?? (() => {}),
         seed: opts.stage.urls.control,
+        databaseUrl: opts.stage.urls.databaseViaProxy,
       });
       this.tempo = opts.tempo ?? new SimTempo();
       backend = new StageBackend(this.store, this.mirror, control, {
@@ -543,8 +544,10 @@ export class KubeSim {
     if (port && port !== String(container.containerPort) && port !== container.name)
       throw new ApiError(503, 'ServiceUnavailable', `pod "${name}" has no port ${port}`);
     if (pod.metadata.labels?.app === DB_APP) throw new ApiError(503, 'ServiceUnavailable', `pod "${name}" speaks PostgreSQL, not HTTP`);
-    const ready = ((pod.status?.conditions ?? []) as Array<{ type: string; status: string }>).some((c) => c.type === 'Ready' && c.status === 'True');
-    if (!ready) throw new ApiError(503, 'ServiceUnavailable', `pod "${name}" is not ready`);
+    // As the API server does: the pod proxy reaches a pod whose container runs, ready or not (readiness
+    // decides a Service's endpoints, not the proxy), so a drill sees the service's own answer, 5xx included.
+    const running = ((pod.status?.containerStatuses ?? []) as Array<{ state?: { running?: unknown } }>).some((c) => c.state?.running);
+    if (!running) throw new ApiError(503, 'ServiceUnavailable', `pod "${name}" has no running container`);
     return { url: `http://127.0.0.1:${container.containerPort}` };
   }
 }

@@ -13,6 +13,8 @@ export const MONITORING_NAMESPACE = 'monitoring';
 export const API_APP = 'graph-api';
 export const DB_APP = 'graph-db';
 export const DB_POD = 'graph-db-0';
+/** The Secret holding the database URL drills use (key `url`). */
+export const DB_SECRET = 'graph-db-drill';
 /** Annotation naming the stage replica behind a graph-api pod. */
 export const REPLICA_ANNOTATION = 'drillbook.dev/stage-replica';
 
@@ -64,7 +66,15 @@ export class StageMirror {
   constructor(
     private readonly store: ObjectStore,
     private readonly control: StageControl,
-    private readonly opts: { replicaIntervalMs: number; statusIntervalMs: number; uid: () => string; log: (line: string) => void; seed: string },
+    private readonly opts: {
+      replicaIntervalMs: number;
+      statusIntervalMs: number;
+      uid: () => string;
+      log: (line: string) => void;
+      seed: string;
+      /** The database as the service reaches it (through the stage's `db` fault proxy), for the `graph-db-drill` Secret. */
+      databaseUrl?: string;
+    },
   ) {
     this.hash = templateHash(opts.seed);
   }
@@ -336,6 +346,16 @@ export class StageMirror {
         spec: { finalizers: ['kubernetes'] },
         status: { phase: 'Active' },
       });
+    // What a team keeps in a Secret for its drills: how to reach the database. Through the `db` proxy, so a
+    // NetworkChaos on graph-db cuts the drill's own SQL too, as a partition of the pod would.
+    if (this.opts.databaseUrl)
+      this.put({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: DB_SECRET, namespace: APP_NAMESPACE, labels: { app: DB_APP } },
+        type: 'Opaque',
+        data: { url: Buffer.from(this.opts.databaseUrl).toString('base64') },
+      } as unknown as SimObject);
     SERVICES.forEach((s, i) =>
       this.put({
         apiVersion: 'v1',

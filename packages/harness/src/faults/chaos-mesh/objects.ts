@@ -96,7 +96,9 @@ export function chaosObjectFor(fault: FaultSpec, env: KubernetesEnvironment, ids
         spec: { ...base, duration: goDuration(fault.duration), stressors: { cpu: { workers: fault.cpu.workers, load: fault.cpu.load } } },
       };
     case 'dependency-outage':
-      return { apiVersion, kind: 'NetworkChaos', metadata, spec: { ...base, action: 'partition', direction: 'both', duration: goDuration(fault.duration) } };
+      // The dependency is down (its pods fail: connections refused), as the local stage stops PostgreSQL.
+      // A dependency that hangs instead is a different fault: fault.network({ blackhole: true }) → partition.
+      return { apiVersion, kind: 'PodChaos', metadata, spec: { ...base, action: 'pod-failure', duration: goDuration(fault.duration) } };
     case 'network': {
       const spec: Record<string, unknown> = { ...base, duration: goDuration(fault.duration), direction: fault.direction };
       if (fault.dependency) {

@@ -65,7 +65,11 @@ export const migrationProvider: FaultProvider = {
   // including a Kubernetes environment whose target names one (port-forward or in-cluster).
   supports(fault, env: EnvironmentConfig) {
     if (fault.kind !== 'migration') return false;
-    if (env.kind === 'kubernetes') return /^postgres(ql)?:\/\//.test(env.targets[(fault as MigrationFault).target]?.url ?? '');
+    if (env.kind === 'kubernetes') {
+      const url = env.targets[(fault as MigrationFault).target]?.url;
+      // A URL kept in a Secret is a database's by the team's say-so; it is read when the run opens the cluster.
+      return typeof url === 'object' || /^postgres(ql)?:\/\//.test(url ?? '');
+    }
     return env.kind === 'local' || env.kind === 'hosts';
   },
 

@@ -8,7 +8,7 @@ import type { KubernetesEnvironment, UrlOrService } from '../../define/config.ts
 import type { DrillPlan } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
 import { ApiServerForwarder, parseServiceRef, podProxyPath, serviceProxyPath, type ProxyRoute } from '../../kubernetes/api-proxy.ts';
-import { labelSelector, loadKubeConfig, serverOf } from '../../kubernetes/client.ts';
+import { apiErrorMessage, labelSelector, loadKubeConfig, serverOf } from '../../kubernetes/client.ts';
 import { listPods, podPort } from '../../kubernetes/pods.ts';
 import { clusterChecks } from '../../kubernetes/checks.ts';
 import { sweepChaosObjects } from '../../faults/chaos-mesh/leftovers.ts';
@@ -16,7 +16,7 @@ import { PrometheusClient } from '../../observe/prometheus.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
 import type { OpenEnvironment, OpenOptions } from '../environment.ts';
 import { openTelemetry } from './telemetry.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 
 /** A target's pods behind the pod proxy: one ready pod, remembered until a request to it fails. */
 function podRoute(kc: KubeConfig, name: string, target: KubernetesEnvironment['targets'][string], namespace: string): ProxyRoute {
@@ -26,9 +26,10 @@ function podRoute(kc: KubeConfig, name: string, target: KubernetesEnvironment['t
     async base() {
       if (chosen) return chosen;
       const pods = await listPods(kc, namespace, target.selector);
-      const ready = pods.filter((p) => p.ready);
-      const pod = ready[0];
-      if (!pod) throw new Error(`no ready pod (${pods.length} found${pods.length ? `: ${pods.map((p) => `${p.name} ${p.phase}`).join(', ')}` : ''})`);
+      // A ready pod when there is one; else a running one, as a port-forward would still reach it: the
+      // drill then sees the service's own answer (its 5xx counted by its metrics), not a refusal of ours.
+      const pod = pods.find((p) => p.ready) ?? pods.find((p) => p.phase === 'Running');
+      if (!pod) throw new Error(`no running pod (${pods.length} found${pods.length ? `: ${pods.map((p) => `${p.name} ${p.phase}`).join(', ')}` : ''})`);
       const port = podPort(pod, target.port);
       if (port === undefined)
         throw new Error(`pod ${pod.name} declares no port${typeof target.port === 'string' ? ` named '${target.port}'` : ''}; set the target's port`);
@@ -39,6 +40,21 @@ function podRoute(kc: KubeConfig, name: string, target: KubernetesEnvironment['t
       chosen = undefined;
     },
   };
+}
+
+/** A value kept in a Secret of the target's namespace (a database URL with its password): read once, never logged. */
+async function readSecretValue(kc: KubeConfig, namespace: string, name: string, key: string): Promise<string> {
+  let secret;
+  try {
+    secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
+  } catch (err) {
+    throw new EnvironmentError(
+      `Secret ${namespace}/${name} could not be read: ${apiErrorMessage(err)} (grant get on secrets, or give the target's url in the config)`,
+    );
+  }
+  const value = secret.data?.[key];
+  if (!value) throw new EnvironmentError(`Secret ${namespace}/${name} has no key '${key}' (it has ${Object.keys(secret.data ?? {}).join(', ') || 'none'})`);
+  return Buffer.from(value, 'base64').toString('utf8');
 }
 
 function serviceRoute(ref: string): ProxyRoute {
@@ -73,8 +89,15 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
     const tempo = await endpoint(config.traces?.tempo);
     const jaeger = await endpoint(config.traces?.jaeger);
     const targetUrls: Record<string, string> = {};
-    for (const [target, spec] of Object.entries(config.targets))
-      targetUrls[target] = spec.url ?? (await forward(podRoute(kc, target, spec, spec.namespace ?? config.namespaces[0]!), false));
+    for (const [target, spec] of Object.entries(config.targets)) {
+      const namespace = spec.namespace ?? config.namespaces[0]!;
+      targetUrls[target] =
+        typeof spec.url === 'string'
+          ? spec.url
+          : spec.url
+            ? await readSecretValue(kc, namespace, spec.url.secret, spec.url.key)
+            : await forward(podRoute(kc, target, spec, namespace), false);
+    }
 
     t = await openTelemetry(opts.clock, prometheus);
     const telemetry = t;
@@ -82,7 +105,7 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
     const lookup = (target: string) => {
       const spec = config.targets[target];
       if (!spec) throw new EnvironmentError(`environment '${name}' has targets ${Object.keys(config.targets).join(', ')}; there is no '${target}'`);
-      return { kind: 'kubernetes' as const, name: target, namespace: spec.namespace ?? config.namespaces[0]!, ...spec };
+      return { kind: 'kubernetes' as const, name: target, namespace: spec.namespace ?? config.namespaces[0]!, ...spec, url: targetUrls[target]! };
     };
     return {
       name,
@@ -96,8 +119,7 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
       traceSource: selectTraceSource({ tempo: tempo?.url, jaeger: jaeger?.url }, t.traces, traceHeaders),
       rum: t.rum,
       targetUrl: (target) => {
-        lookup(target);
-        return targetUrls[target]!;
+        return lookup(target).url;
       },
       databaseUrl: (target) => {
         const url = lookup(target).url;
@@ -114,7 +136,8 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
         ...(prom ? { prometheus: prom.url } : {}),
         ...(alertmanager ? { alertmanager: alertmanager.url } : {}),
         telemetry: t.telemetryUrl,
-        ...Object.fromEntries(Object.entries(targetUrls).map(([k, v]) => [`target.${k}`, v])),
+        // The forwarders only: a URL read from a Secret carries a password and stays out of the record.
+        ...Object.fromEntries(Object.entries(config.targets).flatMap(([k, spec]) => (spec.url ? [] : [[`target.${k}`, targetUrls[k]!]]))),
       },
       facts: { kubernetes: { context: config.context, server } },
       preflight: (plan: DrillPlan) => clusterChecks(kc, config, plan),

@@ -49,6 +49,14 @@ export async function preflight(plan: DrillPlan, envName: string, envConfig: Env
             `phase '${phase}' expects alert '${alert}', but Prometheus at ${on.prometheus.baseUrl} has no such alerting rule loaded (load the rule, or fix the name)`,
           );
       checked.push(`Prometheus ${on.prometheus.baseUrl}: ${loaded.size} alerting rules, ${expected.size} expected present`);
+      // An expected alert already firing cannot be seen to fire: its TTD would be a leftover of the past
+      // (a long-lived stage after the last drill's outage), so the run waits for a clean baseline.
+      const firing = new Set((await on.prometheus.alerts(AbortSignal.timeout(TIMEOUT_MS))).filter((a) => a.state === 'firing').map((a) => a.labels.alertname));
+      for (const [alert, phase] of expected)
+        if (firing.has(alert))
+          problems.push(
+            `phase '${phase}' expects alert '${alert}' to fire, but it is firing already, before any fault: its TTD could not be measured (wait until it resolves, e.g. after an earlier drill's outage, and run again)`,
+          );
     } catch (err) {
       problems.push(`Prometheus at ${on.prometheus.baseUrl} does not answer: ${(err as Error).message}`);
     }
