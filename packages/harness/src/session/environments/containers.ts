@@ -143,10 +143,7 @@ export async function openContainers(name: string, config: ContainersEnvironment
 
   const telemetryServices = Object.keys(config.services);
   const t = await openTelemetry(opts.clock, undefined, telemetryServices);
-  closers.push(
-    () => t.alerts.close(),
-    () => t.telemetry.close(),
-  );
+  closers.push(() => t.close());
   const targets: Record<string, ContainerTarget> = {};
   const fronts: Record<string, string> = {};
   const metricsTargets: Array<{ job: string; target: string }> = [];
@@ -240,13 +237,8 @@ export async function openContainers(name: string, config: ContainersEnvironment
     name,
     config,
     prometheus,
-    alerts: t.alerts,
-    faultMetrics: t.faultMetrics,
-    telemetryHeaders: t.telemetryHeaders,
-    receiverFacts: t.receiverFacts,
-    traces: t.traces,
+    ...t.receivers,
     traceSource: selectTraceSource(undefined, t.traces),
-    rum: t.rum,
     targetUrl: url,
     databaseUrl: url,
     resolveTarget: lookup,

@@ -25,13 +25,8 @@ export async function openHosts(name: string, config: Extract<EnvironmentConfig,
     name,
     config,
     prometheus,
-    alerts: t.alerts,
-    faultMetrics: t.faultMetrics,
-    telemetryHeaders: t.telemetryHeaders,
-    receiverFacts: t.receiverFacts,
-    traces: t.traces,
+    ...t.receivers,
     traceSource: selectTraceSource(config.traces, t.traces),
-    rum: t.rum,
     targetUrl: url,
     databaseUrl: url,
     resolveTarget: lookup,
@@ -39,8 +34,7 @@ export async function openHosts(name: string, config: Extract<EnvironmentConfig,
     urls: { ...(config.prometheus ? { prometheus: config.prometheus } : {}), telemetry: t.telemetryUrl, alertWebhook: t.webhookUrl },
     facts: {},
     async close() {
-      await t.alerts.close();
-      await t.telemetry.close();
+      await t.close();
     },
   };
 }

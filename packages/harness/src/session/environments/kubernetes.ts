@@ -111,13 +111,9 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
       name,
       config,
       prometheus,
-      alerts: t.alerts,
-      faultMetrics: t.faultMetrics,
-      telemetryHeaders: t.telemetryHeaders,
+      ...t.receivers,
       receiverFacts: () => ({ ...telemetry.receiverFacts(), apiServerProxy: Object.fromEntries(forwarders.map((f) => [f.route.describe, { ...f.stats }])) }),
-      traces: t.traces,
       traceSource: selectTraceSource({ tempo: tempo?.url, jaeger: jaeger?.url }, t.traces, traceHeaders),
-      rum: t.rum,
       targetUrl: (target) => {
         return lookup(target).url;
       },
@@ -153,16 +149,12 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
         return { ready: pods.filter((p) => p.ready).length, total: pods.length };
       },
       async close() {
-        await telemetry.alerts.close();
-        await telemetry.telemetry.close();
+        await telemetry.close();
         await closeForwarders();
       },
     };
   } catch (err) {
-    if (t) {
-      await t.alerts.close();
-      await t.telemetry.close();
-    }
+    await t?.close();
     await closeForwarders();
     throw err;
   }

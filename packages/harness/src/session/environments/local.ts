@@ -67,8 +67,7 @@ export async function openLocal(name: string, config: Extract<EnvironmentConfig,
       log: opts.log,
     });
   } catch (err) {
-    await t.alerts.close();
-    await t.telemetry.close();
+    await t.close();
     rmSync(own.dir, { recursive: true, force: true });
     throw err;
   }
@@ -88,13 +87,8 @@ export async function openLocal(name: string, config: Extract<EnvironmentConfig,
     name,
     config,
     prometheus,
-    alerts: t.alerts,
-    faultMetrics: t.faultMetrics,
-    telemetryHeaders: t.telemetryHeaders,
-    receiverFacts: t.receiverFacts,
-    traces: t.traces,
+    ...t.receivers,
     traceSource: selectTraceSource(undefined, t.traces),
-    rum: t.rum,
     targetUrl: (target) => lookup(target).url,
     databaseUrl: (target) => lookup(target).url,
     resolveTarget: lookup,
@@ -116,8 +110,7 @@ export async function openLocal(name: string, config: Extract<EnvironmentConfig,
     },
     facts: { stageReadyMs: stage.readyInMs, ...(opts.history ? { syntheticHistory: { ...opts.history.decision, ...stage.history } } : {}) },
     async close() {
-      await t.alerts.close();
-      await t.telemetry.close();
+      await t.close();
       await stage.stop();
       rmSync(own.dir, { recursive: true, force: true });
     },

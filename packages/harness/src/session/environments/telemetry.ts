@@ -26,5 +26,11 @@ export async function openTelemetry(clock: Clock, prometheus: PrometheusClient |
   const webhookUrl = await alerts.listen();
   const telemetryHeaders = { authorization: `Bearer ${telemetry.otlpToken}` };
   const receiverFacts = () => ({ alertsRejected: alerts.rejections(), traceStore: traces.stats(), rumDropped: { ...rum.dropped } });
-  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics, telemetryHeaders, receiverFacts };
+  /** The fields every environment hands the run from its receivers (spread into an OpenEnvironment). */
+  const receivers = { alerts, faultMetrics, telemetryHeaders, receiverFacts, traces, rum };
+  const close = async () => {
+    await alerts.close();
+    await telemetry.close();
+  };
+  return { traces, rum, telemetry, telemetryUrl, alerts, webhookUrl, faultMetrics, telemetryHeaders, receiverFacts, receivers, close };
 }
