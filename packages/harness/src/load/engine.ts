@@ -153,6 +153,8 @@ interface Recorders {
 export class LoadEngine {
   checkPasses = 0;
   checkFails = 0;
+  /** Iterations cut off by the stop (graceful stop over, or the hard stop): not counted as requests. */
+  interrupted = 0;
   private activeVUs = 0;
   private maxVUsSeen = 0;
   private secRequests = 0;
@@ -246,9 +248,15 @@ export class LoadEngine {
     return r;
   }
 
-  private async iteration(scenario: string, sender: Sender, intendedPerf?: number): Promise<void> {
+  private async iteration(scenario: string, sender: Sender, stop: { interrupting: boolean }, intendedPerf?: number): Promise<void> {
     const p0 = performance.now();
     const { status, bytes } = await sent(sender);
+    // Cut off by the run's own stop (k6's "interrupted iteration"): not the service's failure, so
+    // neither a request nor a failed one — a drill's last second would otherwise show a breach.
+    if (status === 0 && stop.interrupting) {
+      this.interrupted++;
+      return;
+    }
     const end = performance.now();
     const dur = end - p0;
     const r = this.recordersFor(scenario, status);
@@ -281,7 +289,11 @@ export class LoadEngine {
     if (!part.active) return;
     await sleep(startPerf - performance.now(), signal);
     const dispatchers: Sender[] = [];
-    const onRunAbort = () => dispatchers.forEach((d) => void d.destroy());
+    const stop = { interrupting: false };
+    const onRunAbort = () => {
+      stop.interrupting = true;
+      dispatchers.forEach((d) => void d.destroy());
+    };
     signal.addEventListener('abort', onRunAbort, { once: true });
     const inflight = new Set<Promise<void>>();
     const length = scenarioDuration(s);
@@ -312,7 +324,7 @@ export class LoadEngine {
         }
         busy++;
         this.activeVUs++;
-        const it = this.iteration(name, shared, startPerf + off).finally(() => (busy--, this.activeVUs--, inflight.delete(it)));
+        const it = this.iteration(name, shared, stop, startPerf + off).finally(() => (busy--, this.activeVUs--, inflight.delete(it)));
         inflight.add(it);
       }
     } else {
@@ -333,7 +345,7 @@ export class LoadEngine {
           if (s.executor === 'per-vu-iterations' && mine-- <= 0) break;
           if (s.executor === 'shared-iterations' && shared-- <= 0) break;
           this.activeVUs++;
-          const it = this.iteration(name, connection);
+          const it = this.iteration(name, connection, stop);
           inflight.add(it);
           try {
             await it;
@@ -347,6 +359,7 @@ export class LoadEngine {
     }
     // Graceful stop: in-flight iterations may finish within gracefulStop, then are interrupted.
     await Promise.race([Promise.all([...inflight]), sleep(s.gracefulStop, signal)]);
+    stop.interrupting = true;
     await Promise.all(dispatchers.map((d) => d.destroy()));
     await Promise.allSettled([...inflight]);
     signal.removeEventListener('abort', onRunAbort);
