@@ -4,6 +4,7 @@ import type { FaultProvider } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
 import { containerProcessProvider } from './containers/process.ts';
 import { containerProxyProvider } from './containers/proxy.ts';
+import { containerStressProvider } from './containers/stress.ts';
 import { customProvider } from './custom.ts';
 import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
 import { processProvider } from './local/process.ts';
@@ -22,7 +23,7 @@ export const localProviders: readonly FaultProvider[] = [
 ];
 
 /** The containers environment's: kill/pause through the engine's processes, network faults through the harness's proxies. */
-export const containerProviders: readonly FaultProvider[] = [containerProcessProvider, containerProxyProvider];
+export const containerProviders: readonly FaultProvider[] = [containerProcessProvider, containerProxyProvider, containerStressProvider];
 
 export class ProviderRegistry {
   private readonly byName = new Map<string, FaultProvider>();

@@ -79,7 +79,7 @@ export default defineGameDay({ name: 'bad', environments: ['local'],
     expect(nightly.out).toMatch(/NetworkChaos intelgraph\/drillbook-run-dry-\d+-slow-db/);
     const outage = drill('run', 'drills/gameday-dependency-outage.ts', '--env', 'stage', '--dry-run');
     expect(outage.code, outage.err).toBe(0);
-    expect(outage.out).toMatch(/"action":"partition"/);
+    expect(outage.out).toMatch(/PodChaos .*"action":"pod-failure"/);
     // Validated against the published CRDs where this machine has them (named by DRILLBOOK_CHAOS_MESH_CRDS); a clone on its own says so.
     for (const out of [nightly.out, outage.out]) {
       expect(out).toMatch(haveChaosMeshCrds ? /valid against the Chaos Mesh CRD schema/ : /not validated: set DRILLBOOK_CHAOS_MESH_CRDS/);

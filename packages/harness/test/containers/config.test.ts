@@ -95,3 +95,21 @@ describe('placeholders and start order', () => {
     expect(startOrder({ web: { dependsOn: ['api'] }, api: { dependsOn: ['db', 'cache'] }, db: {}, cache: {} })).toEqual(['db', 'cache', 'api', 'web']);
   });
 });
+
+describe('the cgroups a container stressor joins', () => {
+  const have = (dirs: string[]) => (dir: string) => dirs.includes(dir);
+  it('v1: the cpu, cpuacct and cpuset hierarchies of the container (joined mounts too)', async () => {
+    const { cgroupDirsOf } = await import('../../src/faults/containers/stress.ts');
+    const text = '9:name=systemd:/docker/abc\n4:memory:/docker/abc\n3:cpuset:/docker/abc\n2:cpu,cpuacct:/docker/abc\n0::/\n';
+    const dirs = ['/sys/fs/cgroup/cpuset/docker/abc', '/sys/fs/cgroup/cpu,cpuacct/docker/abc'];
+    expect(cgroupDirsOf(text, have(dirs))).toEqual(dirs);
+  });
+  it('v2: the one unified directory (at the root, or under unified/ in hybrid mode)', async () => {
+    const { cgroupDirsOf } = await import('../../src/faults/containers/stress.ts');
+    expect(cgroupDirsOf('0::/system.slice/docker-abc.scope\n', have(['/sys/fs/cgroup/system.slice/docker-abc.scope']))).toEqual([
+      '/sys/fs/cgroup/system.slice/docker-abc.scope',
+    ]);
+    expect(cgroupDirsOf('0::/docker/abc\n', have(['/sys/fs/cgroup/unified/docker/abc']))).toEqual(['/sys/fs/cgroup/unified/docker/abc']);
+    expect(cgroupDirsOf('0::/docker/abc\n', have([]))).toEqual([]);
+  });
+});

@@ -1,7 +1,8 @@
 // The proof of the containers environment (issue #17): images of a small service of its own
 // and of PostgreSQL, built here from host binaries, run as a game-day by `drill run --env
 // containers` — a container kill that Docker's restart policy undoes, a pause, a delay on the
-// service's traffic to the database through the harness's proxy, the database stopped — with the local stage's
+// service's traffic to the database through the harness's proxy, the database stopped, CPU stress
+// inside a container's cgroup — with the local stage's
 // Prometheus scraping the service; the pack verifies and nothing is left behind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ describe('a game-day on the containers environment', () => {
           { name: 'api-pause', fault: fault.podFailure({ target: 'api', duration: '1s' }), expect: { recoverWithin: '30s' } },
           { name: 'db-delay', fault: fault.network({ target: 'api', dependency: 'db', delay: '300ms', duration: '2s' }), expect: { recoverWithin: '30s' } },
           { name: 'db-outage', fault: fault.dependencyOutage({ target: 'db', duration: '2s' }), expect: { recoverWithin: '30s' } },
+          { name: 'api-stress', fault: fault.stress({ target: 'api', duration: '2s', cpu: { workers: 1, load: 50 } }), expect: { recoverWithin: '30s' } },
           { name: 'cool-down', duration: '2s' },
         ],
       });`,
@@ -75,9 +77,14 @@ describe('a game-day on the containers environment', () => {
     );
     // Pause and delay were measured too (a pause is the engine's; the delay the harness's proxy).
     for (const phase of ['api-pause', 'db-delay', 'db-outage']) expect(record.measures[`${phase}.ttr`]?.value).toBeGreaterThan(0);
+    // The stressor ran inside a container's cgroup (inject checks its cgroup.procs, or fails the phase).
+    const stressed = record.events.find((e) => e.kind === 'fault.injected' && e.faultId?.includes('api-stress')) as { targets?: string[] } | undefined;
+    expect(stressed?.targets?.join(' ')).toMatch(/: 1 CPU workers at 50% \((stress-ng|node)\)/);
 
     const verify = project.run(['verify', 'evidence-pack/release-containers', '--key', '.drillbook/keys/signing.pub']);
-    expect(verify.out).toMatch(/^OK evidence-pack\/release-containers: \d+ files match the manifest, the signature verifies, every figure re-derives/m);
+    expect(verify.out).toMatch(
+      /^OK evidence-pack\/release-containers: \d+ files match the manifest, the signature verifies( \(keyid [0-9a-f]+…\))?, every figure re-derives/m,
+    );
     expect(verify.code).toBe(0);
 
     // Normal end: the run's containers are gone (its process is this test's child, so look by session).

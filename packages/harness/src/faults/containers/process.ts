@@ -28,7 +28,8 @@ const UNDO: Record<Action, string> = { kill: 'nothing to undo after killing', pa
 let engine: Promise<Dockerode> | undefined;
 const docker = () => (engine ??= connectEngine().then((e) => e.docker));
 
-async function inspect(id: string): Promise<{ running: boolean; paused: boolean; pid: number } | undefined> {
+/** A container's state, or undefined when it is gone. */
+export async function inspect(id: string): Promise<{ running: boolean; paused: boolean; pid: number } | undefined> {
   try {
     const s = (await (await docker()).getContainer(id).inspect()).State;
     return { running: s.Running, paused: s.Paused, pid: s.Pid };

@@ -10,7 +10,7 @@ import type { EnvironmentConfig, StressFault } from '../../define/types.ts';
 import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
 import { isAlive, waitFor } from './os-process.ts';
 
-const STRESS_NG = ['/usr/bin/stress-ng', '/usr/local/bin/stress-ng'].find((p) => existsSync(p));
+export const STRESS_NG = ['/usr/bin/stress-ng', '/usr/local/bin/stress-ng'].find((p) => existsSync(p));
 
 /** A busy loop that burns `load`% of one core in 100 ms slices, and quits after `seconds`. */
 const NODE_BURNER = `
@@ -23,18 +23,23 @@ const end = Date.now() + seconds * 1000;
   setTimeout(slice, 100 - load);
 })();`;
 
-function startStressor(workers: number, load: number, seconds: number): number[] {
-  if (STRESS_NG) {
-    const child = spawn(STRESS_NG, ['--cpu', String(workers), '--cpu-load', String(load), '--timeout', `${seconds}s`, '--quiet'], {
-      detached: true,
-      stdio: 'ignore',
-      env: childEnv(),
-    });
-    child.unref();
-    return [child.pid!];
-  }
-  return Array.from({ length: workers }, () => {
-    const child = spawn(process.execPath, ['-e', NODE_BURNER, String(load), String(seconds)], { detached: true, stdio: 'ignore', env: childEnv() });
+/**
+ * Starts the stressor; returns the pids (each its own process group). With `cgroups` (cgroup
+ * directories: the v2 one, or v1's cpu/cpuacct/cpuset) each process enters them before it starts
+ * burning — how a container is stressed "from inside" (its CPU quota and accounting), as Chaos
+ * Mesh's StressChaos attaches its stressors.
+ */
+export function startStressor(workers: number, load: number, seconds: number, cgroups: readonly string[] = []): number[] {
+  const commands: string[][] = STRESS_NG
+    ? [[STRESS_NG, '--cpu', String(workers), '--cpu-load', String(load), '--timeout', `${seconds}s`, '--quiet']]
+    : Array.from({ length: workers }, () => [process.execPath, '-e', NODE_BURNER, String(load), String(seconds)]);
+  // The shell writes its own pid into each cgroup, then becomes the stressor: no moment outside them.
+  const enter = 'n=$0; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; exec "$@"';
+  return commands.map(([cmd, ...args]) => {
+    const [file, argv] = cgroups.length
+      ? ['/bin/sh', ['-c', enter, String(cgroups.length), ...cgroups.map((dir) => join(dir, 'cgroup.procs')), cmd!, ...args]]
+      : [cmd!, args];
+    const child = spawn(file, argv, { detached: true, stdio: 'ignore', env: childEnv() });
     child.unref();
     return child.pid!;
   });
@@ -77,22 +82,25 @@ export const stressProvider: FaultProvider = {
     return { tInject: ctx.clock.now(), targets: [`${s.cpu.workers} CPU workers at ${s.cpu.load}% (${(record.data as { tool: string }).tool})`] };
   },
 
-  async revert(record) {
-    const pgids = stressorPids(record);
-    for (const pgid of pgids) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await waitFor(() => pgids.every((p) => !isAlive(p)), 5_000, 10);
-    rmSync((record.data as { pidFile: string }).pidFile, { force: true });
-  },
-
-  async status(record): Promise<FaultStatus> {
-    const pgids = stressorPids(record);
-    const alive = pgids.filter(isAlive);
-    return { active: alive.length > 0, detail: `${alive.length} stressor process(es) running` };
-  },
+  revert: stopStressors,
+  status: stressorStatus,
 };
+
+/** Kills every stressor a record's pid file names (their whole process groups). */
+export async function stopStressors(record: RevertRecord): Promise<void> {
+  const pgids = stressorPids(record);
+  for (const pgid of pgids) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await waitFor(() => pgids.every((p) => !isAlive(p)), 5_000, 10);
+  rmSync((record.data as { pidFile: string }).pidFile, { force: true });
+}
+
+export async function stressorStatus(record: RevertRecord): Promise<FaultStatus> {
+  const alive = stressorPids(record).filter(isAlive);
+  return { active: alive.length > 0, detail: `${alive.length} stressor process(es) running` };
+}
