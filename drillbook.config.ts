@@ -30,6 +30,8 @@ export default defineConfig({
       namespaces: ['intelgraph'],
       prometheus: { service: 'monitoring/prometheus:9090' },
       alertmanager: { service: 'monitoring/alertmanager:9093' },
+      // The cluster's Alertmanager delivers here (drill sim up writes the token): alert-driven rollbacks work.
+      alertWebhook: { port: 9793, tokenFile: '.drillbook/sim/alert-webhook.token' },
       traces: { tempo: { service: 'monitoring/tempo:3200' } },
       targets: {
         // No url: HTTP goes through the API server's pod proxy to a ready pod, as a port-forward would.

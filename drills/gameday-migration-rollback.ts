@@ -12,9 +12,7 @@ import journey from '../synthetics/ingest-resolve-runbook-report.ts';
 export default defineGameDay({
   name: 'gameday-migration-rollback',
   title: 'Game-day 2: a bad migration under load, rolled back by the alert-driven rollback script',
-  // Not 'sim': its rollback starts when the alert reaches the harness through Alertmanager, and the
-  // simulated cluster's Alertmanager has no route to a run yet (docs/kubernetes.md).
-  environments: ['local', 'stage'],
+  environments: ['local', 'stage', 'sim'],
   load: steady,
   steadyState: [
     probe.http({ name: 'ready', target: 'api', path: '/readyz', every: '500ms' }),

@@ -2,7 +2,10 @@
 // background — the local stage started with the project's alert rules (and the `local`
 // environment's stage options, so `--env sim` and `--env local` drill the same stage), the
 // simulated API server in front of it, and the kubeconfig the config's `sim` environment names.
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { anchoredToProject } from '../session/run/prepare.ts';
 import { simDown, simStatus, simUp } from '@drillbook/stage';
 import { DefinitionError } from '../define/errors.ts';
 import { ExitCode } from '../engine/types.ts';
@@ -21,6 +24,14 @@ async function up(root: string, flags: Parsed<typeof simSpec>['flags'], io: CliI
   const { config } = await loadConfig(root);
   const local = Object.values(config.environments).find((e) => e.kind === 'local');
   const stage = local?.kind === 'local' ? local.stage : undefined;
+  // The simulated cluster's Alertmanager delivers to the `sim` environment's fixed webhook, as a
+  // team's Alertmanager would: the token is made here, into the file that environment names.
+  const simEnv = config.environments.sim ? anchoredToProject(config.environments.sim, root) : undefined;
+  const webhook = simEnv?.kind === 'kubernetes' ? simEnv.alertWebhook : undefined;
+  if (webhook && !existsSync(webhook.tokenFile)) {
+    mkdirSync(dirname(webhook.tokenFile), { recursive: true, mode: 0o700 });
+    writeFileSync(webhook.tokenFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
   io.err('starting the local stage and the simulated API server…');
   const state = await simUp({
     stateDir: simStateDir(root),
@@ -30,6 +41,7 @@ async function up(root: string, flags: Parsed<typeof simSpec>['flags'], io: CliI
     ...(stage?.scrapeInterval !== undefined ? { scrapeInterval: stage.scrapeInterval } : {}),
     ...(stage?.archiveTimeout !== undefined ? { archiveTimeout: stage.archiveTimeout } : {}),
     ...(flags['no-chaos-mesh'] ? { crds: { chaosMesh: false } } : {}),
+    ...(webhook ? { alertWebhookUrl: `http://127.0.0.1:${webhook.port}/alertmanager`, alertWebhookToken: readFileSync(webhook.tokenFile, 'utf8').trim() } : {}),
   });
   if (flags.json) io.out(JSON.stringify(state, null, 2));
   else

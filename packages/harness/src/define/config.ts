@@ -57,6 +57,14 @@ const traceBackends = (check: (what: string) => z.ZodString) =>
     jaeger: check('jaeger').optional(),
   });
 
+/** A fixed address for a team's Alertmanager to deliver to a drill (the run's own would change every run). */
+const alertWebhook = strictObject({
+  /** The loopback port the harness's alert webhook listens on (path /alertmanager), 1024–65535. */
+  port: z.number().int().min(1024).max(65535),
+  /** A file (mode 600, relative to the project root) holding the bearer token Alertmanager sends (its http_config.authorization). */
+  tokenFile: z.string().min(1),
+});
+
 const hosts = strictObject({
   /** Services already running on hosts the harness can reach; faults act on local processes and proxies. */
   kind: z.literal('hosts'),
@@ -64,6 +72,8 @@ const hosts = strictObject({
   prometheus: url('prometheus').optional(),
   /** Alertmanager's base URL. */
   alertmanager: url('alertmanager').optional(),
+  /** Where the team's Alertmanager delivers to a drill: `{ port, tokenFile }` (http://127.0.0.1:<port>/alertmanager). Default: none, alerts are polled from Prometheus. */
+  alertWebhook: alertWebhook.optional(),
   /** Where the service's traces can be read back. @default the harness's own OTLP receiver */
   traces: traceBackends(url).optional(),
   /** The targets drills name (`api`, `db`, …). */
@@ -123,6 +133,8 @@ const kubernetes = strictObject({
   prometheus: urlOrService('prometheus').optional(),
   /** Alertmanager (its health and `/api/v2/alerts`): a base URL or `{ service: 'monitoring/alertmanager:9093' }`. */
   alertmanager: urlOrService('alertmanager').optional(),
+  /** Where the cluster's Alertmanager delivers to a drill: `{ port, tokenFile }` (http://127.0.0.1:<port>/alertmanager, through a tunnel from the cluster). Default: none, alerts are polled from Prometheus. */
+  alertWebhook: alertWebhook.optional(),
   /** Where the service's traces can be read back: Tempo or Jaeger, each a URL or a Service. @default the harness's own OTLP receiver */
   traces: strictObject({
     /** Tempo's query API, e.g. 'http://tempo:3200' or { service: 'monitoring/tempo:3200' }. */

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { RunEvent, RunLogSink } from '../engine/types.ts';
 import { bearerOf, HttpError, newToken, readBody, refuse, tokenMatches, type BodyLimits } from './http-input.ts';
 import { PrometheusClient } from './prometheus.ts';
+import { EnvironmentError } from '../errors.ts';
 
 type AlertState = 'pending' | 'firing' | 'resolved';
 type AlertEvent = Extract<RunEvent, { kind: 'alert' }>;
@@ -102,6 +103,11 @@ export interface AlertWatcherOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Prometheus counts as lost once polls have failed without a break for this long (and at least twice). Default 5 s. */
   lostAfterMs?: number;
+  /**
+   * A fixed webhook a team's Alertmanager is configured for: this loopback port and bearer token (from
+   * the environment's `alertWebhook`). Default: a port picked now and a per-run token.
+   */
+  webhook?: { port: number; token: string };
 }
 
 export class AlertWatcher {
@@ -115,12 +121,14 @@ export class AlertWatcher {
   /** Every transition seen, for reports and tests. */
   readonly transitions: AlertEvent[] = [];
   /** Alertmanager must send `Authorization: Bearer <webhookToken>` (its webhook_config's http_config). */
-  readonly webhookToken = newToken();
+  readonly webhookToken: string;
   private match: AlertMatch = {};
   private readonly refused = { unauthorised: 0, foreign: 0 };
   private lost: WatcherHealth['prometheusLost'];
 
-  constructor(private readonly options: AlertWatcherOptions) {}
+  constructor(private readonly options: AlertWatcherOptions) {
+    this.webhookToken = options.webhook?.token ?? newToken();
+  }
 
   /** Only alerts from this receiver, carrying these external labels, count; others are ignored and counted. */
   acceptOnly(match: AlertMatch): void {
@@ -151,7 +159,17 @@ export class AlertWatcher {
     this.server = createServer((req, res) => void this.onRequest(req, res).catch((err: Error) => refuse(res, 500, err.message)));
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const fixed = this.options.webhook?.port;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE' && fixed
+            ? new EnvironmentError(`the alert webhook port ${fixed} is in use (another drill running, or another program): free it or change alertWebhook.port`)
+            : err,
+        ),
+      );
+      this.server!.listen(fixed ?? 0, '127.0.0.1', resolve);
+    });
     const { port } = this.server.address() as AddressInfo;
     return `http://127.0.0.1:${port}/alertmanager`;
   }

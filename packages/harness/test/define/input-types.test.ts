@@ -100,6 +100,7 @@ describe('the derived input types are as precise as the hand-written ones were',
       namespaces: string[];
       prometheus?: string | { service: string };
       alertmanager?: string | { service: string };
+      alertWebhook?: { port: number; tokenFile: string };
       traces?: { tempo?: string | { service: string }; jaeger?: string | { service: string } };
       targets: Record<string, { selector: Record<string, string>; namespace?: string; url?: string | { secret: string; key: string }; port?: string | number }>;
       load?: { k6Operator?: { namespace: string } };

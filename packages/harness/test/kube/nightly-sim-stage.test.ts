@@ -4,12 +4,14 @@
 // probes and load reach the service through the API server's pod proxy, Prometheus and Tempo
 // through its service proxy — and the pack it writes verifies. `drill doctor` passes every check,
 // and a (short) bake runs through the same path.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimStage, type SimStage } from '@drillbook/stage';
 import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
 import { buildLocalRules } from '../../src/session/local-rules.ts';
+import { loadConfig } from '../../src/project/loader.ts';
 import { CHAOS_MESH_CRDS } from '../support/reference.ts';
 import { drill } from '../support/drill-in-process.ts';
 import { runSeedDrill, seedProject } from '../support/seed-project.ts';
@@ -22,6 +24,11 @@ beforeAll(async () => {
   if (!rules.ok) throw new Error(rules.message);
   const validator = CrdValidator.ifPresent(CHAOS_MESH_CRDS);
   mkdirSync(join(project.root, '.drillbook', 'sim'), { recursive: true });
+  // As drill sim up does: the cluster's Alertmanager delivers to the sim environment's fixed webhook.
+  const { config } = await loadConfig(project.root);
+  const webhook = (config.environments.sim as { alertWebhook: { port: number; tokenFile: string } }).alertWebhook;
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(join(project.root, webhook.tokenFile), token, { mode: 0o600 });
   sim = await startSimStage({
     kubeconfigPath: join(project.root, '.drillbook', 'sim', 'kubeconfig'),
     stateDir: join(project.root, '.drillbook', 'sim-stage'),
@@ -31,6 +38,8 @@ beforeAll(async () => {
     restartDelay: 5_000,
     scrapeInterval: 1_000,
     archiveTimeout: 5_000,
+    alertWebhookUrl: `http://127.0.0.1:${webhook.port}/alertmanager`,
+    alertWebhookToken: token,
     ...(validator ? { validate: (o: unknown) => validator.validate(o as never) } : {}),
   });
 }, 120_000);
@@ -92,6 +101,14 @@ describe('the nightly drill on Kubernetes (the simulated API server over the loc
     } finally {
       process.chdir(prev);
     }
+  }, 300_000);
+
+  it('game-day 2: the alert reaches the run through the cluster’s Alertmanager and the rollback script mitigates; its pack verifies', async () => {
+    const record = await runSeedDrill(project.root, 'gameday-migration-rollback', 'sim');
+    const alerts = record.events.filter((e) => e.kind === 'alert' && e.alert === 'GraphApiRouteFailing' && e.state === 'firing');
+    expect(alerts.some((e) => e.kind === 'alert' && e.source === 'alertmanager')).toBe(true);
+    expect(record.measures['bad-migration.ttm']!.value).toBeGreaterThan(0);
+    console.log(`sim: bad-migration TTD ${record.measures['bad-migration.ttd']!.value} ms, TTM ${record.measures['bad-migration.ttm']!.value} ms`);
   }, 300_000);
 
   // Last: the outage leaves the availability burn alerts firing for a while, which a bake after it would count.

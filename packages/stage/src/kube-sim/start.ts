@@ -12,7 +12,21 @@ export const SIM_CONTEXT = 'sim';
 
 export interface SimStageOptions
   extends
-    Pick<StageOptions, 'rulesDir' | 'history' | 'replicas' | 'restartDelay' | 'scrapeInterval' | 'evaluationInterval' | 'archiveTimeout' | 'stateDir' | 'log'>,
+    Pick<
+      StageOptions,
+      | 'rulesDir'
+      | 'history'
+      | 'replicas'
+      | 'restartDelay'
+      | 'scrapeInterval'
+      | 'evaluationInterval'
+      | 'archiveTimeout'
+      | 'stateDir'
+      | 'log'
+      // The cluster's Alertmanager delivers here, as a team's would to a drill's fixed webhook.
+      | 'alertWebhookUrl'
+      | 'alertWebhookToken'
+    >,
     Pick<KubeSimOptions, 'crds' | 'deny' | 'validate' | 'runTestRun' | 'injectDelayMs' | 'deleteDelayMs' | 'stressNg' | 'pollIntervalMs' | 'statusIntervalMs'> {
   /** Where the kubeconfig is written (0600). */
   kubeconfigPath: string;
@@ -42,6 +56,8 @@ export async function startSimStage(opts: SimStageOptions): Promise<SimStage> {
       evaluationInterval: opts.evaluationInterval,
       archiveTimeout: opts.archiveTimeout,
       stateDir: opts.stateDir,
+      alertWebhookUrl: opts.alertWebhookUrl,
+      alertWebhookToken: opts.alertWebhookToken,
       log: opts.log,
       otlpTracesUrl: tempo.otlp.url,
       otlpHeaders: tempo.otlp.headers,

@@ -6,11 +6,11 @@ import type { LocalTarget } from '../../faults/local/targets.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
 import type { OpenEnvironment, OpenOptions } from '../environment.ts';
-import { openTelemetry } from './telemetry.ts';
+import { fixedWebhook, openTelemetry } from './telemetry.ts';
 
 export async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind: 'hosts' }>, opts: OpenOptions): Promise<OpenEnvironment> {
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus) : undefined;
-  const t = await openTelemetry(opts.clock, prometheus);
+  const t = await openTelemetry(opts.clock, prometheus, [], fixedWebhook(config));
   const lookup = (target: string): LocalTarget => {
     const host = config.targets[target];
     if (!host) throw new EnvironmentError(`environment '${name}' has targets ${Object.keys(config.targets).join(', ')}; there is no '${target}'`);

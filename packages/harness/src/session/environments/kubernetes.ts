@@ -15,7 +15,7 @@ import { sweepChaosObjects } from '../../faults/chaos-mesh/leftovers.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
 import type { OpenEnvironment, OpenOptions } from '../environment.ts';
-import { openTelemetry } from './telemetry.ts';
+import { fixedWebhook, openTelemetry } from './telemetry.ts';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 
 /** A target's pods behind the pod proxy: one ready pod, remembered until a request to it fails. */
@@ -99,7 +99,7 @@ export async function openKubernetes(name: string, config: KubernetesEnvironment
             : await forward(podRoute(kc, target, spec, namespace), false);
     }
 
-    t = await openTelemetry(opts.clock, prometheus);
+    t = await openTelemetry(opts.clock, prometheus, [], fixedWebhook(config));
     const telemetry = t;
     const traceHeaders = tempo?.proxied || jaeger?.proxied ? { authorization } : undefined;
     const lookup = (target: string) => {

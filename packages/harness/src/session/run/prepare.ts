@@ -94,8 +94,12 @@ export function planIssues(plan: DrillPlan, envConfig: EnvironmentConfig, expect
 
 /** Pure: file paths in an environment's config made absolute from the project root (a journal line or a child process may read them elsewhere). */
 export function anchoredToProject(env: EnvironmentConfig, projectRoot: string): EnvironmentConfig {
-  if (env.kind === 'kubernetes' && env.kubeconfig && !isAbsolute(env.kubeconfig)) return { ...env, kubeconfig: resolve(projectRoot, env.kubeconfig) };
-  return env;
+  const anchor = (p: string) => (isAbsolute(p) ? p : resolve(projectRoot, p));
+  let out = env;
+  if (out.kind === 'kubernetes' && out.kubeconfig) out = { ...out, kubeconfig: anchor(out.kubeconfig) };
+  if ((out.kind === 'kubernetes' || out.kind === 'hosts') && out.alertWebhook)
+    out = { ...out, alertWebhook: { ...out.alertWebhook, tokenFile: anchor(out.alertWebhook.tokenFile) } };
+  return out;
 }
 
 /** Pure: the environment a run uses when `--env` was not given. */
