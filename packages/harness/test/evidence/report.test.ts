@@ -65,6 +65,8 @@ describe('report.html', () => {
     expect(await bakeSection.locator('tr.sev1').count()).toBe(1);
     expect(await page.locator('section.run').first().isVisible()).toBe(false);
     await page.locator('table a[href="#run0"]').click(); // the summary table's link opens the collapsed run
+    // The <details> opens on the click's handler: wait until its table is shown before reading it.
+    await page.locator('section.run').first().locator('table').first().waitFor({ state: 'visible' });
     expect(await page.locator('section.run').first().locator('table').first().innerText()).toMatch(/kill\s+pod-kill\s+6s\s+8s/);
     // Every legend shows a figure with no cursor on the chart (uPlot's own "--" otherwise).
     const legends = await page.locator('.u-legend .u-value').allTextContents();

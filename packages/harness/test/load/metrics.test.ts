@@ -131,16 +131,16 @@ describe('the hard stop', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  it('interrupts requests still in flight after gracefulStop; they count as failed with status 0', async () => {
+  it('interrupts requests still in flight after gracefulStop: interrupted iterations (as k6), neither requests nor failures', async () => {
     const p = defineLoadProfile({
       name: 'hang',
       request: { path: '/hang' },
       scenarios: { s: { executor: 'constant-vus', vus: 3, duration: '500ms', gracefulStop: '300ms' } },
     });
     const s = await runLoad(p, { baseUrl: base, clock: new RealClock() });
-    expect(held.length).toBe(3);
-    expect(s.metrics.http_reqs!.values.count).toBe(3);
-    expect(s.metrics.http_req_failed!.values).toMatchObject({ passes: 3, fails: 0 }); // a 'rate' counts non-zero (failed) samples as passes
-    expect(s.root_group.checks[0]).toMatchObject({ passes: 0, fails: 3 });
+    expect(held.length).toBe(3); // three requests were in flight when the stop cut them off
+    // The service never answered them: the run's stop ended them, which is no failure of the service.
+    expect(s.metrics.http_reqs?.values.count ?? 0).toBe(0);
+    expect(s.metrics.http_req_failed?.values.passes ?? 0).toBe(0);
   }, 30_000);
 });
