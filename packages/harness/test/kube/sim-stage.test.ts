@@ -257,6 +257,12 @@ describe('Pods, Deployment and StatefulSet are the stage’s processes', () => {
           }
         });
     const before = stressors().length;
+    // The test before stops the database, and the replicas' readiness follows it back: the sim selects
+    // only ready pods (as Chaos Mesh does), so wait for them rather than race an empty selection.
+    await eventually(async () => {
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=graph-api' })).items;
+      return pods.length > 0 && pods.every(isReady);
+    });
     await custom.createNamespacedCustomObject({
       ...chaosRef('stresschaos'),
       body: chaosObject('StressChaos', 'burn', {
