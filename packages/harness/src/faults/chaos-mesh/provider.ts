@@ -236,18 +236,16 @@ export async function waitForWorkloadReady(w: WorkloadWatch): Promise<number> {
  * the server is not there; a refusal on safety grounds throws as always.
  */
 export async function serverDryRunEach(objects: ChaosObject[], env: KubernetesEnvironment, options: ChaosMeshOptions = {}): Promise<string[]> {
-  const { kc, context } = contextFor(options, env);
-  for (const o of objects) assertAllowed(env, context, namespacesOf(o));
+  const { kc, context, dryRunCreate } = dryRunner(objects, env, options);
   const { VersionApi } = await import('@kubernetes/client-node');
   const version = await Promise.race([
     kc.makeApiClient(VersionApi).getCode(),
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${serverOf(kc)} did not answer within 3 s`)), 3_000).unref()),
   ]);
-  const c = new CustomObjects(kc);
   const out: string[] = [];
   for (const o of objects)
     try {
-      await c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true });
+      await dryRunCreate(o);
       out.push(`admitted by the API server (server-side dry run, ${context} ${version.gitVersion}): nothing was stored`);
     } catch (err) {
       out.push(`REFUSED by the API server (server-side dry run): ${(err as Error).message}`);
@@ -255,16 +253,23 @@ export async function serverDryRunEach(objects: ChaosObject[], env: KubernetesEn
   return out;
 }
 
+/** The allow-list checked for every object before any call, then a client whose create is a server-side dry run. */
+function dryRunner(objects: ChaosObject[], env: KubernetesEnvironment, options: ChaosMeshOptions) {
+  const { kc, context } = contextFor(options, env);
+  for (const o of objects) assertAllowed(env, context, namespacesOf(o));
+  const c = new CustomObjects(kc);
+  const dryRunCreate = (o: ChaosObject) =>
+    c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true });
+  return { kc, context, dryRunCreate };
+}
+
 /**
  * `--dry-run` against a real cluster: the API server's own server-side dry run (`dryRun=All`)
  * of each object, after the same allow-list check. Nothing is persisted.
  */
 export async function serverDryRun(objects: ChaosObject[], env: KubernetesEnvironment, options: ChaosMeshOptions = {}): Promise<KubeObject[]> {
-  const { kc, context } = contextFor(options, env);
-  for (const o of objects) assertAllowed(env, context, namespacesOf(o));
-  const c = new CustomObjects(kc);
+  const { dryRunCreate } = dryRunner(objects, env, options);
   const out: KubeObject[] = [];
-  for (const o of objects)
-    out.push(await c.create({ group: CHAOS_GROUP, version: CHAOS_VERSION, plural: PLURALS[o.kind], namespace: o.metadata.namespace }, o, { dryRun: true }));
+  for (const o of objects) out.push(await dryRunCreate(o));
   return out;
 }
