@@ -182,9 +182,25 @@ async function ensureDockerEngine() {
   process.exit(4);
 }
 
+// The packages run as compiled JavaScript (dist/), as they are published. tsc -b rebuilds only what
+// changed (0.1 s when nothing did), on the Node the commands after setup use.
+function buildPackages() {
+  log('building the packages (tsc -b)…');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(nodeOnPath(), [tsc, '-b', join(root, 'packages', 'harness', 'tsconfig.build.json')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) {
+    log('the build failed; see the compiler errors above.');
+    process.exit(1);
+  }
+}
+
 ensureDebianPackages();
 await ensureDockerEngine();
 const nodeBin = ensureNodeRuntime();
 ensureNpmPackages(root, nodeBin);
 linkNode(nodeBin);
 reportNode();
+buildPackages();

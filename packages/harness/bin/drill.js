@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `drill` command. Drills are TypeScript files the team writes, so the CLI
-// runs through tsx's loader: no build step between editing a drill and running it.
-import { register } from 'tsx/esm/api';
+// The `drill` command: the compiled harness (dist/). Only the team's own definition files go
+// through tsx, when they are loaded (project/loader.ts), so starting the CLI compiles nothing.
+import { existsSync } from 'node:fs';
 
 // Run outside npm/npx, `#!/usr/bin/env node` finds the machine's own Node, which may be end of life:
 // say so plainly (exit 4, environment) rather than fail later inside a dependency (undici 8 needs 22.19).
@@ -12,6 +12,11 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(4);
 }
-register();
-const { main } = await import('../src/cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+// Only a checkout of the Drillbook repository itself can lack dist/: the published package ships it.
+if (!existsSync(compiled)) {
+  process.stderr.write("drill is not built in this checkout: run 'npm run build' (npm start and npm test build first).\n");
+  process.exit(4);
+}
+const { main } = await import(compiled.href);
 process.exitCode = await main(process.argv.slice(2));

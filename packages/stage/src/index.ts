@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { nodeArgsFor, packageDir } from './node-entry.ts';
 import { EnvironmentError, stageBinaries } from './binaries.ts';
 import { childEnv, isAlive, waitUntil } from './proc.ts';
 import { privateDir, randomSecret, writePrivateFile, type BasicAuth } from './secrets.ts';
@@ -82,7 +82,6 @@ export interface Stage {
   stop(): Promise<void>;
 }
 
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(packageDir, '..', '..');
 export const defaultStateDir = (): string => join(repoRoot, '.drillbook', 'stage');
 
@@ -192,7 +191,7 @@ export async function startStage(options: StageOptions = {}): Promise<Stage> {
   // The options may hold tokens: a 0600 file the host reads and removes, not its environment.
   const optionsFile = join(stateDir, `host-options.${randomSecret(6)}.json`);
   writePrivateFile(optionsFile, JSON.stringify(hostOptions));
-  const host = spawn(process.execPath, ['--import', 'tsx', join(packageDir, 'src', 'host', 'main.ts')], {
+  const host = spawn(process.execPath, nodeArgsFor('host/main'), {
     cwd: repoRoot,
     env: childEnv({ DRILLBOOK_STAGE_OPTIONS_FILE: optionsFile }),
     // stdin: the lifeline pipe (or nothing when detached); fd 3: progress messages.

@@ -5,7 +5,7 @@ import { mkdir, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { importTypeScript } from '../project/ts-import.ts';
 import { definitionIssuesOf } from '../errors.ts';
 import { isAlertDefinition, isSloDefinition, type AlertDefinition, type SloDefinition } from '../define/slo.ts';
 import { drillDashboard, sloDashboard } from './dashboards.ts';
@@ -48,7 +48,7 @@ export async function loadAlertDefinitions(projectRoot: string): Promise<Loaded>
     const source = `alerts/${n}`;
     let mod: Record<string, unknown>;
     try {
-      mod = (await tsImport(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
+      mod = (await importTypeScript(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
     } catch (e) {
       const issues = definitionIssuesOf(e);
       if (issues) {

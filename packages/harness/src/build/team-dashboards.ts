@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { importTypeScript } from '../project/ts-import.ts';
 import { isDashboardDefinition, renderDashboard, type DashboardDefinition } from '../define/dashboard.ts';
 import { definitionIssuesOf } from '../errors.ts';
 import { checkDashboard, dashboardExpressions } from './dashboard-checks.ts';
@@ -29,7 +29,7 @@ export async function buildTeamDashboards(projectRoot: string): Promise<{ dashbo
     const source = `dashboards/${n}`;
     let mod: Record<string, unknown>;
     try {
-      mod = (await tsImport(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
+      mod = (await importTypeScript(pathToFileURL(path.join(dir, n)).href, import.meta.url)) as Record<string, unknown>;
     } catch (e) {
       const issues = definitionIssuesOf(e);
       if (issues) for (const i of issues) problems.push({ ...i, file: source });

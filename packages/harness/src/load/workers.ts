@@ -100,7 +100,8 @@ export class LoadWorkers {
 
   /** Starts `count` workers and waits until each has loaded and built its engine. */
   static async start(o: LoadWorkersOptions): Promise<LoadWorkers> {
-    const entry = new URL('./worker-entry.ts', import.meta.url);
+    // Compiled (published), the worker is plain JavaScript; from source it needs tsx's loader first.
+    const entry = import.meta.url.endsWith('.ts') ? new URL('./worker-entry.ts', import.meta.url) : new URL('./worker.js', import.meta.url);
     const workers = Array.from({ length: o.count }, (_, index) => {
       const init: WorkerInit = {
         profile: o.profile,

@@ -4,7 +4,7 @@
 import { existsSync, globSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { importTypeScript } from './ts-import.ts';
 import { DEFAULT_CONFIG } from '../define/config.ts';
 import { DefinitionError } from '../define/errors.ts';
 import { definitionIssuesOf } from '../errors.ts';
@@ -34,9 +34,9 @@ export async function loadDefinitions(file: string, cwd = process.cwd()): Promis
     throw new DefinitionError(shown, [{ path: '(file)', problem: 'file not found', fix: `check the path; drills live under drills/ (try 'drill list')` }]);
   let mod: Record<string, unknown>;
   try {
-    mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+    mod = (await importTypeScript(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
   } catch (err) {
-    // tsImport evaluates the file with its own module instances, so match by shape, not class.
+    // Definition files are evaluated in their own module instances (tsx), so match by shape, not class.
     const issues = definitionIssuesOf(err);
     if (issues) throw new DefinitionError(shown, issues);
     const message = (err as Error).message ?? String(err);

@@ -5,8 +5,8 @@
 // back as JSON lines on fd 3. With a lifeline, EOF on stdin (the parent died) stops it all.
 import { chmodSync, createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { nodeArgsFor, packageDir } from '../node-entry.ts';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EnvironmentError, stageBinaries } from '../binaries.ts';
 import { FaultProxy } from '../fault-proxy.ts';
@@ -46,8 +46,6 @@ export interface HostOptions {
   env: Record<string, string>;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = resolve(here, '..', '..');
 const repoRoot = resolve(packageDir, '..', '..');
 const DB_NAME = 'graph';
 
@@ -202,7 +200,7 @@ async function main(): Promise<void> {
     names.map((name, i) => ({ name, port: replicaPorts[i]!, env: replicaEnv })),
     {
       command: process.execPath,
-      args: ['--import', 'tsx', join(packageDir, 'src', 'service', 'main.ts')],
+      args: nodeArgsFor('service/main'),
       cwd: repoRoot,
       logDir,
       restartDelayMs: opts.restartDelay,

@@ -6,14 +6,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeArgsFor, packageDir } from '../node-entry.ts';
 import { EnvironmentError } from '../binaries.ts';
 import { childEnv, isAlive, startTimeOf, waitUntil } from '../proc.ts';
 import { privateDir, randomSecret, writePrivateFile } from '../secrets.ts';
 import { cleanupStaleStage } from '../state.ts';
 import type { SimStageOptions } from './start.ts';
 
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoRoot = resolve(packageDir, '..', '..');
 export const defaultSimStateDir = (): string => join(repoRoot, '.drillbook', 'sim');
 
@@ -80,7 +79,7 @@ export async function simUp(opts: SimUpOptions = {}): Promise<SimState & { alrea
   const optionsFile = join(stateDir, `sim-options.${randomSecret(6)}.json`);
   writePrivateFile(optionsFile, JSON.stringify(mainOptions));
   const logFd = openSync(join(stateDir, 'sim.log'), 'a', 0o600);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(packageDir, 'src', 'kube-sim', 'main.ts')], {
+  const child = spawn(process.execPath, nodeArgsFor('kube-sim/main'), {
     cwd: repoRoot,
     env: childEnv({ DRILLBOOK_SIM_OPTIONS_FILE: optionsFile }),
     stdio: ['ignore', logFd, logFd, 'pipe'],
