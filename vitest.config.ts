@@ -14,15 +14,23 @@ const STAGE_TESTS = [
   'packages/harness/test/observe/fault-metrics.test.ts',
   'packages/harness/test/faults/local-providers.test.ts',
   'packages/harness/test/cli/cli.test.ts',
-  'packages/harness/test/project/init-walkthrough.test.ts',
+  'packages/harness/test/project/{init,packed}-walkthrough.test.ts',
   'packages/harness/test/containers/containers-{gameday,cleanup,environment}.test.ts',
   'packages/harness/test/kube/*-stage.test.ts',
   'packages/harness/test/evidence/report.test.ts',
+  'packages/harness/test/hosts/proxy-stage.test.ts',
 ];
 const ALL = ['packages/*/test/**/*.test.ts'];
 
 export default defineConfig({
+  // '@drillbook/*' resolve to their TypeScript sources in tests (the `source` export condition;
+  // vitest hands these conditions to the worker's Node too, so definition files loaded through
+  // tsx get the sources as well). No 'module': Node would then pick bundler-only ESM builds
+  // (@opentelemetry/api's). The `drill` binary runs dist/, which tools/build-once.ts brings up to
+  // date before any test runs.
+  ssr: { resolve: { conditions: ['source', 'node', 'development|production'] } },
   test: {
+    globalSetup: ['tools/build-once.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

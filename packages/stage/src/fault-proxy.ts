@@ -65,6 +65,16 @@ export function parseEffects(body: unknown): ProxyEffects | string {
 
 type Dir = 'to' | 'from';
 
+function listenAt(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
 /** One direction of one connection: paces chunks according to the proxy's current effects. */
 class Pump {
   private queue: Array<{ chunk: Buffer; at: number }> = [];
@@ -150,12 +160,14 @@ export class FaultProxy {
     readonly name: string,
     readonly target: { host: string; port: number },
     private readonly listenPort = 0,
+    /** Loopback unless a caller names another address of this machine (a hosts target's `proxy.listen`). */
+    private readonly listenHost = '127.0.0.1',
   ) {}
 
   async start(): Promise<number> {
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (client) => this.accept(client));
     this.server = server;
-    this.port = await listenOnLoopback(server, this.listenPort);
+    this.port = this.listenHost === '127.0.0.1' ? await listenOnLoopback(server, this.listenPort) : await listenAt(server, this.listenHost, this.listenPort);
     return this.port;
   }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DefinitionError } from './errors.ts';
 import { byKind, duration, issuesFromZod, strictObject, withFix } from './schema-kit.ts';
+import { listenAddress, parseHostPort } from './host-port.ts';
 import type { DrillPlan } from './types.ts';
 
 const url = (what: string) => z.string().url({ error: withFix(`${what} must be a URL`, `write it as 'http://127.0.0.1:9090'`) });
@@ -35,8 +36,20 @@ const local = strictObject({
   }).optional(),
 });
 
-const hostTarget = strictObject({
-  /** Base URL of the target's HTTP API (probes and load go here). */
+/** A TCP fault proxy the harness runs in front of a hosts target for the whole run (docs/environments.md). */
+const hostProxy = strictObject({
+  /**
+   * Where the proxy listens, 'host:port': point the team's clients or balancer here. A loopback
+   * address ('127.0.0.1:18080'), or another IP of this machine written on purpose; never a
+   * wildcard (0.0.0.0, ::) or a host name. Nothing listens there between runs.
+   */
+  listen: z.string(),
+  /** Where the proxy forwards to: 'host:port' of the real service. @default the target's `address` */
+  upstream: z.string().optional(),
+});
+
+const hostTargetFields = strictObject({
+  /** Base URL of the target's HTTP API (probes and load go here); with `proxy`, name its listen address so probes see what clients see. @default 'http://' + proxy.listen */
   url: z.string().optional(),
   /** A pid file naming the process to kill or pause. */
   pidFile: z.string().optional(),
@@ -44,9 +57,51 @@ const hostTarget = strictObject({
   commandLine: z.string().optional(),
   /** The TCP port the process listens on: a pid file (or command-line match) that names a process not listening there is refused. */
   listenPort: z.number().int().min(1).max(65535).optional(),
-  /** host:port of a dependency that a proxy can be put in front of. */
+  /** host:port where the target's own service listens (e.g. a database's '10.0.0.7:5432'); the default of `proxy.upstream`. Alone it changes nothing: network faults need `proxy`. */
   address: z.string().optional(),
+  /** The harness's TCP fault proxy in front of this target: network and dependency-outage faults on it act there. @default none: network faults are refused */
+  proxy: hostProxy.optional(),
 });
+
+const hostTarget = hostTargetFields
+  .superRefine((t, ctx) => {
+    for (const i of hostTargetIssues(t)) ctx.addIssue({ code: 'custom', path: i.path, message: withFix(i.problem, i.fix) });
+  })
+  // With a proxy, url defaults to its listen address and upstream to address (both checked above).
+  .transform(({ proxy, ...t }): WithProxyDefaults<z.output<typeof hostTargetFields>> =>
+    proxy ? { ...t, url: t.url ?? `http://${proxy.listen}`, proxy: { listen: proxy.listen, upstream: proxy.upstream ?? t.address ?? '' } } : t,
+  );
+
+/** A hosts target as the engine sees it: its proxy's upstream always filled in. */
+type WithProxyDefaults<T extends { proxy?: unknown }> = { [K in keyof T]: K extends 'proxy' ? { listen: string; upstream: string } | undefined : T[K] };
+
+/** Pure: what is wrong with a hosts target's address and proxy, by field. */
+function hostTargetIssues(t: z.output<typeof hostTargetFields>): Array<{ path: string[]; problem: string; fix: string }> {
+  const out: Array<{ path: string[]; problem: string; fix: string }> = [];
+  if (t.address !== undefined && !parseHostPort(t.address))
+    out.push({ path: ['address'], problem: `'${t.address}' is not host:port`, fix: "write it as '10.0.0.7:5432' or '[::1]:5432'" });
+  if (!t.proxy) return out;
+  const listen = listenAddress(t.proxy.listen);
+  if ('problem' in listen) out.push({ path: ['proxy', 'listen'], problem: listen.problem, fix: listen.fix });
+  const upstream = t.proxy.upstream ?? t.address;
+  if (upstream === undefined)
+    out.push({
+      path: ['proxy', 'upstream'],
+      problem: 'the proxy has nowhere to forward to',
+      fix: "give upstream: 'host:port' of the real service (or the target's address)",
+    });
+  else if (t.proxy.upstream !== undefined && !parseHostPort(t.proxy.upstream))
+    out.push({ path: ['proxy', 'upstream'], problem: `'${t.proxy.upstream}' is not host:port`, fix: "write it as '127.0.0.1:8080'" });
+  else if (t.proxy.upstream !== undefined && t.address !== undefined && t.proxy.upstream !== t.address)
+    out.push({
+      path: ['proxy', 'upstream'],
+      problem: `upstream '${t.proxy.upstream}' differs from the target's address '${t.address}'`,
+      fix: 'give the real service once: drop upstream (it defaults to address) or make them equal',
+    });
+  if ('ok' in listen && upstream !== undefined && upstream === t.proxy.listen)
+    out.push({ path: ['proxy', 'listen'], problem: 'the proxy would forward to itself', fix: 'listen on a port of its own and forward to the real service' });
+  return out;
+}
 
 /** Base URLs of a trace store's query API: Tempo (:3200) or Jaeger query (:16686). */
 const traceBackends = (check: (what: string) => z.ZodString) =>

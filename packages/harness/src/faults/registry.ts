@@ -9,12 +9,15 @@ import { customProvider } from './custom.ts';
 import { databaseOutageProvider, migrationProvider } from './local/postgres.ts';
 import { processProvider } from './local/process.ts';
 import { proxyProvider } from './local/proxy.ts';
+import { hostProxyProvider } from './local/host-proxy.ts';
 import { stressProvider } from './local/stress.ts';
 import { pitrProvider } from './local/pitr.ts';
 
 export const localProviders: readonly FaultProvider[] = [
   processProvider,
   proxyProvider,
+  // hosts: network faults and dependency outages through the proxy the harness runs in front of a target.
+  hostProxyProvider,
   databaseOutageProvider,
   migrationProvider,
   stressProvider,

@@ -88,7 +88,14 @@ describe('the derived input types are as precise as the hand-written ones were',
   });
 
   it('leave the derived plan types with the shapes the engine was written against', () => {
-    expectTypeOf<HostTarget>().toEqualTypeOf<{ url?: string; pidFile?: string; commandLine?: string; listenPort?: number; address?: string }>();
+    expectTypeOf<HostTarget>().toEqualTypeOf<{
+      url?: string;
+      pidFile?: string;
+      commandLine?: string;
+      listenPort?: number;
+      address?: string;
+      proxy?: { listen: string; upstream: string };
+    }>();
     expectTypeOf<LocalEnvironment>().toEqualTypeOf<{
       kind: 'local';
       stage?: { replicas?: number; restartDelay?: number; scrapeInterval?: number; archiveTimeout?: number; history?: number };

@@ -14,7 +14,13 @@ export type LocalTarget =
       /** Where the stage keeps the cluster, its WAL archive and binaries; a DR drill's base backup goes to backupDir. */
       paths?: { dataDir: string; walArchive: string; pgBin: string; backupDir: string };
     }
-  | { kind: 'host'; name: string; target: HostTarget };
+  | {
+      kind: 'host';
+      name: string;
+      target: HostTarget;
+      /** Key (in liveProxies) of the harness's fault proxy in front of it, while the environment is open. */
+      proxyKey?: string;
+    };
 
 export function isLocalTarget(value: unknown): value is LocalTarget {
   return typeof value === 'object' && value !== null && ['stage-service', 'stage-database', 'host'].includes((value as { kind?: string }).kind ?? '');

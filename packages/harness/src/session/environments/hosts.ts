@@ -1,8 +1,13 @@
 // The `hosts` environment: a team's service already running on hosts the harness reaches;
-// faults act on its processes and proxies, Prometheus is theirs.
-import type { EnvironmentConfig } from '../../define/types.ts';
+// faults act on its processes and on the TCP fault proxies this opens in front of targets that
+// ask for one (`proxy`), Prometheus is theirs. The proxies live in this process for the run:
+// closed at the end, and a crashed harness takes them with it (nothing for `drill recover`).
+import { randomBytes } from 'node:crypto';
+import type { EnvironmentConfig, HostTarget } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
+import { liveProxies } from '../../faults/containers/targets.ts';
 import type { LocalTarget } from '../../faults/local/targets.ts';
+import { formatHostPort, listenAddress, parseHostPort } from '../../define/host-port.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
 import type { OpenEnvironment, OpenOptions } from '../environment.ts';
@@ -11,10 +16,17 @@ import { fixedWebhook, openTelemetry } from './telemetry.ts';
 export async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind: 'hosts' }>, opts: OpenOptions): Promise<OpenEnvironment> {
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus) : undefined;
   const t = await openTelemetry(opts.clock, prometheus, [], fixedWebhook(config));
+  let proxies: Record<string, string>;
+  try {
+    proxies = await startProxies(name, config, opts.log);
+  } catch (err) {
+    await t.close();
+    throw err;
+  }
   const lookup = (target: string): LocalTarget => {
     const host = config.targets[target];
     if (!host) throw new EnvironmentError(`environment '${name}' has targets ${Object.keys(config.targets).join(', ')}; there is no '${target}'`);
-    return { kind: 'host', name: target, target: host };
+    return { kind: 'host', name: target, target: host, ...(proxies[target] ? { proxyKey: proxies[target] } : {}) };
   };
   const url = (target: string) => {
     const u = config.targets[target]?.url;
@@ -31,10 +43,80 @@ export async function openHosts(name: string, config: Extract<EnvironmentConfig,
     databaseUrl: url,
     resolveTarget: lookup,
     ...(config.alertmanager ? { alertmanager: { url: config.alertmanager, headers: {} } } : {}),
-    urls: { ...(config.prometheus ? { prometheus: config.prometheus } : {}), telemetry: t.telemetryUrl, alertWebhook: t.webhookUrl },
+    urls: {
+      ...(config.prometheus ? { prometheus: config.prometheus } : {}),
+      ...proxyUrls(config),
+      telemetry: t.telemetryUrl,
+      alertWebhook: t.webhookUrl,
+    },
     facts: {},
     async close() {
+      await stopProxies(Object.values(proxies));
       await t.close();
     },
   };
+}
+
+type HostsConfig = Extract<EnvironmentConfig, { kind: 'hosts' }>;
+
+/** `proxy api` → `127.0.0.1:18080 → 10.0.0.7:8080`, for the summary and the record. */
+function proxyUrls(config: HostsConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [target, host] of Object.entries(config.targets)) if (host.proxy) out[`proxy ${target}`] = `${host.proxy.listen} → ${host.proxy.upstream}`;
+  return out;
+}
+
+/** One FaultProxy per target with `proxy`, in liveProxies for the providers; their keys by target. All or none. */
+async function startProxies(envName: string, config: HostsConfig, log: (line: string) => void): Promise<Record<string, string>> {
+  const { FaultProxy } = await import('@drillbook/stage');
+  const session = `hosts-${randomBytes(4).toString('hex')}`;
+  const keys: Record<string, string> = {};
+  for (const [target, host] of Object.entries(config.targets)) {
+    if (!host.proxy) continue;
+    const field = `environments.${envName}.targets.${target}.proxy`;
+    // The schema checked both; checked again here because a config may reach this without it (tests, a journal).
+    const listen = listenAddress(host.proxy.listen);
+    const upstream = parseHostPort(host.proxy.upstream);
+    if ('problem' in listen || !upstream) {
+      await stopProxies(Object.values(keys));
+      throw new EnvironmentError(`${field}: ${'problem' in listen ? `listen ${listen.problem}` : `upstream '${host.proxy.upstream}' is not host:port`}`);
+    }
+    const key = `${session}/${target}`;
+    const proxy = new FaultProxy(`${envName}/${target}`, upstream, listen.ok.port, listen.ok.host);
+    try {
+      await proxy.start();
+    } catch (err) {
+      await stopProxies(Object.values(keys));
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the port is taken' : code === 'EADDRNOTAVAIL' ? 'that address is not one of this machine' : (err as Error).message;
+      throw new EnvironmentError(`${field}.listen: the fault proxy cannot listen on ${host.proxy.listen}: ${why}`);
+    }
+    liveProxies.set(key, proxy);
+    keys[target] = key;
+    log(`fault proxy for ${target}: ${host.proxy.listen} → ${host.proxy.upstream}`);
+  }
+  return keys;
+}
+
+async function stopProxies(keys: string[]): Promise<void> {
+  for (const key of keys) {
+    const proxy = liveProxies.get(key);
+    liveProxies.delete(key);
+    await proxy?.stop();
+  }
+}
+
+/**
+ * The URL a dry run checks for a target: its url, or with a proxy that is not running yet (the
+ * run starts it) the same URL at the upstream, so the dry run still asks the real service.
+ */
+export function urlBeforeProxy(host: HostTarget | undefined): string | undefined {
+  if (!host?.url || !host.proxy) return host?.url;
+  const u = new URL(host.url);
+  const listen = parseHostPort(host.proxy.listen);
+  const upstream = parseHostPort(host.proxy.upstream);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  if (!listen || !upstream || u.hostname.replace(/^\[|\]$/g, '') !== listen.host || port !== listen.port) return host.url;
+  u.host = formatHostPort(upstream);
+  return u.toString().replace(/\/$/, host.url.endsWith('/') ? '/' : '');
 }

@@ -4,6 +4,7 @@
 import type { EnvironmentConfig } from '../../define/types.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
 import { describePlan } from '../describe-plan.ts';
+import { urlBeforeProxy } from '../environments/hosts.ts';
 import { preflight } from './preflight.ts';
 import type { PreparedRun } from './prepare.ts';
 import { pushAll } from '../../util/arrays.ts';
@@ -15,9 +16,12 @@ type HostsConfig = Extract<EnvironmentConfig, { kind: 'hosts' }>;
 /** The blast radius of each process fault on a team's hosts: the exact processes it would hit now. */
 async function processDetails(prepared: PreparedRun, envConfig: HostsConfig): Promise<Record<string, string[]>> {
   const { blastRadius } = await import('../../faults/local/process.ts');
+  const { hostProxyDetail } = await import('../../faults/local/host-proxy.ts');
   const details: Record<string, string[]> = {};
   for (const phase of prepared.plan.phases) {
     const f = phase.fault;
+    const viaProxy = f && hostProxyDetail(f, envConfig);
+    if (viaProxy) details[phase.name] = viaProxy;
     if (!f || (f.kind !== 'pod-kill' && f.kind !== 'pod-failure')) continue;
     const host = envConfig.targets[f.target];
     if (!host) continue;
@@ -109,7 +113,8 @@ export async function describeDryRun(prepared: PreparedRun): Promise<string> {
     const checked = await preflight(prepared.plan, name, envConfig, {
       prometheus: envConfig.prometheus ? new PrometheusClient(envConfig.prometheus) : undefined,
       alertmanagerUrl: envConfig.alertmanager,
-      targetUrl: (t) => envConfig.targets[t]?.url,
+      // A target behind the harness's proxy is asked at its upstream: the proxy starts with the run.
+      targetUrl: (t) => urlBeforeProxy(envConfig.targets[t]),
     });
     lines.push('', 'preflight:');
     pushAll(

@@ -9,6 +9,7 @@ import { isSloDefinition } from '../../define/slo.ts';
 import type { DefinedDrill, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
 import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
 import { containerProviders, localProviders, ProviderRegistry } from '../../faults/registry.ts';
+import { hostProxyIssues } from '../../faults/local/host-proxy.ts';
 import type { SloTarget } from '../../measure/run.ts';
 import { LOCAL_STAGE_TARGET_KINDS } from '../environment.ts';
 import { remediationIssues } from '../remediation.ts';
@@ -137,7 +138,8 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
   const alertNames =
     envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
-  for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...remediationIssues(drill.plan, opts.projectRoot)]) issues.push(issue);
+  const hostIssues = hostProxyIssues(drill.plan, environmentName, envConfig);
+  for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...hostIssues, ...remediationIssues(drill.plan, opts.projectRoot)]) issues.push(issue);
   if (issues.length) throw new DefinitionError(opts.file, issues);
   return {
     file: opts.file,
