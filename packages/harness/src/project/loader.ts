@@ -167,7 +167,7 @@ export async function resolveDrillArg(arg: string, projectRoot: string, cwd = pr
   if (!arg.endsWith('.ts') && existsSync(resolve(cwd, `${arg}.ts`))) return { file: `${arg}.ts` };
   const looksLikePath = arg.includes('/') || arg.includes('\\') || arg.endsWith('.ts');
   if (looksLikePath) return { file: arg }; // loadDefinitions names the missing file
-  const { drills } = await findDrills('drills', projectRoot);
+  const { drills, errors } = await findDrills('drills', projectRoot);
   const hits = drills.filter((d) => d.name === arg);
   const shown = (f: string) => relative(cwd, resolve(projectRoot, f)) || f;
   const drill = hits.find((d) => d.kind === 'drill');
@@ -177,10 +177,12 @@ export async function resolveDrillArg(arg: string, projectRoot: string, cwd = pr
     throw new DefinitionError(shown(bake.file), [
       { path: '(exports)', problem: `'${arg}' is a bake, not a drill`, fix: `run it with 'drill bake ${shown(bake.file)}'` },
     ]);
+  // The drill may be in a file that does not load: say which, rather than only "no such drill".
+  const broken = errors.flatMap((e) => (e.file ? [shown(e.file)] : []));
   throw new DefinitionError(arg, [
     {
       path: '(file)',
-      problem: 'no such file, and no drill of that name under drills/',
+      problem: `no such file, and no drill of that name under drills/${broken.length ? ` (${broken.join(', ')} did not load: 'drill validate' shows why)` : ''}`,
       fix: `give a drill file, or one of: ${
         drills
           .filter((d) => d.kind === 'drill')
