@@ -212,14 +212,25 @@ export const scheduleSpec = defineCommand({
   flags: {
     cron: { type: 'string', default: '0 2 * * *', placeholder: 'expr', description: 'when every drill runs (cron expression)' },
     env,
-    emit: { type: 'string', choices: ['k8s', 'github'], description: 'print a Kubernetes CronJob or a GitHub Actions workflow instead of running' },
+    emit: {
+      type: 'string',
+      choices: ['k8s', 'github'],
+      description: 'print Kubernetes objects (CronJobs, RBAC, evidence claim; --env a kubernetes environment) or a GitHub Actions workflow instead of running',
+    },
     image: {
       type: 'string',
-      default: 'ghcr.io/your-org/drillbook:latest',
       placeholder: 'image',
-      description: 'container image of the CronJob (--emit k8s), built FROM node:24',
+      description: 'the runner image the CronJobs run (--emit k8s, required): built from the Dockerfile --dockerfile writes',
     },
-    namespace: { type: 'string', default: 'drills', placeholder: 'ns', description: 'namespace of the CronJob (--emit k8s)' },
+    namespace: { type: 'string', default: 'drills', placeholder: 'ns', description: 'namespace of the CronJobs, their ServiceAccount and claim (--emit k8s)' },
+    pvc: { type: 'string', placeholder: 'claim', description: 'an existing PersistentVolumeClaim for the evidence (--emit k8s; default: one is emitted)' },
+    'signing-key-secret': {
+      type: 'string',
+      default: 'drillbook-signing-key',
+      placeholder: 'name',
+      description: 'the Secret (key signing.key) holding the private signing key, mounted read-only (--emit k8s)',
+    },
+    dockerfile: { type: 'string', placeholder: 'path', description: 'also write the runner image’s Dockerfile there (--emit k8s; never overwrites a file)' },
   },
 });
 

@@ -1,8 +1,17 @@
 // `drill schedule`: run drills on cron in this process, or emit the same schedule for
-// Kubernetes (CronJob) or CI (GitHub Actions).
-import { findProjectRoot } from '../project/loader.ts';
+// Kubernetes (CronJobs with their RBAC and evidence claim, schedule/k8s.ts) or CI (GitHub
+// Actions, schedule/github.ts). docs/pipelines.md.
+import { relative, resolve } from 'node:path';
+import { resolveEnvironment } from '../define/config.ts';
+import type { DrillbookConfig } from '../define/types.ts';
 import { ExitCode } from '../engine/types.ts';
-import { cronJobYaml, DrillScheduler, githubWorkflowYaml } from '../session/scheduler.ts';
+import { UsageError } from '../errors.ts';
+import { findProjectRoot, loadConfig, loadDefinitions, pickDrill } from '../project/loader.ts';
+import { freshDefinitions } from '../project/ts-import.ts';
+import { writeDockerfile } from '../schedule/dockerfile.ts';
+import { githubWorkflowYaml, stagePackages } from '../schedule/github.ts';
+import { k8sObjects, k8sYaml, type ScheduledDrillFile } from '../schedule/k8s.ts';
+import { DrillScheduler } from '../session/scheduler.ts';
 import { runDrill } from '../session/run-drill.ts';
 import type { scheduleSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
@@ -10,17 +19,13 @@ import type { Parsed } from './spec.ts';
 
 export async function scheduleCommand({ positionals, flags }: Parsed<typeof scheduleSpec>, io: CliIo): Promise<number> {
   const entries = positionals['drill-file'].map((name) => ({ name, cron: flags.cron }));
-  if (flags.emit === 'k8s') {
-    io.out(cronJobYaml(entries, { env: flags.env, image: flags.image, namespace: flags.namespace }));
-    return ExitCode.pass;
-  }
-  if (flags.emit === 'github') {
-    io.out(githubWorkflowYaml(entries, { env: flags.env }));
-    return ExitCode.pass;
-  }
+  if (flags.emit) return emit({ positionals, flags }, io);
   const root = findProjectRoot();
   const scheduler = new DrillScheduler(
-    (file) => runDrill({ file, environment: flags.env, release: 'nightly', projectRoot: root, note: (l) => io.err(`[${file}] ${l}`) }),
+    (file) => {
+      freshDefinitions(); // each run reads the definitions as they are now, not as the first run found them
+      return runDrill({ file, environment: flags.env, release: 'nightly', projectRoot: root, note: (l) => io.err(`[${file}] ${l}`) });
+    },
     (e) =>
       io.err(
         `${new Date(e.at).toISOString()} ${e.drill}: ${e.kind}${e.kind === 'finished' ? ` (exit ${e.exitCode})` : e.kind === 'missed' ? ` — ${e.reason}` : e.kind === 'failed' ? ` — ${e.error}` : ''}`,
@@ -35,5 +40,63 @@ export async function scheduleCommand({ positionals, flags }: Parsed<typeof sche
   });
   io.err('stopping the schedule; waiting for runs in progress…');
   await scheduler.stop();
+  return ExitCode.pass;
+}
+
+/** Each drill file loaded (relative to the project root, as the image and the checkout hold it), allowed in the environment. */
+async function scheduledDrills(files: string[], cron: string, envName: string, root: string, config: DrillbookConfig, configFile: string | undefined) {
+  const out: ScheduledDrillFile[] = [];
+  for (const file of files) {
+    const drill = pickDrill(await loadDefinitions(file));
+    resolveEnvironment(drill.plan, envName, config, configFile ?? 'drillbook.config.ts');
+    out.push({ file: relative(root, resolve(file)).split('\\').join('/'), cron, plan: drill.plan, uses: drill.uses });
+  }
+  return out;
+}
+
+async function emit({ positionals, flags }: Parsed<typeof scheduleSpec>, io: CliIo): Promise<number> {
+  const root = findProjectRoot();
+  const { config, file: configFile } = await loadConfig(root);
+  const env = config.environments[flags.env];
+  if (!env) throw new UsageError(`--env ${flags.env}: drillbook.config.ts has no such environment (it has ${Object.keys(config.environments).join(', ')})`);
+  const drills = await scheduledDrills(positionals['drill-file'], flags.cron, flags.env, root, config, configFile);
+  if (flags.emit === 'github') {
+    io.out(
+      githubWorkflowYaml(drills, {
+        envName: flags.env,
+        envKind: env.kind,
+        evidenceDir: config.evidenceDir,
+        packages: env.kind === 'local' ? stagePackages() : [],
+      }),
+    );
+    return ExitCode.pass;
+  }
+  if (env.kind !== 'kubernetes')
+    throw new UsageError(
+      `--emit k8s needs --env naming a kind: 'kubernetes' environment; '${flags.env}' is kind '${env.kind}' (give --env one of: ${
+        Object.entries(config.environments)
+          .filter(([, e]) => e.kind === 'kubernetes')
+          .map(([n]) => n)
+          .join(', ') || "none — add a kind: 'kubernetes' environment to drillbook.config.ts"
+      })`,
+    );
+  if (!flags.image)
+    throw new UsageError(
+      '--emit k8s needs --image: the runner image the CronJobs run (build it from the Dockerfile --dockerfile writes, push it, name it here)',
+    );
+  const objects = k8sObjects(drills, {
+    envName: flags.env,
+    env,
+    evidenceDir: config.evidenceDir,
+    image: flags.image,
+    namespace: flags.namespace,
+    signingKeySecret: flags['signing-key-secret'],
+    ...(flags.pvc ? { pvc: flags.pvc } : {}),
+  });
+  if (flags.dockerfile) {
+    writeDockerfile(resolve(flags.dockerfile));
+    io.err(`wrote ${flags.dockerfile}: build it where a registry is reachable (docs/pipelines.md)`);
+  }
+  io.out(k8sYaml(objects, { namespace: flags.namespace, signingKeySecret: flags['signing-key-secret'], env }));
   return ExitCode.pass;
 }

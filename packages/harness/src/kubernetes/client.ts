@@ -2,6 +2,9 @@
 // group/version/plural, e.g. apps/v1 deployments): create, get, list, merge patch, delete,
 // and wait until a condition holds (list, then watch from the list's resourceVersion).
 // Shared by the Chaos Mesh provider and (later) the k6-operator TestRun path.
+import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import { EnvironmentError } from '../errors.ts';
 import { SafetyError } from './allow-list.ts';
@@ -42,6 +45,8 @@ export type KubeObject = {
  * never falls back to whatever the current context happens to be.
  */
 export function loadKubeConfig(kubeconfig?: string, context?: string): KubeConfig {
+  const podContext = process.env[IN_CLUSTER_CONTEXT_ENV];
+  if (podContext !== undefined) return inClusterConfig(podContext, context);
   const kc = new KubeConfig();
   const where = kubeconfig ?? 'the default kubeconfig ($KUBECONFIG or ~/.kube/config)';
   try {
@@ -64,6 +69,46 @@ export function loadKubeConfig(kubeconfig?: string, context?: string): KubeConfi
       );
     kc.setCurrentContext(context);
   }
+  return kc;
+}
+
+/**
+ * Set (by the CronJob `drill schedule --emit k8s` writes) to the context the pod stands for: the run
+ * then uses the pod's service account instead of a kubeconfig, and only for an environment with
+ * that context — a pod emitted for one environment refuses another, as a kubeconfig without the
+ * context is refused. RBAC (the Role emitted with it) and the environment's allow-list still apply.
+ */
+export const IN_CLUSTER_CONTEXT_ENV = 'DRILLBOOK_KUBE_IN_CLUSTER_CONTEXT';
+/** Where the service account's `token` and the cluster's `ca.crt` are mounted (the CronJob's projected volume). */
+export const TOKEN_DIR_ENV = 'DRILLBOOK_KUBE_TOKEN_DIR';
+export const DEFAULT_TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** In-cluster credentials: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, the mounted CA, the mounted (rotated) token. */
+function inClusterConfig(podContext: string, context: string | undefined): KubeConfig {
+  if (context && podContext !== context)
+    throw new SafetyError(
+      `this pod stands for context '${podContext}' ($${IN_CLUSTER_CONTEXT_ENV}, set by its CronJob), not the environment's '${context}': refusing to guess which cluster is meant (emit the CronJob again with --env naming this environment)`,
+    );
+  const host = process.env.KUBERNETES_SERVICE_HOST;
+  const port = process.env.KUBERNETES_SERVICE_PORT;
+  const dir = process.env[TOKEN_DIR_ENV] ?? DEFAULT_TOKEN_DIR;
+  if (!host || !port)
+    throw new EnvironmentError(
+      `$${IN_CLUSTER_CONTEXT_ENV} asks for in-cluster credentials, but KUBERNETES_SERVICE_HOST/PORT are not set: this is not a pod (unset $${IN_CLUSTER_CONTEXT_ENV} to use the kubeconfig)`,
+    );
+  for (const file of ['token', 'ca.crt'])
+    if (!existsSync(join(dir, file)))
+      throw new EnvironmentError(`in-cluster credentials: ${join(dir, file)} is missing (mount the service account token there, or set $${TOKEN_DIR_ENV})`);
+  const namespaceFile = join(dir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`, caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
+    // client-node's tokenFile provider reads the file again as the kubelet rotates it.
+    users: [{ name: 'service-account', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } }],
+    contexts: [{ name: podContext, cluster: 'in-cluster', user: 'service-account', ...(namespace ? { namespace } : {}) }],
+    currentContext: podContext,
+  });
   return kc;
 }
 

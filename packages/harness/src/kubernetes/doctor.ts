@@ -6,6 +6,7 @@
 import { ApiextensionsV1Api, AuthorizationV1Api, VersionApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { KubernetesEnvironment, UrlOrService } from '../define/config.ts';
 import { reachable } from '../observe/reachable.ts';
+import { requiredAccess } from './access.ts';
 import { ApiServerForwarder, parseServiceRef, serviceProxyPath } from './api-proxy.ts';
 import { apiErrorMessage, labelSelector, loadKubeConfig, serverOf } from './client.ts';
 import { listPods } from './pods.ts';
@@ -25,26 +26,8 @@ export function requiredCrds(env: KubernetesEnvironment): Array<{ name: string; 
   return env.load?.k6Operator ? [...chaos, { name: 'testruns.k6.io', version: 'v1alpha1', product: 'k6-operator' }] : chaos;
 }
 
-/** Every (verb, resource) a drill may ask for in one namespace, as access reviews. */
-export function requiredAccess(env: KubernetesEnvironment): Array<{ verb: string; group: string; resource: string; subresource?: string; namespace: string }> {
-  const out: Array<{ verb: string; group: string; resource: string; subresource?: string; namespace: string }> = [];
-  const namespaces = new Set(Object.values(env.targets).map((t) => t.namespace ?? env.namespaces[0]!));
-  for (const namespace of namespaces) {
-    for (const plural of ['podchaos', 'networkchaos', 'stresschaos'])
-      for (const verb of ['create', 'get', 'list', 'watch', 'delete', 'patch']) out.push({ verb, group: CHAOS_GROUP, resource: plural, namespace });
-    for (const verb of ['get', 'list', 'watch']) out.push({ verb, group: '', resource: 'pods', namespace });
-    out.push({ verb: 'list', group: '', resource: 'events', namespace });
-    out.push({ verb: 'get', group: '', resource: 'pods', subresource: 'proxy', namespace });
-  }
-  for (const t of Object.values(env.targets))
-    if (t.url && typeof t.url !== 'string') out.push({ verb: 'get', group: '', resource: 'secrets', namespace: t.namespace ?? env.namespaces[0]! });
-  if (env.load?.k6Operator)
-    for (const verb of ['create', 'get', 'watch', 'delete']) out.push({ verb, group: 'k6.io', resource: 'testruns', namespace: env.load.k6Operator.namespace });
-  for (const ref of [env.prometheus, env.alertmanager, env.traces?.tempo, env.traces?.jaeger])
-    if (ref && typeof ref !== 'string')
-      out.push({ verb: 'get', group: '', resource: 'services', subresource: 'proxy', namespace: parseServiceRef(ref.service).namespace });
-  return out;
-}
+// One list of the access a drill uses serves the access reviews here and the Role `drill schedule --emit k8s` writes.
+export { requiredAccess } from './access.ts';
 
 const versionOf = (crd: V1CustomResourceDefinition) =>
   crd.metadata?.labels?.['app.kubernetes.io/version'] ?? crd.metadata?.annotations?.['controller-gen.kubebuilder.io/version'] ?? 'version not labelled';
@@ -93,7 +76,7 @@ async function accessChecks(kc: KubeConfig, env: KubernetesEnvironment): Promise
   const denied: string[] = [];
   const wanted = requiredAccess(env);
   for (const a of wanted) {
-    const what = `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ''} in ${a.namespace}`;
+    const what = `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.name ? ` ${a.name}` : ''} in ${a.namespace}`;
     try {
       const review = await api.createSelfSubjectAccessReview({
         body: {
@@ -106,6 +89,7 @@ async function accessChecks(kc: KubeConfig, env: KubernetesEnvironment): Promise
               resource: a.resource,
               namespace: a.namespace,
               ...(a.subresource ? { subresource: a.subresource } : {}),
+              ...(a.name ? { name: a.name } : {}),
             },
           },
         },

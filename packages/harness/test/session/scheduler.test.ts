@@ -3,8 +3,7 @@
 // The drill runs here are stand-ins that only take time (the scheduler's job is timing);
 // schedule-real.test.ts runs real drills through `drill schedule`.
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse } from 'yaml';
-import { cronJobYaml, DrillScheduler, githubWorkflowYaml, NODE_LINE } from '../../src/session/scheduler.ts';
+import { DrillScheduler } from '../../src/session/scheduler.ts';
 
 describe('drill schedule', () => {
   it('runs two drills every second without overlap per drill, and reports missed runs', async () => {
@@ -29,33 +28,5 @@ describe('drill schedule', () => {
       expect(count(d, 'started')).toBe(count(d, 'finished'));
     }
   });
-
-  it('emits a Kubernetes CronJob per drill and one CI workflow with the same crons', () => {
-    const entries = [
-      { name: 'drills/nightly.ts', cron: '0 2 * * *' },
-      { name: 'drills/dr-timed-restore.ts', cron: '0 3 * * 0' },
-    ];
-    const jobs = parseAllDocuments(cronJobYaml(entries, { env: 'stage', image: 'registry/drillbook:1', namespace: 'drills' })).map((d) => d.toJS());
-    expect(jobs.map((j) => [j.kind, j.metadata.name, j.spec.schedule, j.spec.concurrencyPolicy])).toEqual([
-      ['CronJob', 'drill-nightly', '0 2 * * *', 'Forbid'],
-      ['CronJob', 'drill-dr-timed-restore', '0 3 * * 0', 'Forbid'],
-    ]);
-    expect(jobs[0].spec.jobTemplate.spec.template.spec.containers[0].args).toEqual([
-      'npx',
-      'drill',
-      'run',
-      'drills/nightly.ts',
-      '--env',
-      'stage',
-      '--release',
-      'nightly',
-    ]);
-    const wf = parse(githubWorkflowYaml(entries, { env: 'stage' }));
-    expect(wf.on.schedule).toEqual([{ cron: '0 2 * * *' }, { cron: '0 3 * * 0' }]);
-    expect(wf.jobs.drill.strategy.matrix.drill).toEqual(['drills/nightly.ts', 'drills/dr-timed-restore.ts']);
-    // CI runs the drills on the Node line npm start/npm test use here, not an end-of-life one.
-    expect(NODE_LINE).toBe(24);
-    expect(wf.jobs.drill.steps.find((s: { uses?: string }) => s.uses?.startsWith('actions/setup-node')).with['node-version']).toBe(NODE_LINE);
-    expect(cronJobYaml(entries, { env: 'stage', image: 'registry/drillbook:1', namespace: 'drills' })).toContain(`FROM node:${NODE_LINE}`);
-  });
+  // What --emit k8s and --emit github write: test/schedule/emit.test.ts.
 });

@@ -24,6 +24,7 @@ export interface ResourceDef {
 }
 
 const read = { writable: false, validated: false };
+const stored = { writable: true, validated: false };
 const chaos = (plural: string, kind: string, singular: string): ResourceDef => ({
   group: 'chaos-mesh.org',
   version: 'v1alpha1',
@@ -52,8 +53,25 @@ export const RESOURCES: ResourceDef[] = [
     writable: true,
     validated: false,
   },
-  // Read by drills: the database URL a target names by Secret (graph-db-drill).
-  { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, ...read },
+  // Read by drills: the database URL a target names by Secret (graph-db-drill). Written by a team: the signing key of scheduled runs.
+  { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, writable: true, validated: false },
+  // What `drill schedule --emit k8s` applies (generic storage; jobs.ts runs Jobs, rbac.ts enforces Roles).
+  { group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], ...stored },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumeclaims',
+    singular: 'persistentvolumeclaim',
+    kind: 'PersistentVolumeClaim',
+    namespaced: true,
+    shortNames: ['pvc'],
+    status: true,
+    ...stored,
+  },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', singular: 'role', kind: 'Role', namespaced: true, ...stored },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding', namespaced: true, ...stored },
+  { group: 'batch', version: 'v1', plural: 'cronjobs', singular: 'cronjob', kind: 'CronJob', namespaced: true, shortNames: ['cj'], status: true, ...stored },
+  { group: 'batch', version: 'v1', plural: 'jobs', singular: 'job', kind: 'Job', namespaced: true, status: true, ...stored },
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], ...read },
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true, ...read },
   {

@@ -8,9 +8,16 @@
 //          processes (stage-mirror.ts) and Chaos Mesh objects act on them (stage-backend.ts)
 // Created and patched objects are checked by the injected `validate` (the published CRD
 // schemas, where the caller has them): 422 Invalid with causes, as a real API server.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { basicAuthHeader, randomSecret, sameSecret, writePrivateFile } from '../secrets.ts';
+import { childEnv } from '../proc.ts';
+import { basicAuthHeader, privateDir, randomSecret, sameSecret, writePrivateFile } from '../secrets.ts';
+import { JobController, type JobRunnerOptions } from './jobs.ts';
+import { authorize, verbOf, type RequestAttributes, type ServiceAccountRef } from './rbac.ts';
 import { ChaosMeshController, type ChaosBackend } from './controllers.ts';
 import { FakeDeploymentBackend, type FakeDeployment } from './fake-backend.ts';
 import { TestRunController, type TestRunRunner } from './k6-controller.ts';
@@ -28,6 +35,7 @@ export type { SimObject, StoredEvent } from './store.ts';
 export type { SimStageHandle } from './stage-control.ts';
 export type { FakeDeployment } from './fake-backend.ts';
 export type { TestRunRequest, TestRunRunner } from './k6-controller.ts';
+export type { JobRunnerOptions } from './jobs.ts';
 
 export const SIM_VERSION = { major: '1', minor: '31', gitVersion: 'v1.31.0+drillbook-sim' };
 
@@ -66,6 +74,11 @@ export interface KubeSimOptions {
   statusIntervalMs?: number;
   /** Runs a k6-operator TestRun's load (e.g. the harness's embedded runner); without one a TestRun ends in `error`. */
   runTestRun?: TestRunRunner;
+  /**
+   * Runs Jobs as local processes (jobs.ts) with in-cluster credentials: a service-account token
+   * checked against Roles (rbac.ts) and an HTTPS address with a self-signed CA (openssl). Off by default.
+   */
+  jobs?: JobRunnerOptions;
   /** Largest body the proxy subresources carry each way (default 16 MiB). */
   maxProxyBytes?: number;
   log?: (line: string) => void;
@@ -104,6 +117,11 @@ export class KubeSim {
   readonly store = new ObjectStore();
   readonly controller: ChaosMeshController;
   readonly testRuns: TestRunController;
+  /** Present with the `jobs` option. */
+  readonly jobs: JobController | undefined;
+  /** The HTTPS address in-cluster clients (Jobs' pods) use; '' without the `jobs` option. */
+  inClusterUrl = '';
+  private tls: { server: Server; caPem: string } | undefined;
   /** Every request received, for tests that must see zero calls. */
   readonly requests: Array<{ method: string; path: string; query: string }> = [];
   /** Every request ever received (requests keeps the latest 100 000). */
@@ -149,6 +167,14 @@ export class KubeSim {
       ...(opts.runTestRun ? { runner: opts.runTestRun } : {}),
       ...(opts.stage ? { serviceUrl: opts.stage.urls.service } : {}),
     });
+    this.jobs = opts.jobs
+      ? new JobController(
+          this.store,
+          opts.jobs,
+          () => ({ host: '127.0.0.1', port: new URL(this.inClusterUrl).port, caPem: this.tls!.caPem }),
+          opts.log ?? (() => {}),
+        )
+      : undefined;
     for (const crd of crdObjects(this.installed, new Date().toISOString())) this.store.write({ ...crd, metadata: { ...crd.metadata, uid: this.nextUid() } });
   }
 
@@ -167,6 +193,13 @@ export class KubeSim {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    if (this.opts.jobs) {
+      const { key, cert } = selfSignedCertificate(privateDir(join(this.opts.jobs.stateDir, 'tls')));
+      const server = createTlsServer({ key, cert }, (req, res) => void this.handle(req, res)) as unknown as Server;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      this.tls = { server, caPem: cert };
+      this.inClusterUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
     return this.url;
   }
 
@@ -174,10 +207,13 @@ export class KubeSim {
   async stop(): Promise<void> {
     this.mirror?.stop();
     this.testRuns.stop();
+    this.jobs?.stop();
     await this.controller.stop();
     for (const w of this.openWatches) w.end();
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.tls?.server.closeAllConnections();
+    await new Promise<void>((r) => (this.tls ? this.tls.server.close(() => r()) : r()));
     await this.tempo?.stop();
   }
 
@@ -211,19 +247,40 @@ export class KubeSim {
     if (this.requests.length > MAX_RECORDED) this.requests.splice(0, MAX_RECORDED / 2);
     try {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      if (!sameSecret(bearer, this.token)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      // The admin token of the kubeconfig, or a token issued to a running Job's pod (RBAC applies).
+      const account = sameSecret(bearer, this.token) ? undefined : this.jobs?.tokens.get(bearer);
+      if (!account && !sameSecret(bearer, this.token)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       const proxied = PROXY_PATH.exec(raw);
-      if (proxied) return await this.proxy(req, res, proxied);
+      if (proxied) {
+        if (account)
+          this.authorize(account, {
+            verb: verbOf(method, true, false),
+            group: '',
+            resource: `${proxied[2]}/proxy`,
+            namespace: decodeURIComponent(proxied[1]!),
+            name: decodeURIComponent(proxied[3]!),
+          });
+        return await this.proxy(req, res, proxied);
+      }
       if (method === 'GET') {
         const doc = this.discovery(url.pathname);
         if (doc) return send(res, 200, doc);
       }
       if (url.pathname === `/apis/${ACCESS_REVIEW.group}/${ACCESS_REVIEW.version}/${ACCESS_REVIEW.plural}`) {
         if (method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${ACCESS_REVIEW.plural}`);
-        return send(res, 201, this.accessReview((await readJson(req)) as SimObject));
+        return send(res, 201, this.accessReview((await readJson(req)) as SimObject, account));
       }
       const route = this.route(url.pathname);
-      if (method === 'GET' && (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')) return this.watch(route, url, req, res);
+      const watching = method === 'GET' && (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1');
+      if (account)
+        this.authorize(account, {
+          verb: verbOf(method, route.name !== undefined, watching),
+          group: route.resource.group,
+          resource: route.subresource ? `${route.resource.plural}/${route.subresource}` : route.resource.plural,
+          namespace: route.namespace ?? '',
+          ...(route.name !== undefined ? { name: route.name } : {}),
+        });
+      if (watching) return this.watch(route, url, req, res);
       const { code, body } = await this.dispatch(method, route, url, req);
       send(res, code, body);
     } catch (err) {
@@ -252,9 +309,34 @@ export class KubeSim {
     return undefined;
   }
 
-  /** Allowed unless a `deny` rule matches (verb, resource, and group and namespace where the rule names them). */
-  private accessReview(body: SimObject): object {
+  /** 403 Forbidden, as the API server words it, for what the account's Roles do not grant. */
+  private authorize(account: ServiceAccountRef, attrs: RequestAttributes) {
+    const decision = authorize(this.store, account, attrs);
+    if (!decision.allowed) {
+      const what = attrs.name ? `${attrs.resource} "${attrs.name}"` : attrs.resource;
+      throw new ApiError(403, 'Forbidden', `${what} is forbidden: ${decision.message}`);
+    }
+  }
+
+  /** A service account's review follows its Roles; the admin's is allowed unless a `deny` rule matches (verb, resource, and group and namespace where the rule names them). */
+  private accessReview(body: SimObject, account?: ServiceAccountRef): object {
     const attrs = ((body?.spec as { resourceAttributes?: Record<string, string> } | undefined)?.resourceAttributes ?? {}) as Record<string, string | undefined>;
+    if (account) {
+      const decision = authorize(this.store, account, {
+        verb: attrs.verb ?? '',
+        group: attrs.group ?? '',
+        resource: attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : (attrs.resource ?? ''),
+        namespace: attrs.namespace ?? '',
+        ...(attrs.name ? { name: attrs.name } : {}),
+      });
+      return {
+        apiVersion: `${ACCESS_REVIEW.group}/${ACCESS_REVIEW.version}`,
+        kind: ACCESS_REVIEW.kind,
+        metadata: { creationTimestamp: null },
+        spec: body?.spec ?? {},
+        status: decision.allowed ? { allowed: true, reason: 'RBAC: allowed by a RoleBinding' } : { allowed: false, reason: decision.message },
+      };
+    }
     const rule = (this.opts.deny ?? []).find(
       (d) =>
         (d.verb === '*' || d.verb === attrs.verb) &&
@@ -384,6 +466,12 @@ export class KubeSim {
     const stored = this.store.write(admitted);
     if (this.controller.handles(stored.kind)) this.controller.created(stored);
     if (this.testRuns.handles(stored.kind)) this.testRuns.created(stored);
+    if (this.jobs?.handles(stored.kind)) this.jobs.created(stored);
+    if (stored.kind === 'PersistentVolumeClaim' && this.jobs) {
+      // Bound at once to a directory of the simulation's (jobs.ts).
+      this.jobs.claimDir(stored.metadata.namespace, stored.metadata.name);
+      return this.store.write({ ...stored, status: { phase: 'Bound', accessModes: (stored.spec as { accessModes?: string[] })?.accessModes ?? [] } });
+    }
     return stored;
   }
 
@@ -571,4 +659,35 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch (err) {
     throw new ApiError(400, 'BadRequest', `request body is not JSON: ${(err as Error).message}`);
   }
+}
+
+/** A self-signed certificate for 127.0.0.1 (its own CA), made with openssl: what in-cluster clients trust. */
+function selfSignedCertificate(dir: string): { key: string; cert: string } {
+  const key = join(dir, 'apiserver.key');
+  const cert = join(dir, 'apiserver.crt');
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=kube-sim',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8', timeout: 30_000, env: childEnv() },
+  );
+  if (r.status !== 0) throw new Error(`openssl could not make the simulation's TLS certificate (apt-get install openssl): ${r.error?.message ?? r.stderr}`);
+  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }

@@ -27,7 +27,10 @@ export interface SimStageOptions
       | 'alertWebhookUrl'
       | 'alertWebhookToken'
     >,
-    Pick<KubeSimOptions, 'crds' | 'deny' | 'validate' | 'runTestRun' | 'injectDelayMs' | 'deleteDelayMs' | 'stressNg' | 'pollIntervalMs' | 'statusIntervalMs'> {
+    Pick<
+      KubeSimOptions,
+      'crds' | 'deny' | 'validate' | 'runTestRun' | 'injectDelayMs' | 'deleteDelayMs' | 'stressNg' | 'pollIntervalMs' | 'statusIntervalMs' | 'jobs'
+    > {
   /** Where the kubeconfig is written (0600). */
   kubeconfigPath: string;
 }
@@ -78,6 +81,7 @@ export async function startSimStage(opts: SimStageOptions): Promise<SimStage> {
     stressNg: opts.stressNg,
     pollIntervalMs: opts.pollIntervalMs,
     statusIntervalMs: opts.statusIntervalMs,
+    jobs: opts.jobs,
     log: opts.log,
   });
   try {
