@@ -13,7 +13,7 @@ const STAGE_TESTS = [
   'packages/harness/test/load/load-stage.test.ts',
   'packages/harness/test/observe/fault-metrics.test.ts',
   'packages/harness/test/faults/local-providers.test.ts',
-  'packages/harness/test/cli/cli.test.ts',
+  'packages/harness/test/cli/{cli,compiled-loading}.test.ts',
   'packages/harness/test/project/{init,packed}-walkthrough.test.ts',
   'packages/harness/test/containers/containers-{gameday,cleanup,environment}.test.ts',
   'packages/harness/test/kube/*-stage.test.ts',

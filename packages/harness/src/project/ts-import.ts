@@ -1,10 +1,12 @@
-// Importing a team's TypeScript definition files. Compiled (the published CLI), in a project whose
-// package.json says `"type": "module"`, Node's own type stripping loads them first: `drill validate drills/nightly.ts` measured 0.34 s natively against
-// 0.5 s through tsx, because Node then shares the harness modules the CLI already loaded. Files
-// Node cannot load by itself (extensionless imports, enums, a compile error whose message tsx
-// reports with line and column) go through tsx, and so does everything in a CommonJS project
-// (what `npm init -y` writes), where Node would refuse the `import` syntax with a warning. Running from source (this repository's tests),
-// tsx always: the test runner intercepts import() itself.
+// Importing a team's TypeScript definition files. Compiled (the published CLI), Node's own type
+// stripping loads them first: `drill validate drills/nightly.ts` takes 0.3 s against 0.5–0.9 s
+// through tsx, because Node then shares the harness modules (zod alone is 234 of them) the CLI
+// already loaded. In a CommonJS project (what `npm init -y` writes) Node would take a `.ts` file
+// for CommonJS and refuse its `import` syntax, so an in-thread load hook tells it the team's `.ts`
+// files are ES modules, as definition files are written. Files Node cannot load by itself
+// (extensionless imports, enums, a compile error whose message tsx reports with line and column)
+// go through tsx. Running from source (this repository's tests), tsx always: the test runner
+// intercepts import() itself.
 //
 // tsx serves every file of a "generation" from one namespace, so @drillbook/harness and a team's
 // shared modules (an SLO file several drills import) are evaluated once, not once per file. A file
@@ -13,7 +15,7 @@
 // cannot forget a module, so from then on tsx loads everything.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { register as registerCjs } from 'tsx/cjs/api';
 import { register as registerEsm, type NamespacedUnregister } from 'tsx/esm/api';
@@ -67,22 +69,26 @@ async function throughTsx(fileUrl: string, parentUrl: string): Promise<Record<st
   }
 }
 
-const moduleTypeByDir = new Map<string, boolean>();
+type LoadHook = (url: string, context: object, next: (url: string, context: object) => { format?: string | null; source?: unknown }) => unknown;
+const registerHooks = (nodeModule as { registerHooks?: (hooks: { load: LoadHook }) => unknown }).registerHooks;
+let esmHook = false;
 
-/** Whether the nearest package.json above `file` says `"type": "module"`. */
-function inEsmPackage(file: string): boolean {
-  const dir = dirname(file);
-  const known = moduleTypeByDir.get(dir);
-  if (known !== undefined) return known;
-  let answer = false;
-  try {
-    answer = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module';
-  } catch (err) {
-    const parent = dirname(dir);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && parent !== dir) answer = inEsmPackage(dir);
+/** Node's native loader may import the team's files: with type stripping, and the hook below in place. */
+function nativeReady(): boolean {
+  if (!nativeFirst || !registerHooks) return false;
+  if (!esmHook) {
+    // Synchronous and in-thread (Node ≥ 22.15): a `.ts` file of the team's (never a package's) that
+    // Node would load as CommonJS is handed over as an ES module instead.
+    registerHooks({
+      load(url, context, next) {
+        const r = next(url, context);
+        if (r.format !== 'commonjs-typescript' || !url.startsWith('file:') || !url.endsWith('.ts') || url.includes('/node_modules/')) return r;
+        return { ...r, format: 'module-typescript', source: r.source ?? readFileSync(fileURLToPath(url)) };
+      },
+    });
+    esmHook = true;
   }
-  moduleTypeByDir.set(dir, answer);
-  return answer;
+  return true;
 }
 
 /** The module namespace of a TypeScript (or JavaScript) file, by file URL. */
@@ -91,7 +97,7 @@ export async function importTypeScript(fileUrl: string, parentUrl: string): Prom
   const seen = loaded.get(fileUrl);
   if (seen !== undefined && seen !== mtime) freshDefinitions();
   loaded.set(fileUrl, mtime);
-  if (nativeFirst && inEsmPackage(fileURLToPath(fileUrl))) {
+  if (nativeReady()) {
     try {
       return (await import(fileUrl)) as Record<string, unknown>;
     } catch (err) {
