@@ -6,16 +6,15 @@
 // must pass with that RBAC alone, its signed pack land on the claim and verify with the public
 // key; a Role missing one verb must make the run fail with the sim's 403.
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, type parse } from 'yaml';
-import { startSimStage, type SimStage } from '@drillbook/stage';
-import { buildLocalRules } from '../../src/session/local-rules.ts';
+import type { SimStage } from '@drillbook/stage';
 import { verifyPack } from '../../src/evidence/verify.ts';
 import { loadPublicKey } from '../../src/evidence/sign.ts';
 import { drill } from '../support/drill-in-process.ts';
-import { repoRoot, seedProject } from '../support/seed-project.ts';
+import { repoRoot, seedProject, startSimForProject } from '../support/seed-project.ts';
 import { until } from '../support/until.ts';
 
 /** What YAML and JSON parsing give: shapes the assertions check. */
@@ -80,17 +79,7 @@ async function runFromCronJob(cronName: string, jobName: string): Promise<Obj> {
 }
 
 beforeAll(async () => {
-  const rules = await buildLocalRules(project.root, () => {});
-  if (!rules.ok) throw new Error(rules.message);
-  mkdirSync(join(project.root, '.drillbook', 'sim'), { recursive: true });
-  sim = await startSimStage({
-    kubeconfigPath: join(project.root, '.drillbook', 'sim', 'kubeconfig'),
-    stateDir: join(project.root, '.drillbook', 'sim-stage'),
-    rulesDir: rules.rulesDir,
-    replicas: 2,
-    restartDelay: 5_000,
-    scrapeInterval: 1_000,
-    archiveTimeout: 5_000,
+  sim = await startSimForProject(project.root, {
     // The runner image's stand-in: this repository's drill bin in a directory holding the project.
     jobs: {
       entrypoint: [process.execPath, join(repoRoot, 'packages/harness/bin/drill.js')],

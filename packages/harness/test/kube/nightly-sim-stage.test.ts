@@ -5,39 +5,27 @@
 // through its service proxy — and the pack it writes verifies. `drill doctor` passes every check,
 // and a (short) bake runs through the same path.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimStage, type SimStage } from '@drillbook/stage';
+import type { SimStage } from '@drillbook/stage';
 import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
-import { buildLocalRules } from '../../src/session/local-rules.ts';
 import { loadConfig } from '../../src/project/loader.ts';
 import { CHAOS_MESH_CRDS } from '../support/reference.ts';
 import { drill } from '../support/drill-in-process.ts';
-import { runSeedDrill, seedProject } from '../support/seed-project.ts';
+import { runSeedDrill, seedProject, startSimForProject } from '../support/seed-project.ts';
 
 const project = seedProject('drillbook-nightly-sim-');
 let sim: SimStage;
 
 beforeAll(async () => {
-  const rules = await buildLocalRules(project.root, () => {});
-  if (!rules.ok) throw new Error(rules.message);
   const validator = CrdValidator.ifPresent(CHAOS_MESH_CRDS);
-  mkdirSync(join(project.root, '.drillbook', 'sim'), { recursive: true });
   // As drill sim up does: the cluster's Alertmanager delivers to the sim environment's fixed webhook.
   const { config } = await loadConfig(project.root);
   const webhook = (config.environments.sim as { alertWebhook: { port: number; tokenFile: string } }).alertWebhook;
   const token = randomBytes(24).toString('base64url');
   writeFileSync(join(project.root, webhook.tokenFile), token, { mode: 0o600 });
-  sim = await startSimStage({
-    kubeconfigPath: join(project.root, '.drillbook', 'sim', 'kubeconfig'),
-    stateDir: join(project.root, '.drillbook', 'sim-stage'),
-    rulesDir: rules.rulesDir,
-    // As the config's local stage: the same replicas, restart delay and scrape interval.
-    replicas: 2,
-    restartDelay: 5_000,
-    scrapeInterval: 1_000,
-    archiveTimeout: 5_000,
+  sim = await startSimForProject(project.root, {
     alertWebhookUrl: `http://127.0.0.1:${webhook.port}/alertmanager`,
     alertWebhookToken: token,
     ...(validator ? { validate: (o: unknown) => validator.validate(o as never) } : {}),

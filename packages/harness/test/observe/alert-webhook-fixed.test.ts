@@ -2,31 +2,23 @@
 // watcher listens on that loopback port with that token, refuses any other token, says plainly
 // when the port is taken; the token file must be private and long enough to be a secret.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../../src/errors.ts';
 import { AlertWatcher } from '../../src/observe/alert-watcher.ts';
 import { fixedWebhook } from '../../src/session/environments/telemetry.ts';
+import { freePort } from '../../../stage/src/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drillbook-webhook-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function freeLoopbackPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const watcher = (webhook?: { port: number; token: string }) =>
   new AlertWatcher({ now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), ...(webhook ? { webhook } : {}) });
 
 describe('a fixed alert webhook', () => {
   it('listens on the configured port and takes only the configured token', async () => {
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const w = watcher({ port, token: 'a-team-secret-of-enough-length' });
     try {
       expect(await w.listen()).toBe(`http://127.0.0.1:${port}/alertmanager`);
@@ -44,7 +36,7 @@ describe('a fixed alert webhook', () => {
   });
 
   it('a port already taken is an environment error naming the field to change', async () => {
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const first = watcher({ port, token: 'x'.repeat(20) });
     await first.listen();
     try {

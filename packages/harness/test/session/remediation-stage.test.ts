@@ -4,7 +4,6 @@
 // to the listener started as the CLI, and scripts/rollback-on-alert.ts rolls the migration back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { RemediationAction } from '../../src/session/remediate-listener.ts'
 import { newToken } from '../../src/observe/http-input.ts';
 import { repoRoot } from '../support/seed-project.ts';
 import { migration042 } from '../../../../scripts/migrations/042-runbook-runs-v2.ts';
+import { freePort } from '../../../stage/src/ports.ts';
 
 // Inside the repository, so the config's `import '@drillbook/harness'` resolves.
 const root = mkdtempSync(join(repoRoot, '.tmp-remediate-'));
@@ -25,15 +25,6 @@ afterAll(async () => {
   await stage?.stop();
   rmSync(root, { recursive: true, force: true });
 });
-
-/** A loopback port free right now (the stage must know the webhook's URL before the listener starts). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });

@@ -5,7 +5,7 @@
 // with the supervisor's log. Used in this repository (in-process) and on the packed packages.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../../stage/src/ports.ts';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { RunRecord } from '../../src/evidence/run-record.ts';
@@ -49,14 +49,6 @@ while true; do
   sleep 1
 done
 `;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function starts(dir: string): Array<{ pid: number; at: number }> {
   return readFileSync(join(dir, 'restarts.log'), 'utf8')
