@@ -1,6 +1,6 @@
 // The I/O of `drill run --json` and `--dry-run --json` / `-o yaml|json`: read what the run wrote
 // (its record, its spans, the pack's files) or prepare the dry run, then hand the data to the pure
-// builders in output/run.ts and output/dry-run.ts.
+// builders in output/run.ts and session/run/dry-run.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { sloTargetsOfRecord } from '../../measure/burn.ts';
@@ -11,7 +11,7 @@ import { exitCodeOf, UsageError } from '../../errors.ts';
 import type { StoredSpan } from '../../observe/trace-store.ts';
 import type { RunDrillResult } from '../../session/run-drill.ts';
 import { prepareRun, type PrepareOptions } from '../../session/run/prepare.ts';
-import { chaosObjectsOf, dryRunPlanOutput } from './dry-run.ts';
+import { chaosObjectsOf, dryRunFacts } from '../../session/run/dry-run.ts';
 import { renderObjects, type ObjectFormat } from './objects.ts';
 import { runErrorOutput, runResultOutput, type FilesOut, type RunOutput } from './run.ts';
 
@@ -92,7 +92,7 @@ export async function dryRunDocument(opts: PrepareOptions, output: ObjectFormat 
         ),
       };
     }
-    const plan = await dryRunPlanOutput(prepared);
+    const plan = await dryRunFacts(prepared);
     const doc: RunOutput = { schema: 'drillbook.cli.run/v1', command: 'run', exitCode: 0, kind: 'plan', dryRun: true, verdict: null, ...plan };
     return { exitCode: 0, stdout: JSON.stringify(doc, null, 2) };
   } catch (err) {

@@ -1,6 +1,6 @@
 // `drill run --json`: one document per run, every figure as data. A finished run (`kind:
 // 'result'`) is built from the run record the run wrote and its measurement (measureRun over that
-// record, as `drill verify` derives it); a dry run is `kind: 'plan'` (output/dry-run.ts); a run
+// record, as `drill verify` derives it); a dry run is `kind: 'plan'` (session/run/dry-run.ts); a run
 // that ended before it had a verdict (a definition or environment error) is `kind: 'error'`.
 import { z } from 'zod';
 import type { RunRecord } from '../../evidence/run-record.ts';
@@ -8,7 +8,7 @@ import type { Episode } from '../../measure/episodes.ts';
 import type { RunMeasurement } from '../../measure/run.ts';
 import { describeFault } from '../../session/describe-plan.ts';
 import { CheckOut, MeasureOut, VerdictOut, checkOut, envelope, epochMs, measureOut } from './common.ts';
-import { DryRunPlanOut } from './dry-run.ts';
+import { DryRunPlanOut } from '../../session/run/dry-run.ts';
 
 const nullableTime = epochMs.nullable();
 
