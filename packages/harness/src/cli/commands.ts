@@ -35,7 +35,15 @@ export const validateSpec = defineCommand({
   name: 'validate',
   summary: 'check definitions without running anything (exit 2 when one is bad)',
   args: [{ name: 'file', variadic: true, description: 'definition files (default: every definition in the project and drillbook.config.ts)' }],
-  flags: { json },
+  flags: {
+    env: {
+      type: 'string',
+      placeholder: 'name',
+      description:
+        'also check each drill that allows this environment as a run there would (a provider per fault, hosts proxies, restore, expected alerts); exit 2 on what a run would refuse',
+    },
+    json,
+  },
 });
 
 export const runSpec = defineCommand({

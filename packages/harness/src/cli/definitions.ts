@@ -1,7 +1,10 @@
 // `drill list` and `drill validate`: read definitions, run nothing.
 import { existsSync, globSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefinitionError } from '../define/errors.ts';
+import { DefinitionError, type DefinitionIssue } from '../define/errors.ts';
+import { UsageError } from '../errors.ts';
+import { isDefinedDrill } from '../define/drill.ts';
+import type { DefinedDrill } from '../define/types.ts';
 import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import type { listSpec, validateSpec } from './commands.ts';
@@ -39,11 +42,13 @@ export async function validateCommand({ positionals, flags: values }: Parsed<typ
   const given = positionals.file;
   const files = given.length > 0 ? given : allDefinitionFiles(root);
   const failures: DefinitionError[] = [];
+  const drills: Array<{ file: string; drill: DefinedDrill }> = [];
   let count = 0;
   for (const file of files) {
     try {
       const loaded = await loadDefinitions(file, process.cwd());
       count += loaded.definitions.length;
+      for (const d of loaded.definitions) if (isDefinedDrill(d.value)) drills.push({ file: loaded.file, drill: d.value });
       if (!values.json) io.out(`ok  ${loaded.file}  (${loaded.definitions.map((d) => `${d.value.kind} ${d.value.name}`).join(', ') || 'no definitions'})`);
     } catch (err) {
       if (!(err instanceof DefinitionError)) throw err;
@@ -51,11 +56,35 @@ export async function validateCommand({ positionals, flags: values }: Parsed<typ
       if (!values.json) io.err(err.message);
     }
   }
-  if (given.length === 0) {
-    try {
-      await loadConfig(root);
-    } catch (err) {
-      if (err instanceof DefinitionError && !failures.some((f) => f.file === err.file)) failures.push(err);
+  let loadedConfig: Awaited<ReturnType<typeof loadConfig>> | undefined;
+  try {
+    loadedConfig = await loadConfig(root);
+  } catch (err) {
+    if (!(err instanceof DefinitionError)) throw err;
+    if (given.length === 0 && !failures.some((f) => f.file === err.file)) failures.push(err);
+  }
+  // --env: each drill allowing that environment, checked as `drill run` would before starting anything.
+  // Opt-in: the checks load every fault provider (client-node, testcontainers), which a plain validate need not.
+  const envName = values.env;
+  if (envName !== undefined) {
+    if (!loadedConfig?.config.environments[envName])
+      throw new UsageError(
+        `--env ${envName}: drillbook.config.ts has no such environment (it has ${Object.keys(loadedConfig?.config.environments ?? {}).join(', ')})`,
+      );
+    const { checkInEnvironment } = await import('../session/run/prepare.ts');
+    for (const { file, drill } of drills) {
+      if (!drill.plan.environments.includes(envName)) continue;
+      let issues: DefinitionIssue[];
+      try {
+        issues = (await checkInEnvironment(drill, envName, loadedConfig, root)).issues;
+      } catch (err) {
+        if (!(err instanceof DefinitionError)) throw err;
+        issues = err.issues;
+      }
+      if (issues.length === 0) continue;
+      const err = new DefinitionError(file, issues);
+      failures.push(err);
+      if (!values.json) io.err(err.message);
     }
   }
   if (values.json)

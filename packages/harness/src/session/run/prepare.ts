@@ -6,7 +6,7 @@ import { resolveEnvironment } from '../../define/config.ts';
 import { DefinitionError, type DefinitionIssue } from '../../define/errors.ts';
 import { loadConfig, loadDefinitions, pickDrill } from '../../project/loader.ts';
 import { isSloDefinition } from '../../define/slo.ts';
-import type { DefinedDrill, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
+import type { DefinedDrill, DrillbookConfig, DrillPlan, EnvironmentConfig } from '../../define/types.ts';
 import { chaosMeshProvider } from '../../faults/chaos-mesh/provider.ts';
 import { containerProviders, localProviders, ProviderRegistry } from '../../faults/registry.ts';
 import { hostProxyIssues } from '../../faults/local/host-proxy.ts';
@@ -116,11 +116,19 @@ async function projectAlertNames(projectRoot: string): Promise<Set<string>> {
   return new Set([...loaded.alerts.map((a) => a.def.name), ...loaded.slos.flatMap((s) => burnAlerts(s.def).map((b) => b.alert))]);
 }
 
-export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
-  const drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
-  const { config, file: configFile } = await loadConfig(opts.projectRoot);
-  const environmentName = opts.environment ?? defaultEnvironment(drill.plan);
-  const envConfig = anchoredToProject(resolveEnvironment(drill.plan, environmentName, config, configFile ?? 'drillbook.config.ts'), opts.projectRoot);
+/**
+ * What a run of `drill` in `environmentName` would be refused for (exit 2), found without running
+ * anything: the environment resolved and anchored, a provider per fault, the plan's, the hosts
+ * proxies' and the remediation scripts' issues. `prepareRun` and `drill validate` share it.
+ */
+export async function checkInEnvironment(
+  drill: DefinedDrill,
+  environmentName: string,
+  loadedConfig: { config: DrillbookConfig; file: string | undefined },
+  projectRoot: string,
+): Promise<{ envConfig: EnvironmentConfig; registry: ProviderRegistry; providersByPhase: Record<string, string>; issues: DefinitionIssue[] }> {
+  const { config, file: configFile } = loadedConfig;
+  const envConfig = anchoredToProject(resolveEnvironment(drill.plan, environmentName, config, configFile ?? 'drillbook.config.ts'), projectRoot);
   const registry = providerRegistry();
   const providersByPhase: Record<string, string> = {};
   const issues: DefinitionIssue[] = [];
@@ -136,10 +144,17 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
       });
   });
   // Only the local stage loads the project's own alerts/; elsewhere the live rules are checked in preflight.
-  const alertNames =
-    envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(opts.projectRoot) : undefined;
+  const alertNames = envConfig.kind === 'local' && drill.plan.phases.some((p) => p.expect?.alerts?.length) ? await projectAlertNames(projectRoot) : undefined;
   const hostIssues = hostProxyIssues(drill.plan, environmentName, envConfig);
-  for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...hostIssues, ...remediationIssues(drill.plan, opts.projectRoot)]) issues.push(issue);
+  for (const issue of [...planIssues(drill.plan, envConfig, alertNames), ...hostIssues, ...remediationIssues(drill.plan, projectRoot)]) issues.push(issue);
+  return { envConfig, registry, providersByPhase, issues };
+}
+
+export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
+  const drill = pickDrill(await loadDefinitions(opts.file, process.cwd()), opts.drillName);
+  const loadedConfig = await loadConfig(opts.projectRoot);
+  const environmentName = opts.environment ?? defaultEnvironment(drill.plan);
+  const { envConfig, registry, providersByPhase, issues } = await checkInEnvironment(drill, environmentName, loadedConfig, opts.projectRoot);
   if (issues.length) throw new DefinitionError(opts.file, issues);
   return {
     file: opts.file,
@@ -147,7 +162,7 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
     plan: drill.plan,
     environmentName,
     envConfig,
-    evidenceDir: join(opts.projectRoot, config.evidenceDir),
+    evidenceDir: join(opts.projectRoot, loadedConfig.config.evidenceDir),
     registry,
     providersByPhase,
     slos: declaredSlos(drill),
