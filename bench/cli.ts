@@ -3,7 +3,7 @@
 // peak RSS of each process (`/usr/bin/time -f %M` when installed; else RSS is not reported).
 // The limits the issue sets: --help ≤ 0.2 s, validate drills/nightly.ts ≤ 0.6 s, list ≤ 1.0 s.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -11,9 +11,19 @@ const drillBin = join(root, 'packages', 'harness', 'bin', 'drill.js');
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 7);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
+// A team's project as `npm init -y` writes it ("type": "commonjs"), inside the repository so
+// '@drillbook/harness' resolves to the compiled package: definition files load differently there.
+const cjsProject = mkdtempSync(join(root, '.tmp-bench-cjs-'));
+mkdirSync(join(cjsProject, 'drills'));
+writeFileSync(join(cjsProject, 'package.json'), JSON.stringify({ name: 'team', version: '1.0.0', type: 'commonjs' }));
+copyFileSync(join(root, 'drills', 'example.ts'), join(cjsProject, 'drills', 'example.ts'));
+process.on('exit', () => rmSync(cjsProject, { recursive: true, force: true }));
+
 interface Case {
   name: string;
   argv: string[];
+  /** Where it runs (default: the repository root). */
+  cwd?: string;
   /** The issue's wall-time limit, when it sets one. */
   limitS?: number;
 }
@@ -23,13 +33,14 @@ const CASES: Case[] = [
   { name: 'drill --help', argv: [process.execPath, drillBin, '--help'], limitS: 0.2 },
   { name: 'drill validate drills/nightly.ts', argv: [process.execPath, drillBin, 'validate', 'drills/nightly.ts'], limitS: 0.6 },
   { name: 'drill list', argv: [process.execPath, drillBin, 'list'], limitS: 1.0 },
+  { name: 'drill validate (CommonJS project)', argv: [process.execPath, drillBin, 'validate', 'drills/example.ts'], cwd: cjsProject },
 ];
 
 /** One run: wall seconds and peak RSS in MiB (undefined without /usr/bin/time). */
 function once(c: Case): { wallS: number; rssMiB?: number } {
   const [file, args] = TIME ? [TIME, ['-f', '%M', ...c.argv]] : [c.argv[0]!, c.argv.slice(1)];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(file, args, { cwd: c.cwd ?? root, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr.slice(-400)}`);
   const kib = TIME ? Number(r.stderr.trim().split('\n').at(-1)) : NaN;
