@@ -91,6 +91,20 @@ export class RollbackJournal {
     });
   }
 
+  /**
+   * A running timeline of this process has this fault in (from before its inject until its last
+   * revert attempt). The scheduler runs drills side by side in one process, so "owned by this
+   * process" does not mean "left over": another run's recovery must leave a live fault alone.
+   */
+  holdLive(faultId: string): void {
+    liveInThisProcess.add(faultId);
+  }
+
+  /** The timeline is done with the fault: reverted, or given up to the journal for recovery. */
+  releaseLive(faultId: string): void {
+    liveInThisProcess.delete(faultId);
+  }
+
   /** Call BEFORE injecting: once this returns, the revert survives a crash. */
   recordPending(record: RevertRecord): void {
     const startTime = ownStartTime();
@@ -159,7 +173,7 @@ export class RollbackJournal {
     const signal = options.signal ?? new AbortController().signal;
     for (const p of this.pending()) {
       if (options.onlyOwnedBy !== undefined && p.pid !== options.onlyOwnedBy) continue;
-      if (!options.includeLive && !isOwn(p) && isSameProcessRunning(p.pid, p.startTime)) {
+      if (!options.includeLive && (liveInThisProcess.has(p.record.faultId) || (!isOwn(p) && isSameProcessRunning(p.pid, p.startTime)))) {
         report.skippedLiveOwner.push(p.record);
         continue;
       }
@@ -207,6 +221,8 @@ function ownStartTime(): number | undefined {
 }
 
 /** Written by this very process (not by an earlier one that had the same pid). */
+const liveInThisProcess = new Set<string>();
+
 function isOwn(p: PendingRevert): boolean {
   return p.pid === process.pid && (p.startTime === undefined || p.startTime === ownStartTime());
 }

@@ -287,6 +287,7 @@ class ActiveFaults {
         }
       } finally {
         this.faults.delete(faultId);
+        journal.releaseLive(faultId);
       }
     })();
     return f.reverting;
@@ -305,6 +306,7 @@ class ActiveFaults {
     journal.recordDone(faultId);
     sink.append({ t: clock.now(), kind: 'fault.reverted', faultId });
     this.faults.delete(faultId);
+    journal.releaseLive(faultId);
   }
 
   /** Every fault still in goes out at once. */
@@ -522,6 +524,7 @@ export async function runTimeline(plan: DrillPlan, deps: TimelineDeps): Promise<
     const provider = deps.chooseProvider(phase.fault);
     const record = await provider.prepare(phase.fault, faultId, ctx);
     journal.recordPending(record);
+    journal.holdLive(faultId);
     emit({ t: clock.now(), kind: 'fault.injecting', faultId, phase: phase.name, provider: provider.name, fault: summariseFault(phase.fault) });
     progress(`injecting ${phase.fault.kind}`);
     try {

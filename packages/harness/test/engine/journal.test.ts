@@ -43,6 +43,30 @@ describe('rollback journal', () => {
     expect(RollbackJournal.forProject(dir).path).toBe(join(dir, '.drillbook', 'journal.jsonl'));
   });
 
+  it('leaves alone a fault another run of this process holds live (the scheduler runs drills side by side), and recovers it once released', async () => {
+    const running = new RollbackJournal(join(dir, 'j.jsonl'));
+    running.recordPending(record('live'));
+    running.holdLive('live');
+    const { provider, reverted } = memory();
+    // A second run starting in the same process recovers leftovers first: the live fault is not one.
+    const other = new RollbackJournal(join(dir, 'j.jsonl'));
+    const first = await other.recoverPending(
+      () => provider,
+      () => {},
+    );
+    expect(first.skippedLiveOwner.map((r) => r.faultId)).toEqual(['live']);
+    expect(reverted).toEqual([]);
+    // The running timeline gave it up (its own revert failed): now it is a leftover to recover.
+    running.recordFailed('live', 'unreachable');
+    running.releaseLive('live');
+    const second = await other.recoverPending(
+      () => provider,
+      () => {},
+    );
+    expect(second.reverted.map((r) => r.faultId)).toEqual(['live']);
+    expect(reverted).toEqual(['live']);
+  });
+
   it('pending is pending minus done; the file empties once nothing is pending', () => {
     const j = new RollbackJournal(join(dir, 'j.jsonl'));
     j.recordPending(record('a'));
