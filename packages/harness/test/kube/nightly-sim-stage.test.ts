@@ -5,8 +5,8 @@
 // through its service proxy — and the pack it writes verifies. `drill doctor` passes every check,
 // and a (short) bake runs through the same path.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimStage } from '@drillbook/stage';
 import { CrdValidator } from '../../src/faults/chaos-mesh/schema.ts';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   const { config } = await loadConfig(project.root);
   const webhook = (config.environments.sim as { alertWebhook: { port: number; tokenFile: string } }).alertWebhook;
   const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(join(project.root, webhook.tokenFile)), { recursive: true });
   writeFileSync(join(project.root, webhook.tokenFile), token, { mode: 0o600 });
   sim = await startSimForProject(project.root, {
     alertWebhookUrl: `http://127.0.0.1:${webhook.port}/alertmanager`,
