@@ -6,7 +6,7 @@
 // must pass with that RBAC alone, its signed pack land on the claim and verify with the public
 // key; a Role missing one verb must make the run fail with the sim's 403.
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, type parse } from 'yaml';
@@ -16,6 +16,7 @@ import { loadPublicKey } from '../../src/evidence/sign.ts';
 import { drill } from '../support/drill-in-process.ts';
 import { repoRoot, seedProject, startSimForProject } from '../support/seed-project.ts';
 import { until } from '../support/until.ts';
+import { freePort } from '../../../stage/src/ports.ts';
 
 /** What YAML and JSON parsing give: shapes the assertions check. */
 type Loose = ReturnType<typeof parse>;
@@ -79,6 +80,15 @@ async function runFromCronJob(cronName: string, jobName: string): Promise<Obj> {
 }
 
 beforeAll(async () => {
+  // The repository's config gives the sim environment the fixed webhook port 9793, which
+  // nightly-sim-stage.test.ts (maybe running beside this file) binds too: this project gets its own
+  // copy of the config on a free port, resolving @drillbook/harness through a linked node_modules.
+  const configPath = join(project.root, 'drillbook.config.ts');
+  const config = readFileSync(configPath, 'utf8');
+  if (!config.includes('port: 9793')) throw new Error("drillbook.config.ts no longer gives sim's alertWebhook port 9793: update this test");
+  rmSync(configPath);
+  writeFileSync(configPath, config.replace('port: 9793', `port: ${await freePort()}`));
+  symlinkSync(join(repoRoot, 'node_modules'), join(project.root, 'node_modules'));
   sim = await startSimForProject(project.root, {
     // The runner image's stand-in: this repository's drill bin in a directory holding the project.
     jobs: {
