@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineConfig } from '../../src/define/index.ts';
 import { RealClock } from '../../src/engine/clock.ts';
-import { liveProxies, type ContainerTarget } from '../../src/faults/containers/targets.ts';
+import type { ContainerTarget } from '../../src/faults/containers/targets.ts';
+import { liveProxies } from '../../src/faults/live-proxies.ts';
 import { openEnvironment, type OpenEnvironment } from '../../src/session/environment.ts';
 import { until } from '../support/until.ts';
 import { POSTGRES_COMMAND } from './images.ts';

@@ -2,13 +2,11 @@
 // one between the harness and each service (probes, load) and one on every dependsOn edge
 // (container-to-container traffic goes to the dependency through it, on loopback).
 import type { EnvironmentConfig, NetworkFault } from '../../define/types.ts';
-import type { FaultProvider, FaultStatus, InjectedFault, RevertRecord } from '../../engine/types.ts';
+import type { FaultProvider, RevertRecord } from '../../engine/types.ts';
 import { EnvironmentError } from '../../errors.ts';
+import { liveProxyActions, type LiveProxyData } from '../live-proxies.ts';
 import { proxyEffectsOf } from '../local/proxy.ts';
-import type { ProxyEffects } from '@drillbook/stage';
-import { liveProxies, requireContainerTarget } from './targets.ts';
-
-type Data = { proxies: string[]; effects: ProxyEffects };
+import { requireContainerTarget } from './targets.ts';
 
 /** A dependency given: the target's traffic to it; none: all traffic into the target. */
 function proxiesFor(fault: NetworkFault, resolve: (name: string) => unknown): string[] {
@@ -35,28 +33,11 @@ export const containerProxyProvider: FaultProvider = {
     return {
       faultId,
       provider: 'container-proxy',
-      data: { proxies, effects: proxyEffectsOf(network) } satisfies Data,
+      data: { proxies, effects: proxyEffectsOf(network) } satisfies LiveProxyData,
       deadline: Date.now() + network.duration,
       description: `clear the harness's fault proxies ${proxies.join(', ')}`,
     };
   },
 
-  async inject(_fault, record, ctx): Promise<InjectedFault> {
-    const { proxies, effects } = record.data as Data;
-    const missing = proxies.filter((k) => !liveProxies.has(k));
-    if (missing.length) throw new EnvironmentError(`the fault proxies ${missing.join(', ')} are not running in this harness`);
-    for (const k of proxies) liveProxies.get(k)!.set(effects);
-    return { tInject: ctx.clock.now(), targets: proxies.map((k) => `proxy ${k.slice(k.indexOf('/') + 1)}`) };
-  },
-
-  async revert(record) {
-    // A proxy that is not here went with the process that ran it (a crash): nothing is left to clear.
-    for (const k of (record.data as Data).proxies) liveProxies.get(k)?.clear();
-  },
-
-  async status(record): Promise<FaultStatus> {
-    const states = (record.data as Data).proxies.map((k) => liveProxies.get(k)?.current ?? {});
-    const active = states.some((s) => s.delayMs || s.loss || s.reset || s.blackhole || s.bandwidth);
-    return { active, detail: JSON.stringify(states) };
-  },
+  ...liveProxyActions,
 };

@@ -1,7 +1,7 @@
 // What a target name means in a containers environment: a service's replicas (containers by
 // id) and the harness's fault proxies in front of it. The environment builds these; providers
-// only read them. The proxies live in this process, so they are found by key in `liveProxies`.
-import type { FaultProxy } from '@drillbook/stage';
+// only read them. The proxies live in this process, so they are found by key in `liveProxies`
+// (faults/live-proxies.ts).
 
 export interface ContainerReplica {
   /** Container name, e.g. drillbook-4f2a-api-1. */
@@ -21,9 +21,6 @@ export interface ContainerTarget {
   /** Keys of the proxies carrying this service's traffic to each dependency, by dependency name. */
   outbound: Record<string, string[]>;
 }
-
-/** Proxies of the environments open in this process, by key. A crashed process takes its proxies with it. */
-export const liveProxies = new Map<string, FaultProxy>();
 
 /** The key of the proxy carrying `from`'s traffic to `to`'s port (from = 'harness' for probes and load). */
 export const proxyKey = (session: string, from: string, to: string, port: string) => `${session}/${from}->${to}.${port}`;

@@ -1,14 +1,14 @@
 // Network faults on a team's hosts, through the TCP fault proxy the harness runs in front of a
 // target (`targets.<t>.proxy`; session/environments/hosts.ts starts it). The proxy is the
-// stage's FaultProxy kept in this process, as the containers environment keeps its own, so
-// inject, revert and status are the containers provider's: only the choice of proxy differs.
+// stage's FaultProxy kept in this process (faults/live-proxies.ts), as the containers
+// environment keeps its own: inject, revert and status are the live proxies' own.
 // A dependency outage is the proxy resetting every connection, open and new, both ways.
 import type { DependencyOutageFault, DrillPlan, EnvironmentConfig, FaultSpec, NetworkFault } from '../../define/types.ts';
 import type { DefinitionIssue } from '../../define/errors.ts';
 import type { FaultProvider, RevertRecord } from '../../engine/types.ts';
 import { EnvironmentError } from '../../errors.ts';
 import type { ProxyEffects } from '@drillbook/stage';
-import { containerProxyProvider } from '../containers/proxy.ts';
+import { liveProxyActions, type LiveProxyData } from '../live-proxies.ts';
 import { proxyEffectsOf } from './proxy.ts';
 import { requireLocalTarget } from './targets.ts';
 
@@ -69,16 +69,13 @@ export const hostProxyProvider: FaultProvider = {
     return {
       faultId,
       provider: 'host-proxy',
-      // The containers provider's record shape ({ proxies, effects }), so its inject/revert/status apply as they are.
-      data: { proxies: [target.proxyKey], effects: effectsOf(f) },
+      data: { proxies: [target.proxyKey], effects: effectsOf(f) } satisfies LiveProxyData,
       deadline: Date.now() + f.duration,
       description: `clear the harness's fault proxy ${listen} → ${upstream} (a crashed harness took it with it)`,
     };
   },
 
-  inject: containerProxyProvider.inject,
-  revert: containerProxyProvider.revert,
-  status: containerProxyProvider.status,
+  ...liveProxyActions,
 };
 
 /** Pure: what a dry run shows for a fault that acts through a hosts target's proxy, or undefined for other faults. */

@@ -11,7 +11,8 @@ import type { ContainerService, ContainersEnvironment } from '../../define/confi
 import { EnvironmentError } from '../../errors.ts';
 import { Balancer } from '../../faults/containers/balancer.ts';
 import { connectEngine, followEvents, LABELS, sessionLabels, sweep, type ContainerEvent, type Dockerode } from '../../faults/containers/docker.ts';
-import { liveProxies, proxyKey, type ContainerReplica, type ContainerTarget } from '../../faults/containers/targets.ts';
+import { proxyKey, type ContainerReplica, type ContainerTarget } from '../../faults/containers/targets.ts';
+import { startLiveProxy } from '../../faults/live-proxies.ts';
 import { fillEnvironment, startOrder } from '../../faults/containers/template.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
 import { selectTraceSource } from '../../observe/trace-backends.ts';
@@ -157,12 +158,7 @@ export async function openContainers(name: string, config: ContainersEnvironment
     const proxy = async (from: string, to: string, port: string) => {
       const key = proxyKey(session, from, to, port);
       const p = new FaultProxy(`${from}->${to}.${port}`, { host: '127.0.0.1', port: balancers[`${to}.${port}`]!.port });
-      await p.start();
-      liveProxies.set(key, p);
-      closers.push(async () => {
-        liveProxies.delete(key);
-        await p.stop();
-      });
+      closers.push(await startLiveProxy(key, p));
       targets[to]!.inbound.push(key);
       return { key, port: p.port };
     };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EnvironmentConfig, HostTarget } from '../../define/types.ts';
 import { EnvironmentError } from '../../errors.ts';
-import { liveProxies } from '../../faults/containers/targets.ts';
+import { startLiveProxy } from '../../faults/live-proxies.ts';
 import type { LocalTarget } from '../../faults/local/targets.ts';
 import { formatHostPort, listenAddress, parseHostPort } from '../../define/host-port.ts';
 import { PrometheusClient } from '../../observe/prometheus.ts';
@@ -16,7 +16,7 @@ import { fixedWebhook, openTelemetry } from './telemetry.ts';
 export async function openHosts(name: string, config: Extract<EnvironmentConfig, { kind: 'hosts' }>, opts: OpenOptions): Promise<OpenEnvironment> {
   const prometheus = config.prometheus ? new PrometheusClient(config.prometheus) : undefined;
   const t = await openTelemetry(opts.clock, prometheus, [], fixedWebhook(config));
-  let proxies: Record<string, string>;
+  let proxies: HostProxies;
   try {
     proxies = await startProxies(name, config, opts.log);
   } catch (err) {
@@ -26,7 +26,7 @@ export async function openHosts(name: string, config: Extract<EnvironmentConfig,
   const lookup = (target: string): LocalTarget => {
     const host = config.targets[target];
     if (!host) throw new EnvironmentError(`environment '${name}' has targets ${Object.keys(config.targets).join(', ')}; there is no '${target}'`);
-    return { kind: 'host', name: target, target: host, ...(proxies[target] ? { proxyKey: proxies[target] } : {}) };
+    return { kind: 'host', name: target, target: host, ...(proxies.keys[target] ? { proxyKey: proxies.keys[target] } : {}) };
   };
   const url = (target: string) => {
     const u = config.targets[target]?.url;
@@ -51,7 +51,7 @@ export async function openHosts(name: string, config: Extract<EnvironmentConfig,
     },
     facts: {},
     async close() {
-      await stopProxies(Object.values(proxies));
+      await proxies.stop();
       await t.close();
     },
   };
@@ -66,11 +66,21 @@ function proxyUrls(config: HostsConfig): Record<string, string> {
   return out;
 }
 
-/** One FaultProxy per target with `proxy`, in liveProxies for the providers; their keys by target. All or none. */
-async function startProxies(envName: string, config: HostsConfig, log: (line: string) => void): Promise<Record<string, string>> {
+interface HostProxies {
+  /** Each proxied target's key in liveProxies. */
+  keys: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** One FaultProxy per target with `proxy`, in liveProxies for the providers. All or none. */
+async function startProxies(envName: string, config: HostsConfig, log: (line: string) => void): Promise<HostProxies> {
   const { FaultProxy } = await import('@drillbook/stage');
   const session = `hosts-${randomBytes(4).toString('hex')}`;
   const keys: Record<string, string> = {};
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0)) await s();
+  };
   for (const [target, host] of Object.entries(config.targets)) {
     if (!host.proxy) continue;
     const field = `environments.${envName}.targets.${target}.proxy`;
@@ -78,32 +88,22 @@ async function startProxies(envName: string, config: HostsConfig, log: (line: st
     const listen = listenAddress(host.proxy.listen);
     const upstream = parseHostPort(host.proxy.upstream);
     if ('problem' in listen || !upstream) {
-      await stopProxies(Object.values(keys));
+      await stop();
       throw new EnvironmentError(`${field}: ${'problem' in listen ? `listen ${listen.problem}` : `upstream '${host.proxy.upstream}' is not host:port`}`);
     }
     const key = `${session}/${target}`;
-    const proxy = new FaultProxy(`${envName}/${target}`, upstream, listen.ok.port, listen.ok.host);
     try {
-      await proxy.start();
+      stops.push(await startLiveProxy(key, new FaultProxy(`${envName}/${target}`, upstream, listen.ok.port, listen.ok.host)));
     } catch (err) {
-      await stopProxies(Object.values(keys));
+      await stop();
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EADDRINUSE' ? 'the port is taken' : code === 'EADDRNOTAVAIL' ? 'that address is not one of this machine' : (err as Error).message;
       throw new EnvironmentError(`${field}.listen: the fault proxy cannot listen on ${host.proxy.listen}: ${why}`);
     }
-    liveProxies.set(key, proxy);
     keys[target] = key;
     log(`fault proxy for ${target}: ${host.proxy.listen} → ${host.proxy.upstream}`);
   }
-  return keys;
-}
-
-async function stopProxies(keys: string[]): Promise<void> {
-  for (const key of keys) {
-    const proxy = liveProxies.get(key);
-    liveProxies.delete(key);
-    await proxy?.stop();
-  }
+  return { keys, stop };
 }
 
 /**
