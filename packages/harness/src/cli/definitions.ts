@@ -2,10 +2,9 @@
 import { existsSync, globSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError, type DefinitionIssue } from '../define/errors.ts';
-import { UsageError } from '../errors.ts';
 import { isDefinedDrill } from '../define/drill.ts';
 import type { DefinedDrill } from '../define/types.ts';
-import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
+import { configuredEnvironment, findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
 import { ExitCode } from '../engine/types.ts';
 import type { listSpec, validateSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
@@ -61,16 +60,17 @@ export async function validateCommand({ positionals, flags: values }: Parsed<typ
     loadedConfig = await loadConfig(root);
   } catch (err) {
     if (!(err instanceof DefinitionError)) throw err;
-    if (given.length === 0 && !failures.some((f) => f.file === err.file)) failures.push(err);
+    // Reported when the whole project is checked, or when --env needs the config.
+    if ((given.length === 0 || values.env !== undefined) && !failures.some((f) => f.file === err.file)) {
+      failures.push(err);
+      if (!values.json && given.length > 0) io.err(err.message);
+    }
   }
   // --env: each drill allowing that environment, checked as `drill run` would before starting anything.
   // Opt-in: the checks load every fault provider (client-node, testcontainers), which a plain validate need not.
   const envName = values.env;
-  if (envName !== undefined) {
-    if (!loadedConfig?.config.environments[envName])
-      throw new UsageError(
-        `--env ${envName}: drillbook.config.ts has no such environment (it has ${Object.keys(loadedConfig?.config.environments ?? {}).join(', ')})`,
-      );
+  if (envName !== undefined && loadedConfig) {
+    configuredEnvironment(loadedConfig, envName);
     const { checkInEnvironment } = await import('../session/run/prepare.ts');
     for (const { file, drill } of drills) {
       if (!drill.plan.environments.includes(envName)) continue;

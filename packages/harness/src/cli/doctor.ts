@@ -3,7 +3,7 @@
 import { ExitCode } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
 import { formatDoctor, runDoctor } from '../kubernetes/doctor.ts';
-import { findProjectRoot, loadConfig } from '../project/loader.ts';
+import { configuredEnvironment, findProjectRoot, loadConfig } from '../project/loader.ts';
 import { anchoredToProject } from '../session/run/prepare.ts';
 import type { doctorSpec } from './commands.ts';
 import type { CliIo } from './io.ts';
@@ -11,11 +11,7 @@ import type { Parsed } from './spec.ts';
 
 export async function doctorCommand({ flags }: Parsed<typeof doctorSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
-  const { config, file } = await loadConfig(root);
-  const configured = config.environments[flags.env];
-  if (!configured)
-    throw new UsageError(`no environment '${flags.env}' in ${file ?? 'drillbook.config.ts'} (it has ${Object.keys(config.environments).join(', ')})`);
-  const env = anchoredToProject(configured, root);
+  const env = anchoredToProject(configuredEnvironment(await loadConfig(root), flags.env), root);
   if (env.kind !== 'kubernetes')
     throw new UsageError(
       `'${flags.env}' is a ${env.kind} environment: drill doctor checks Kubernetes environments; a ${env.kind} one is checked before every run (try 'drill run <drill> --env ${flags.env} --dry-run')`,

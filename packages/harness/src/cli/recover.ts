@@ -1,5 +1,5 @@
 // `drill recover`: carry out every revert a crashed run left in the rollback journal.
-import { findProjectRoot, loadConfig } from '../project/loader.ts';
+import { configuredEnvironment, findProjectRoot, loadConfig } from '../project/loader.ts';
 import { UsageError } from '../errors.ts';
 import { splitFaultId } from '../faults/chaos-mesh/provider.ts';
 import { anchoredToProject } from '../session/run/prepare.ts';
@@ -29,11 +29,7 @@ async function sweepContainers(includeLive: boolean, io: CliIo): Promise<void> {
  */
 async function sweepKubernetes(envName: string, keepRunIds: Set<string>, io: CliIo): Promise<boolean> {
   const root = findProjectRoot();
-  const { config, file } = await loadConfig(root);
-  const configured = config.environments[envName];
-  if (!configured)
-    throw new UsageError(`no environment '${envName}' in ${file ?? 'drillbook.config.ts'} (it has ${Object.keys(config.environments).join(', ')})`);
-  const env = anchoredToProject(configured, root);
+  const env = anchoredToProject(configuredEnvironment(await loadConfig(root), envName), root);
   if (env.kind !== 'kubernetes') throw new UsageError(`--env sweeps a Kubernetes environment's chaos objects by label; '${envName}' is ${env.kind}`);
   const { sweepChaosObjects } = await import('../faults/chaos-mesh/leftovers.ts');
   const r = await sweepChaosObjects(env, { keepRunIds });

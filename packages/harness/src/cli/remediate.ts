@@ -7,7 +7,7 @@ import { DefinitionError } from '../define/errors.ts';
 import type { DefinedDrill, EnvironmentConfig } from '../define/types.ts';
 import { ExitCode } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
-import { findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
+import { configuredEnvironment, findDrills, findProjectRoot, loadConfig, loadDefinitions } from '../project/loader.ts';
 import { appendMitigation, findMitigationChannel } from '../session/mitigation-channel.ts';
 import { parseListenAddress, RemediationListener, type ServedRemediation } from '../session/remediate-listener.ts';
 import { remediationIssues, remediationsOf } from '../session/remediation.ts';
@@ -60,10 +60,8 @@ export async function remediateCommand({ positionals, flags }: Parsed<typeof rem
     throw new UsageError((err as Error).message);
   }
   const { host, port } = address;
-  const { config, file: configFile } = await loadConfig(projectRoot);
-  const env = config.environments[flags.env];
-  if (!env)
-    throw new UsageError(`${configFile ?? 'drillbook.config.ts'}: no environment '${flags.env}': use one of ${Object.keys(config.environments).join(', ')}`);
+  const loaded = await loadConfig(projectRoot);
+  const env = configuredEnvironment(loaded, flags.env);
 
   const served: ServedRemediation[] = [];
   const seen = new Set<string>();

@@ -6,7 +6,7 @@ import { resolveEnvironment } from '../define/config.ts';
 import type { DrillbookConfig } from '../define/types.ts';
 import { ExitCode } from '../engine/types.ts';
 import { UsageError } from '../errors.ts';
-import { findProjectRoot, loadConfig, loadDefinitions, pickDrill } from '../project/loader.ts';
+import { configuredEnvironment, findProjectRoot, loadConfig, loadDefinitions, pickDrill } from '../project/loader.ts';
 import { freshDefinitions } from '../project/ts-import.ts';
 import { writeDockerfile } from '../schedule/dockerfile.ts';
 import { githubWorkflowYaml, stagePackages } from '../schedule/github.ts';
@@ -57,8 +57,7 @@ async function scheduledDrills(files: string[], cron: string, envName: string, r
 async function emit({ positionals, flags }: Parsed<typeof scheduleSpec>, io: CliIo): Promise<number> {
   const root = findProjectRoot();
   const { config, file: configFile } = await loadConfig(root);
-  const env = config.environments[flags.env];
-  if (!env) throw new UsageError(`--env ${flags.env}: drillbook.config.ts has no such environment (it has ${Object.keys(config.environments).join(', ')})`);
+  const env = configuredEnvironment({ config, file: configFile }, flags.env);
   const drills = await scheduledDrills(positionals['drill-file'], flags.cron, flags.env, root, config, configFile);
   if (flags.emit === 'github') {
     io.out(

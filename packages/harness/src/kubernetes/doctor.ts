@@ -6,6 +6,7 @@
 import { ApiextensionsV1Api, AuthorizationV1Api, VersionApi, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { KubernetesEnvironment, UrlOrService } from '../define/config.ts';
 import { reachable } from '../observe/reachable.ts';
+// One list of the access a drill uses (access.ts) serves the access reviews here and the Role `drill schedule --emit k8s` writes.
 import { requiredAccess } from './access.ts';
 import { ApiServerForwarder, parseServiceRef, serviceProxyPath } from './api-proxy.ts';
 import { apiErrorMessage, labelSelector, loadKubeConfig, serverOf } from './client.ts';
@@ -26,8 +27,6 @@ export function requiredCrds(env: KubernetesEnvironment): Array<{ name: string; 
   return env.load?.k6Operator ? [...chaos, { name: 'testruns.k6.io', version: 'v1alpha1', product: 'k6-operator' }] : chaos;
 }
 
-// One list of the access a drill uses serves the access reviews here and the Role `drill schedule --emit k8s` writes.
-export { requiredAccess } from './access.ts';
 
 const versionOf = (crd: V1CustomResourceDefinition) =>
   crd.metadata?.labels?.['app.kubernetes.io/version'] ?? crd.metadata?.annotations?.['controller-gen.kubebuilder.io/version'] ?? 'version not labelled';

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { importTypeScript } from './ts-import.ts';
 import { DEFAULT_CONFIG } from '../define/config.ts';
 import { DefinitionError } from '../define/errors.ts';
-import { definitionIssuesOf } from '../errors.ts';
-import type { Defined, DefinedDrill, DefinedKind, DrillbookConfig } from '../define/types.ts';
+import type { Defined, DefinedDrill, DefinedKind, DrillbookConfig, EnvironmentConfig } from '../define/types.ts';
+import { definitionIssuesOf, UsageError } from '../errors.ts';
 import { isDefinedDrill } from '../define/drill.ts';
 
 export interface LoadedFile {
@@ -191,6 +191,16 @@ export async function resolveDrillArg(arg: string, projectRoot: string, cwd = pr
       }`,
     },
   ]);
+}
+
+/** The environment `--env <name>` names in the loaded config; a usage error listing the ones there are otherwise. */
+export function configuredEnvironment(loaded: { config: DrillbookConfig; file: string | undefined }, name: string): EnvironmentConfig {
+  const env = loaded.config.environments[name];
+  if (!env)
+    throw new UsageError(
+      `--env ${name}: ${loaded.file ? relative(process.cwd(), loaded.file) || loaded.file : 'drillbook.config.ts'} has no environment '${name}' (it has ${Object.keys(loaded.config.environments).join(', ')})`,
+    );
+  return env;
 }
 
 /** drillbook.config.ts at the project root, or the default (one `local` environment). */

@@ -13,7 +13,8 @@ import { ApiServerForwarder, parseServiceRef, podProxyPath, serviceProxyPath } f
 import { SafetyError } from '../../src/kubernetes/allow-list.ts';
 import { targetsUsed } from '../../src/kubernetes/checks.ts';
 import { loadKubeConfig } from '../../src/kubernetes/client.ts';
-import { formatDoctor, requiredAccess, requiredCrds } from '../../src/kubernetes/doctor.ts';
+import { requiredAccess } from '../../src/kubernetes/access.ts';
+import { formatDoctor, requiredCrds } from '../../src/kubernetes/doctor.ts';
 import { podInfo, podPort } from '../../src/kubernetes/pods.ts';
 import { EnvironmentError } from '../../src/errors.ts';
 import { anchoredToProject } from '../../src/session/run/prepare.ts';
