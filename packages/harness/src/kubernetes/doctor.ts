@@ -27,7 +27,6 @@ export function requiredCrds(env: KubernetesEnvironment): Array<{ name: string; 
   return env.load?.k6Operator ? [...chaos, { name: 'testruns.k6.io', version: 'v1alpha1', product: 'k6-operator' }] : chaos;
 }
 
-
 const versionOf = (crd: V1CustomResourceDefinition) =>
   crd.metadata?.labels?.['app.kubernetes.io/version'] ?? crd.metadata?.annotations?.['controller-gen.kubebuilder.io/version'] ?? 'version not labelled';
 
